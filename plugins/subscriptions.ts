@@ -1,0 +1,85 @@
+// The socket.io side of the bridge: `subscribe` and `unsubscribe`, answered through their ack.
+import fp from 'fastify-plugin'
+import { Compile } from 'typebox/compile'
+import type { Socket } from 'socket.io'
+import { Room } from '../src/schemas/fields.ts'
+import type {
+  ClientToServerEvents,
+  InterServerEvents,
+  ServerToClientEvents,
+  SocketData,
+  SubscribeErrorCode,
+  SubscriptionAck
+} from '../src/schemas/socket.ts'
+
+type BridgeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+
+const validRoom = Compile(Room)
+
+function refuse (code: SubscribeErrorCode, message: string): SubscriptionAck {
+  return { ok: false, error: { code, message } }
+}
+
+/** The room named by a client payload, or the refusal to send back. */
+function requestedRoom (request: unknown): { room: string } | { refusal: SubscriptionAck } {
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+    return { refusal: refuse('INVALID_PAYLOAD', 'expected an object like { room: "chat_123" }') }
+  }
+  const room = (request as { room?: unknown }).room
+  if (typeof room !== 'string') {
+    return { refusal: refuse('INVALID_PAYLOAD', 'room must be a string') }
+  }
+  if (!validRoom.Check(room)) {
+    return { refusal: refuse('INVALID_ROOM', 'room must be 1-128 characters of A-Z a-z 0-9 _ - . : @') }
+  }
+  return { room }
+}
+
+/** Rooms the socket joined itself (socket.io also puts each socket in a room named by its id). */
+function joinedRooms (socket: BridgeSocket): number {
+  return socket.rooms.has(socket.id) ? socket.rooms.size - 1 : socket.rooms.size
+}
+
+/** socket.io hands over whatever the client sent; only a function can be an ack. */
+function ackOf (args: unknown[]): (answer: SubscriptionAck) => void {
+  const last = args.at(-1)
+  return typeof last === 'function' ? last as (answer: SubscriptionAck) => void : () => {}
+}
+
+export default fp(async function subscriptions (fastify) {
+  const maxRooms = fastify.config.maxRoomsPerSocket
+
+  function subscribe (socket: BridgeSocket, request: unknown): SubscriptionAck {
+    const parsed = requestedRoom(request)
+    if ('refusal' in parsed) return parsed.refusal
+    const { room } = parsed
+    if (!socket.rooms.has(room) && joinedRooms(socket) >= maxRooms) {
+      return refuse('TOO_MANY_ROOMS', `a connection may be in at most ${maxRooms} rooms`)
+    }
+    socket.join(room)
+    return { ok: true, room }
+  }
+
+  function unsubscribe (socket: BridgeSocket, request: unknown): SubscriptionAck {
+    const parsed = requestedRoom(request)
+    if ('refusal' in parsed) return parsed.refusal
+    socket.leave(parsed.room)
+    return { ok: true, room: parsed.room }
+  }
+
+  fastify.io.on('connection', (socket: BridgeSocket) => {
+    // Listeners take raw arguments: a client may send anything, or no ack at all.
+    const listen = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void
+    listen('subscribe', (...args) => {
+      const answer = subscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
+      if (!answer.ok) fastify.log.debug({ socketId: socket.id, code: answer.error.code }, 'subscribe refused')
+      ackOf(args)(answer)
+    })
+    listen('unsubscribe', (...args) => {
+      ackOf(args)(unsubscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined))
+    })
+  })
+}, {
+  name: 'subscriptions',
+  dependencies: ['fastify-socket.io']
+})

@@ -1,0 +1,20 @@
+// Request logs: no "incoming request" line, and completed requests at debug unless they
+// failed, so each request costs one line at the default level: the publisher's "published"
+// line, or the error handler's "request refused" line that names the reason.
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
+
+export class BridgeLogController extends LogController {
+  override incomingRequest (): void {}
+
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const details = {
+      method: request.method,
+      url: request.url,
+      statusCode: reply.statusCode,
+      responseTime: Math.round(reply.elapsedTime * 100) / 100
+    }
+    if (error) reply.log.error({ ...details, err: error }, 'request errored')
+    else if (reply.statusCode >= 500) reply.log.error(details, 'request completed')
+    else reply.log.debug(details, 'request completed')
+  }
+}

@@ -1,0 +1,37 @@
+// Field types shared by every event kind, exactly as the contract defines them.
+import { Type } from 'typebox'
+
+export const ROOM_PATTERN = '^[A-Za-z0-9_\\-.:@]{1,128}$'
+
+export const Room = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  pattern: ROOM_PATTERN,
+  description: 'Room name: 1-128 characters of A-Z a-z 0-9 _ - . : @',
+  examples: ['chat_123']
+})
+
+export const Message = Type.Object({}, {
+  additionalProperties: true,
+  description: 'The message itself, free-form JSON (id, text, from, timestamp, reply_to, ...)',
+  examples: [{ id: 1, text: 'Привет!', from: 42, timestamp: '2026-11-24T10:00:00Z' }]
+})
+
+export const MessageRef = Type.Union([
+  Type.String({ minLength: 1, maxLength: 128 }),
+  Type.Integer({ minimum: 0 })
+], { description: 'A message id: a string of 1-128 characters or a non-negative integer' })
+
+export const Status = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Delivery status, e.g. sent, delivered, read',
+  examples: ['read']
+})
+
+export const Uuid = Type.String({
+  minLength: 1,
+  maxLength: 128,
+  description: 'The request id, for tracking and de-duplication; generated (UUID v4) when absent',
+  examples: ['msg-1']
+})

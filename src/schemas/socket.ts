@@ -1,0 +1,55 @@
+// The socket.io side: what clients may send (subscribe, unsubscribe), their acks, and the
+// typed event maps shared by the server and TypeScript frontends.
+import { Type, type Static } from 'typebox'
+import { Room } from './fields.ts'
+import type { EventPayloads } from './events.ts'
+
+export const SubscribeRequest = Type.Object({
+  room: Room,
+  token: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'Per-room JWT granting this room' }))
+}, { title: 'SubscribeRequest' })
+
+export const UnsubscribeRequest = Type.Object({
+  room: Room
+}, { title: 'UnsubscribeRequest' })
+
+export type SubscribeRequest = Static<typeof SubscribeRequest>
+export type UnsubscribeRequest = Static<typeof UnsubscribeRequest>
+
+export const SubscriptionAck = Type.Union([
+  Type.Object({ ok: Type.Literal(true), room: Type.String() }),
+  Type.Object({
+    ok: Type.Literal(false),
+    error: Type.Object({
+      code: Type.Union([
+        Type.Literal('INVALID_PAYLOAD'),
+        Type.Literal('INVALID_ROOM'),
+        Type.Literal('FORBIDDEN'),
+        Type.Literal('TOO_MANY_ROOMS')
+      ]),
+      message: Type.String()
+    })
+  })
+], { title: 'SubscriptionAck' })
+
+export type SubscriptionAck = Static<typeof SubscriptionAck>
+export type SubscribeErrorCode = Extract<SubscriptionAck, { ok: false }>['error']['code']
+
+/** Events the bridge emits to frontends. */
+export type ServerToClientEvents = {
+  [E in keyof EventPayloads]: (data: EventPayloads[E]) => void
+}
+
+/** Events frontends may emit to the bridge. */
+export interface ClientToServerEvents {
+  subscribe: (request: SubscribeRequest, ack: (answer: SubscriptionAck) => void) => void
+  unsubscribe: (request: UnsubscribeRequest, ack: (answer: SubscriptionAck) => void) => void
+}
+
+export type InterServerEvents = Record<string, never>
+
+/** What the bridge keeps on each socket (`socket.data`). */
+export interface SocketData {
+  /** The user id (`sub`) of the connection token; absent in open development mode. */
+  userId?: string
+}

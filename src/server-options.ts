@@ -1,0 +1,34 @@
+// Options of the Fastify instance itself (logger, limits, validator): shared by the
+// server entry point and the tests, so both run the bridge the same way.
+import type { FastifyServerOptions } from 'fastify'
+import type { Config } from './config.ts'
+import { BridgeLogController } from './request-logging.ts'
+
+export function serverOptions (config: Config): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.logLevel,
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers["x-bridge-signature"]', '*.token', 'token'],
+        censor: '[redacted]'
+      }
+    },
+    bodyLimit: config.bodyLimit,
+    logController: new BridgeLogController({ requestIdLogLabel: 'reqId' }),
+    requestIdHeader: 'x-request-id',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: {
+      customOptions: {
+        // Unknown fields are an error (almost always a typo), not silently dropped.
+        removeAdditional: false,
+        // A number is not a room name: no silent type conversion.
+        coerceTypes: false,
+        allErrors: false,
+        discriminator: true,
+        // Gives errors their schema, so messages can quote its description.
+        verbose: true
+      }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// Entry point: read the config, build the bridge, listen, shut down gracefully on signals.
+import Fastify from 'fastify'
+import closeWithGrace from 'close-with-grace'
+import app from './app.ts'
+import { ConfigError, loadConfig, type Config } from './config.ts'
+import { serverOptions } from './server-options.ts'
+
+function configOrExit (): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`bridge: invalid configuration: ${error.message}\n`)
+      process.exit(1)
+    }
+    throw error
+  }
+}
+
+const config = configOrExit()
+const fastify = Fastify(serverOptions(config))
+
+await fastify.register(app, { config })
+
+closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+  if (err !== undefined) fastify.log.error({ err }, 'shutting down after an error')
+  else fastify.log.info({ signal }, 'shutting down')
+  await fastify.close()
+})
+
+try {
+  await fastify.listen({ port: config.port, host: config.host })
+} catch (error) {
+  fastify.log.fatal({ err: error }, 'could not start')
+  process.exit(1)
+}

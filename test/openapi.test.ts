@@ -1,0 +1,48 @@
+// openapi.yaml in the repo is the document the app serves; `npm run openapi` regenerates it.
+import { readFile } from 'node:fs/promises'
+import t from 'tap'
+import { parse } from 'yaml'
+import { openapiYaml } from '../scripts/documents.ts'
+import { buildApp } from './helper.ts'
+
+const committed = await readFile(new URL('../openapi.yaml', import.meta.url), 'utf8')
+
+t.test('openapi.yaml is what the app generates (run `npm run openapi` after changing a schema)', async (t) => {
+  t.equal(committed, await openapiYaml())
+})
+
+t.test('GET /docs/json serves the same document as openapi.yaml', async (t) => {
+  const fastify = await buildApp(t)
+  const response = await fastify.inject({ method: 'GET', url: '/docs/json' })
+  t.equal(response.statusCode, 200)
+  t.same(response.json(), parse(committed))
+})
+
+t.test('every publish route documents the socket.io event and payload it emits', async (t) => {
+  const document = parse(committed) as {
+    paths: Record<string, { post?: { description?: string, 'x-socketio-event'?: { name: string, payload: { $ref: string } } } }>
+    components: { schemas: Record<string, unknown> }
+  }
+  const expected: Record<string, string> = {
+    '/api/sms/new-message': 'new_message',
+    '/api/sms/edit-message': 'edit_message',
+    '/api/sms/reply-message': 'reply_message',
+    '/api/sms/delete-message': 'delete_message',
+    '/api/sms/status-update': 'status_update'
+  }
+  for (const [path, event] of Object.entries(expected)) {
+    const operation = document.paths[path]?.post
+    t.equal(operation?.['x-socketio-event']?.name, event, `${path} names ${event}`)
+    t.match(operation?.description, `socket.on('${event}'`, `${path} shows the frontend handler`)
+    const schemaName = operation?.['x-socketio-event']?.payload.$ref.split('/').at(-1) ?? ''
+    t.ok(document.components.schemas[schemaName], `${path} payload schema ${schemaName} is in the document`)
+  }
+  t.ok(document.paths['/api/sms/batch']?.post, 'batch is documented')
+})
+
+t.test('GET /docs serves Swagger UI', async (t) => {
+  const fastify = await buildApp(t)
+  const response = await fastify.inject({ method: 'GET', url: '/docs/' })
+  t.equal(response.statusCode, 200)
+  t.match(response.headers['content-type'], /text\/html/)
+})
