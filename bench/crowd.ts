@@ -1,0 +1,94 @@
+// Child process holding a crowd of real socket.io clients: connects them with their JWT,
+// subscribes them to their rooms, counts what each receives and how long it took.
+import { performance } from 'node:perf_hooks'
+import { io, type Socket } from 'socket.io-client'
+import { serve } from './ipc.ts'
+import { SampleBuffer } from './stats.ts'
+
+export interface CrowdMember {
+  url: string
+  token: string
+  rooms: string[]
+}
+
+export interface CrowdReport {
+  /** Events received by each member, in the order of the plan. */
+  received: number[]
+  /** Publish-to-receipt time of every event, in ms. */
+  latencies: Float64Array
+}
+
+interface Member {
+  socket: Socket
+  received: number
+}
+
+let members: Member[] = []
+const latencies = new SampleBuffer()
+
+function now (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+function onEvent (member: Member, data: { message?: { sentAt?: number } }): void {
+  member.received++
+  const sentAt = data.message?.sentAt
+  if (typeof sentAt === 'number') latencies.push(now() - sentAt)
+}
+
+async function connectOne (plan: CrowdMember): Promise<Member> {
+  const socket = io(plan.url, {
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    timeout: 60_000,
+    auth: { token: plan.token }
+  })
+  const member: Member = { socket, received: 0 }
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve)
+    socket.once('connect_error', reject)
+  })
+  for (const room of plan.rooms) {
+    const ack = await socket.timeout(60_000).emitWithAck('subscribe', { room }) as { ok: boolean, error?: { message: string } }
+    if (!ack.ok) throw new Error(`subscribe ${room} refused: ${ack.error?.message}`)
+  }
+  socket.on('new_message', (data) => onEvent(member, data))
+  return member
+}
+
+/** Connects every member, `concurrency` handshakes at a time so the server is not flooded. */
+async function connect ({ plan, concurrency }: { plan: CrowdMember[], concurrency: number }): Promise<number> {
+  const connected: Member[] = new Array(plan.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, async () => {
+    while (next < plan.length) {
+      const index = next++
+      connected[index] = await connectOne(plan[index] as CrowdMember)
+    }
+  }))
+  members = connected
+  return members.length
+}
+
+function report (): CrowdReport {
+  const result = { received: members.map((member) => member.received), latencies: latencies.values() }
+  for (const member of members) member.received = 0
+  latencies.clear()
+  return result
+}
+
+function disconnect (): number {
+  for (const { socket } of members) socket.disconnect()
+  const count = members.length
+  members = []
+  return count
+}
+
+serve({
+  connect,
+  /** Events received so far by all members, to wait for stragglers without a report. */
+  count: () => members.reduce((sum, member) => sum + member.received, 0),
+  report,
+  disconnect
+})

@@ -1,0 +1,318 @@
+// `npm run bench`: starts the bridge, the bare ceiling, a load generator and crowds of
+// socket.io clients as separate processes on 127.0.0.1, runs each scenario a fixed number
+// of times and prints one table of medians. Every process is killed when it ends.
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { parseArgs } from 'node:util'
+import type { CrowdMember } from './crowd.ts'
+import { BenchChild, killAll, root } from './ipc.ts'
+import type { LoadPlan } from './load-generator.ts'
+import { describeMachine, machineLine } from './machine.ts'
+import { measureRun, summarize, type Crowd, type RunFigures } from './measure.ts'
+import { startServer, type ServerProcess } from './servers.ts'
+import { fmt, markdownTable, median } from './stats.ts'
+import { newCredentials, socketToken } from './tokens.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    repeats: { type: 'string', default: '3' },
+    'log-level': { type: 'string', default: 'info' },
+    profile: { type: 'boolean', default: false },
+    'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/13' }
+  }
+})
+
+const repeats = Math.max(1, Number(args.repeats))
+const only = args.only?.split(',')
+const wanted = (id: string) => only === undefined || only.some((name) => id.startsWith(name))
+const workDir = mkdtempSync(join(tmpdir(), 'bridge-bench-'))
+const credentials = newCredentials()
+const runId = Date.now().toString(36)
+
+interface Row {
+  id: string
+  scenario: string
+  figures?: RunFigures
+  kbPerIdleSocket?: { rss: number, heap: number }
+  ratioToBare?: number
+  notes: string[]
+}
+const rows: Row[] = []
+
+function log (line: string): void {
+  process.stderr.write(`[bench] ${line}\n`)
+}
+
+const bridgeEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
+  NODE_ENV: 'production',
+  LOG_LEVEL: args['log-level'],
+  BRIDGE_API_TOKEN: credentials.apiToken,
+  BRIDGE_JWT_SECRET: credentials.jwtSecret,
+  CORS_ORIGINS: 'http://127.0.0.1',
+  ...extra
+})
+
+function startBridge (name: string, extra: Record<string, string> = {}): Promise<ServerProcess> {
+  return startServer({ name, kind: 'bridge', env: bridgeEnv(extra), logFile: join(workDir, `${name}.log`), cwd: workDir })
+}
+
+function startChild (name: string, file: string): BenchChild {
+  return new BenchChild(name, join(root, 'bench', file), { cwd: workDir, logFile: join(workDir, `${name}.log`) })
+}
+
+/** Members `0..count-1`, spread over the crowd processes in turn. */
+async function connectCrowds (
+  crowdChildren: BenchChild[],
+  count: number,
+  urlOf: (i: number) => string,
+  roomsOf: (i: number) => string[]
+): Promise<Crowd[]> {
+  const crowds: Crowd[] = crowdChildren.map((child) => ({ child, plan: [] }))
+  for (let i = 0; i < count; i++) {
+    const member = { url: urlOf(i), token: socketToken(credentials.jwtSecret, `user-${i}`, ['*']), rooms: roomsOf(i) }
+    crowds[i % crowds.length]?.plan.push(member satisfies CrowdMember)
+  }
+  const started = performance.now()
+  await Promise.all(crowds.map((crowd) => crowd.child.request('connect', { plan: crowd.plan, concurrency: 50 }, 300_000)))
+  log(`  ${count} sockets connected and subscribed in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  return crowds
+}
+
+async function disconnectCrowds (crowds: Crowd[]): Promise<void> {
+  await Promise.all(crowds.map((crowd) => crowd.child.request('disconnect')))
+  // Let the servers see the closes before the next scenario measures anything.
+  await sleep(500)
+}
+
+const rooms = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}_${i}`)
+
+function plan (origin: string, scenario: string, roomNames: string[], load: Partial<LoadPlan>): LoadPlan {
+  return {
+    origin,
+    apiToken: credentials.apiToken,
+    rooms: roomNames,
+    uuidPrefix: `${runId}-${scenario}-${Math.random().toString(36).slice(2, 8)}`,
+    connections: 32,
+    ...load
+  }
+}
+
+/** Closed-loop load: as many publishes as the server answers, 32 in flight, for 4 s. */
+const saturate = { connections: 32, durationMs: 4000 }
+
+async function main (): Promise<void> {
+  const machine = describeMachine()
+  log(machineLine(machine))
+  log(`logs and profiles in ${workDir}`)
+
+  const loadGenerator = startChild('load-generator', 'load-generator.ts')
+  const crowdChildren = [startChild('crowd-1', 'crowd.ts'), startChild('crowd-2', 'crowd.ts')]
+
+  const bare = await startServer({ name: 'bare', kind: 'bare', env: bridgeEnv(), logFile: join(workDir, 'bare.log'), cwd: workDir })
+  const bridge = await startBridge('bridge')
+  log(`bridge at ${bridge.url}, bare route at ${bare.url}, LOG_LEVEL=${args['log-level']}`)
+  // Warm-up, not measured: the JIT optimises the hot paths before any figure counts.
+  for (const server of [bare, bridge]) {
+    await measureRun({ loadGenerator, servers: [server], crowds: [], plan: plan(server.url, 'warm-up', rooms('empty', 1000), { connections: 32, durationMs: 2000 }) })
+  }
+
+  async function withProfile<T> (server: ServerProcess, name: string, work: () => Promise<T>): Promise<T> {
+    if (!args.profile) return work()
+    await server.profileStart()
+    try {
+      return await work()
+    } finally {
+      log(`  CPU profile: ${await server.profileStop(join(workDir, `${name}.cpuprofile`))}`)
+    }
+  }
+
+  // Ceiling and ingest: the bare route and the bridge with nobody listening, run in turn
+  // so that whatever else the machine is doing weighs on both alike.
+  let bareFigures: RunFigures | undefined
+  if (wanted('ceiling') || wanted('no-listeners')) {
+    log('bare route vs bridge, no listeners')
+    const bareRuns: RunFigures[] = []
+    const bridgeRuns: RunFigures[] = []
+    const ratios: number[] = []
+    await withProfile(bridge, 'no-listeners', async () => {
+      for (let i = 0; i < repeats; i++) {
+        const ceiling = await measureRun({ loadGenerator, servers: [bare], crowds: [], plan: plan(bare.url, 'ceiling', rooms('empty', 1000), saturate) })
+        const ingest = await measureRun({ loadGenerator, servers: [bridge], crowds: [], plan: plan(bridge.url, 'no-listeners', rooms('empty', 1000), saturate) })
+        bareRuns.push(ceiling)
+        bridgeRuns.push(ingest)
+        ratios.push(ingest.publishesPerSec / ceiling.publishesPerSec)
+        log(`  run ${i + 1}/${repeats}: bare ${fmt(ceiling.publishesPerSec)}/s, bridge ${fmt(ingest.publishesPerSec)}/s`)
+      }
+    })
+    bareFigures = summarize(bareRuns)
+    rows.push({ id: 'ceiling', scenario: 'bare Fastify route (ceiling)', figures: bareFigures, ratioToBare: 1, notes: bareFigures.notes })
+    const ingest = summarize(bridgeRuns)
+    rows.push({ id: 'no-listeners', scenario: 'publishes, no listeners', figures: ingest, ratioToBare: median(ratios), notes: ingest.notes })
+  }
+  const ratio = (figures: RunFigures) => bareFigures === undefined ? undefined : figures.publishesPerSec / bareFigures.publishesPerSec
+
+  if (wanted('small-rooms')) {
+    log('many small rooms: 1,000 sockets in 500 rooms of 2')
+    const roomNames = rooms('pair', 500)
+    const crowds = await connectCrowds(crowdChildren, 1000, () => bridge.url, (i) => [roomNames[i % 500] as string])
+    const figures = await repeat('small rooms', () =>
+      measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'small-rooms', roomNames, saturate) }))
+    rows.push({ id: 'small-rooms', scenario: 'many small rooms (500 × 2 sockets)', figures, ratioToBare: ratio(figures), notes: figures.notes })
+    await disconnectCrowds(crowds)
+  }
+
+  if (wanted('large-room')) {
+    log('one large room: 2,000 sockets')
+    const crowds = await connectCrowds(crowdChildren, 2000, () => bridge.url, () => ['lobby'])
+    const figures = await withProfile(bridge, 'large-room', () => repeat('large room', () =>
+      measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'large-room', ['lobby'], { connections: 4, rate: 10, count: 50 }) })))
+    rows.push({ id: 'large-room', scenario: 'one large room (2,000 sockets), 10 publishes/s', figures, notes: figures.notes })
+    await disconnectCrowds(crowds)
+  }
+
+  if (wanted('steady')) {
+    log('steady 500 publishes/s: 200 sockets in 50 rooms of 4')
+    const roomNames = rooms('group', 50)
+    const crowds = await connectCrowds(crowdChildren, 200, () => bridge.url, (i) => [roomNames[i % 50] as string])
+    const figures = await repeat('steady', () =>
+      measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'steady', roomNames, { connections: 16, rate: 500, count: 2500 }) }))
+    rows.push({ id: 'steady', scenario: 'steady 500 publishes/s (200 sockets, 50 rooms)', figures, notes: figures.notes })
+    await disconnectCrowds(crowds)
+  }
+
+  await bare.stop()
+
+  if (wanted('idle')) {
+    // A fresh process, so that nothing earlier scenarios left behind is counted.
+    await bridge.stop()
+    log('idle sockets: 10,000 connected, each subscribed to one room')
+    const fresh = await startBridge('bridge-idle')
+    await sleep(1000)
+    const before = await fresh.usage(true)
+    const crowds = await connectCrowds(crowdChildren, 10_000, () => fresh.url, (i) => [`chat_${Math.floor(i / 2)}`])
+    await sleep(2000)
+    const after = await fresh.usage(true)
+    const kb = (bytes: number) => bytes / 10_000 / 1024
+    const idle = { rss: kb(after.rss - before.rss), heap: kb(after.heapUsed + after.external - before.heapUsed - before.external) }
+    log(`  RSS ${fmt(before.rss / 2 ** 20)} → ${fmt(after.rss / 2 ** 20)} MiB, heap+external ${fmt((before.heapUsed + before.external) / 2 ** 20)} → ${fmt((after.heapUsed + after.external) / 2 ** 20)} MiB`)
+    rows.push({ id: 'idle', scenario: '10,000 idle sockets', kbPerIdleSocket: idle, notes: [`heap+external ${fmt(idle.heap, 1)} KB per socket`] })
+    await disconnectCrowds(crowds)
+    await fresh.stop()
+  } else {
+    await bridge.stop()
+  }
+
+  if (['cluster'].some(wanted)) {
+    await runCluster(loadGenerator, crowdChildren)
+  }
+
+  printReport(machineLine(machine))
+  writeFileSync(join(workDir, 'results.json'), JSON.stringify({ machine, args, rows }, null, 2))
+  log(`results in ${join(workDir, 'results.json')}`)
+}
+
+/** Two bridge nodes sharing Redis: publishes go to node A, sockets are spread over A and B. */
+async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[]): Promise<void> {
+  const redis = { REDIS_URL: args['redis-url'] as string }
+  const nodeA = await startBridge('cluster-a', redis)
+  const nodeB = await startBridge('cluster-b', redis)
+  const nodes = [nodeA, nodeB]
+  const urlOf = (i: number) => (nodes[i % 2] as ServerProcess).url
+  log(`cluster: node A ${nodeA.url}, node B ${nodeB.url}, ${redis.REDIS_URL}`)
+
+  // A publish on A must reach a socket on B, or this build has no cluster mode to measure.
+  const probe = await connectCrowds(crowdChildren.slice(0, 1), 1, () => nodeB.url, () => ['cluster_probe'])
+  const check = await measureRun({ loadGenerator, servers: nodes, crowds: probe, plan: plan(nodeA.url, 'cluster-probe', ['cluster_probe'], { connections: 1, rate: 10, count: 3 }) })
+  await disconnectCrowds(probe)
+  if (check.lost > 0 || check.refused > 0) {
+    log('  a publish on node A did not reach node B: this build has no cluster mode; skipping')
+    rows.push({ id: 'cluster', scenario: 'cluster (2 nodes + Redis)', notes: ['not measured: this build does not share events between nodes (REDIS_URL has no effect)'] })
+    await Promise.all(nodes.map((node) => node.stop()))
+    return
+  }
+
+  if (wanted('cluster-no-listeners') || wanted('cluster')) {
+    log('cluster: publishes, no listeners')
+    const figures = await repeat('cluster no listeners', () =>
+      measureRun({ loadGenerator, servers: nodes, crowds: [], plan: plan(nodeA.url, 'cluster-no-listeners', rooms('empty', 1000), saturate) }))
+    rows.push({ id: 'cluster-no-listeners', scenario: 'cluster: publishes, no listeners', figures, notes: figures.notes })
+  }
+  if (wanted('cluster-small-rooms') || wanted('cluster')) {
+    log('cluster: many small rooms, one socket of each pair on each node')
+    const roomNames = rooms('pair', 500)
+    const crowds = await connectCrowds(crowdChildren, 1000, urlOf, (i) => [roomNames[Math.floor(i / 2)] as string])
+    const figures = await repeat('cluster small rooms', () =>
+      measureRun({ loadGenerator, servers: nodes, crowds, plan: plan(nodeA.url, 'cluster-small-rooms', roomNames, saturate) }))
+    rows.push({ id: 'cluster-small-rooms', scenario: 'cluster: many small rooms (500 × 2 sockets)', figures, notes: figures.notes })
+    await disconnectCrowds(crowds)
+  }
+  if (wanted('cluster-large-room') || wanted('cluster')) {
+    log('cluster: one large room, 1,000 sockets on each node')
+    const crowds = await connectCrowds(crowdChildren, 2000, urlOf, () => ['lobby'])
+    const figures = await repeat('cluster large room', () =>
+      measureRun({ loadGenerator, servers: nodes, crowds, plan: plan(nodeA.url, 'cluster-large-room', ['lobby'], { connections: 4, rate: 10, count: 50 }) }))
+    rows.push({ id: 'cluster-large-room', scenario: 'cluster: one large room (2 × 1,000 sockets), 10 publishes/s', figures, notes: figures.notes })
+    await disconnectCrowds(crowds)
+  }
+  if (wanted('cluster-steady') || wanted('cluster')) {
+    log('cluster: steady 500 publishes/s, 200 sockets over both nodes')
+    const roomNames = rooms('group', 50)
+    const crowds = await connectCrowds(crowdChildren, 200, urlOf, (i) => [roomNames[Math.floor(i / 4)] as string])
+    const figures = await repeat('cluster steady', () =>
+      measureRun({ loadGenerator, servers: nodes, crowds, plan: plan(nodeA.url, 'cluster-steady', roomNames, { connections: 16, rate: 500, count: 2500 }) }))
+    rows.push({ id: 'cluster-steady', scenario: 'cluster: steady 500 publishes/s (200 sockets)', figures, notes: figures.notes })
+    await disconnectCrowds(crowds)
+  }
+  await Promise.all(nodes.map((node) => node.stop()))
+}
+
+async function repeat (label: string, once: () => Promise<RunFigures>): Promise<RunFigures> {
+  const runs: RunFigures[] = []
+  for (let i = 0; i < repeats; i++) {
+    runs.push(await once())
+    log(`  ${label} run ${i + 1}/${repeats}: ${fmt(runs.at(-1)?.publishesPerSec)} publishes/s`)
+  }
+  return summarize(runs)
+}
+
+function printReport (machine: string): void {
+  const header = ['scenario', 'publishes/s', 'deliveries/s', 'lost', 'HTTP p50/p99 ms', 'e2e p50/p99 ms', 'CPU µs/publish', 'CPU µs/delivery', 'KB/idle socket', 'ratio to bare']
+  const table = rows.map((row) => {
+    const f = row.figures
+    return [
+      row.scenario,
+      fmt(f?.publishesPerSec),
+      fmt(f?.deliveriesPerSec),
+      f === undefined ? '-' : String(f.lost + f.extra),
+      f === undefined ? '-' : `${fmt(f.httpP50, 2)} / ${fmt(f.httpP99, 2)}`,
+      f === undefined || Number.isNaN(f.e2eP50) ? '-' : `${fmt(f.e2eP50, 2)} / ${fmt(f.e2eP99, 2)}`,
+      fmt(f?.cpuPerPublish, 1),
+      fmt(f?.cpuPerDelivery, 1),
+      fmt(row.kbPerIdleSocket?.rss, 1),
+      fmt(row.ratioToBare, 2)
+    ]
+  })
+  const notes = rows.flatMap((row) => row.notes.map((note) => `- ${row.scenario}: ${note}`))
+  process.stdout.write([
+    '',
+    markdownTable(header, table),
+    '',
+    `Machine: ${machine}.`,
+    `Medians of ${repeats} runs per scenario; "lost" counts events owed and not received (plus any received twice) over all runs.`,
+    ...(notes.length > 0 ? ['', ...notes] : []),
+    ''
+  ].join('\n'))
+}
+
+try {
+  await main()
+} catch (error) {
+  log(`failed: ${error instanceof Error ? error.stack : String(error)}`)
+  log(`logs in ${workDir}`)
+  process.exitCode = 1
+} finally {
+  killAll()
+}
