@@ -23,20 +23,26 @@ interface Member {
   received: number
 }
 
-let members: Member[] = []
-const latencies = new SampleBuffer()
+/** Members by group: one group per server under test, so crowds can wait side by side. */
+const groups = new Map<string, { members: Member[], latencies: SampleBuffer }>()
+
+function group (name: string) {
+  let found = groups.get(name)
+  if (found === undefined) groups.set(name, found = { members: [], latencies: new SampleBuffer() })
+  return found
+}
 
 function now (): number {
   return performance.timeOrigin + performance.now()
 }
 
-function onEvent (member: Member, data: { message?: { sentAt?: number } }): void {
+function onEvent (member: Member, latencies: SampleBuffer, data: { message?: { sentAt?: number } }): void {
   member.received++
   const sentAt = data.message?.sentAt
   if (typeof sentAt === 'number') latencies.push(now() - sentAt)
 }
 
-async function connectOne (plan: CrowdMember): Promise<Member> {
+async function connectOne (plan: CrowdMember, latencies: SampleBuffer): Promise<Member> {
   const socket = io(plan.url, {
     transports: ['websocket'],
     reconnection: false,
@@ -53,42 +59,44 @@ async function connectOne (plan: CrowdMember): Promise<Member> {
     const ack = await socket.timeout(60_000).emitWithAck('subscribe', { room }) as { ok: boolean, error?: { message: string } }
     if (!ack.ok) throw new Error(`subscribe ${room} refused: ${ack.error?.message}`)
   }
-  socket.on('new_message', (data) => onEvent(member, data))
+  socket.on('new_message', (data) => onEvent(member, latencies, data))
   return member
 }
 
 /** Connects every member, `concurrency` handshakes at a time so the server is not flooded. */
-async function connect ({ plan, concurrency }: { plan: CrowdMember[], concurrency: number }): Promise<number> {
+async function connect ({ name, plan, concurrency }: { name: string, plan: CrowdMember[], concurrency: number }): Promise<number> {
+  const { latencies } = group(name)
   const connected: Member[] = new Array(plan.length)
   let next = 0
   await Promise.all(Array.from({ length: Math.min(concurrency, plan.length) }, async () => {
     while (next < plan.length) {
       const index = next++
-      connected[index] = await connectOne(plan[index] as CrowdMember)
+      connected[index] = await connectOne(plan[index] as CrowdMember, latencies)
     }
   }))
-  members = connected
-  return members.length
+  group(name).members = connected
+  return connected.length
 }
 
-function report (): CrowdReport {
+function report ({ name }: { name: string }): CrowdReport {
+  const { members, latencies } = group(name)
   const result = { received: members.map((member) => member.received), latencies: latencies.values() }
   for (const member of members) member.received = 0
   latencies.clear()
   return result
 }
 
-function disconnect (): number {
+function disconnect ({ name }: { name: string }): number {
+  const { members } = group(name)
   for (const { socket } of members) socket.disconnect()
-  const count = members.length
-  members = []
-  return count
+  groups.delete(name)
+  return members.length
 }
 
 serve({
   connect,
-  /** Events received so far by all members, to wait for stragglers without a report. */
-  count: () => members.reduce((sum, member) => sum + member.received, 0),
+  /** Events received so far by a group, to wait for stragglers without a report. */
+  count: ({ name }: { name: string }) => group(name).members.reduce((sum, member) => sum + member.received, 0),
   report,
   disconnect
 })

@@ -7,9 +7,10 @@ import type { LoadPlan, LoadResult } from './load-generator.ts'
 import type { ServerProcess } from './servers.ts'
 import { median, percentiles } from './stats.ts'
 
-/** A crowd process and the members it holds, in the order it reports them. */
+/** A group of members in a crowd process, in the order it reports them. */
 export interface Crowd {
   child: BenchChild
+  name: string
   plan: CrowdMember[]
 }
 
@@ -28,6 +29,8 @@ export interface RunFigures {
   e2eP99: number
   cpuPerPublish: number
   cpuPerDelivery: number
+  /** Share of the servers' CPU time spent in the kernel. */
+  systemShare: number
   notes: string[]
 }
 
@@ -41,20 +44,23 @@ export interface RunSetup {
   drainMs?: number
 }
 
-async function cpuMicros (servers: ServerProcess[]): Promise<number> {
+async function cpuMicros (servers: ServerProcess[]): Promise<{ total: number, system: number }> {
   const usages = await Promise.all(servers.map((server) => server.usage()))
-  return usages.reduce((sum, usage) => sum + usage.cpuMicros, 0)
+  return {
+    total: usages.reduce((sum, usage) => sum + usage.cpuMicros, 0),
+    system: usages.reduce((sum, usage) => sum + usage.systemMicros, 0)
+  }
 }
 
 async function receivedSoFar (crowds: Crowd[]): Promise<number> {
-  const counts = await Promise.all(crowds.map((crowd) => crowd.child.request<number>('count')))
+  const counts = await Promise.all(crowds.map((crowd) => crowd.child.request<number>('count', { name: crowd.name })))
   return counts.reduce((sum, count) => sum + count, 0)
 }
 
 export async function measureRun (setup: RunSetup): Promise<RunFigures> {
   const { crowds, servers } = setup
   // Start every crowd from zero.
-  await Promise.all(crowds.map((crowd) => crowd.child.request<CrowdReport>('report')))
+  await Promise.all(crowds.map((crowd) => crowd.child.request<CrowdReport>('report', { name: crowd.name })))
 
   const cpuBefore = await cpuMicros(servers)
   const started = performance.now()
@@ -73,9 +79,10 @@ export async function measureRun (setup: RunSetup): Promise<RunFigures> {
     received = now
   }
   const deliveredMs = performance.now() - started
-  const cpu = (await cpuMicros(servers)) - cpuBefore
+  const cpuAfter = await cpuMicros(servers)
+  const cpu = cpuAfter.total - cpuBefore.total
 
-  const reports = await Promise.all(crowds.map((crowd) => crowd.child.request<CrowdReport>('report')))
+  const reports = await Promise.all(crowds.map((crowd) => crowd.child.request<CrowdReport>('report', { name: crowd.name })))
   let lost = 0
   let extra = 0
   let deliveries = 0
@@ -111,6 +118,7 @@ export async function measureRun (setup: RunSetup): Promise<RunFigures> {
     e2eP99,
     cpuPerPublish: accepted === 0 ? Number.NaN : cpu / accepted,
     cpuPerDelivery: deliveries === 0 ? Number.NaN : cpu / deliveries,
+    systemShare: cpu === 0 ? Number.NaN : (cpuAfter.system - cpuBefore.system) / cpu,
     notes
   }
 }
@@ -131,6 +139,7 @@ export function summarize (runs: RunFigures[]): RunFigures {
     e2eP99: pick('e2eP99'),
     cpuPerPublish: pick('cpuPerPublish'),
     cpuPerDelivery: pick('cpuPerDelivery'),
+    systemShare: pick('systemShare'),
     notes: [...new Set(runs.flatMap((run) => run.notes))]
   }
 }

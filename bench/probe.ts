@@ -2,11 +2,14 @@
 // benchmark, and records a CPU profile on request. It changes nothing else in the server.
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { writeHeapSnapshot } from 'node:v8'
 import { serve } from './ipc.ts'
 
 export interface Usage {
   /** User + system CPU time of the whole process, in microseconds. */
   cpuMicros: number
+  /** The part of it spent in the kernel (system calls: socket writes and reads). */
+  systemMicros: number
   rss: number
   heapUsed: number
   external: number
@@ -26,6 +29,7 @@ function usage (collectGarbage: boolean): Usage {
   const memory = process.memoryUsage()
   return {
     cpuMicros: cpu.user + cpu.system,
+    systemMicros: cpu.system,
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     external: memory.external,
@@ -35,6 +39,7 @@ function usage (collectGarbage: boolean): Usage {
 
 serve({
   usage: (options: { gc?: boolean }) => usage(options.gc === true),
+  heapSnapshot: (options: { file: string }) => writeHeapSnapshot(options.file),
   profileStart: async () => {
     session = new Session()
     session.connect()

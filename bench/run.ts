@@ -59,6 +59,10 @@ function startBridge (name: string, extra: Record<string, string> = {}): Promise
   return startServer({ name, kind: 'bridge', env: bridgeEnv(extra), logFile: join(workDir, `${name}.log`), cwd: workDir })
 }
 
+function startYardstick (kind: 'socket.io' | 'ws'): Promise<ServerProcess> {
+  return startServer({ name: `yardstick-${kind}`, kind, env: {}, logFile: join(workDir, `yardstick-${kind}.log`), cwd: workDir })
+}
+
 function startChild (name: string, file: string): BenchChild {
   return new BenchChild(name, join(root, 'bench', file), { cwd: workDir, logFile: join(workDir, `${name}.log`) })
 }
@@ -66,23 +70,39 @@ function startChild (name: string, file: string): BenchChild {
 /** Members `0..count-1`, spread over the crowd processes in turn. */
 async function connectCrowds (
   crowdChildren: BenchChild[],
+  name: string,
   count: number,
   urlOf: (i: number) => string,
   roomsOf: (i: number) => string[]
 ): Promise<Crowd[]> {
-  const crowds: Crowd[] = crowdChildren.map((child) => ({ child, plan: [] }))
+  const crowds: Crowd[] = crowdChildren.map((child) => ({ child, name, plan: [] }))
   for (let i = 0; i < count; i++) {
     const member = { url: urlOf(i), token: socketToken(credentials.jwtSecret, `user-${i}`, ['*']), rooms: roomsOf(i) }
     crowds[i % crowds.length]?.plan.push(member satisfies CrowdMember)
   }
   const started = performance.now()
-  await Promise.all(crowds.map((crowd) => crowd.child.request('connect', { plan: crowd.plan, concurrency: 50 }, 300_000)))
-  log(`  ${count} sockets connected and subscribed in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  await Promise.all(crowds.map((crowd) => crowd.child.request('connect', { name, plan: crowd.plan, concurrency: 50 }, 300_000)))
+  log(`  ${count} sockets connected to ${name} and subscribed in ${((performance.now() - started) / 1000).toFixed(1)} s`)
   return crowds
 }
 
+/** Server memory (after garbage collection) per socket, with 10,000 sockets connected and subscribed. */
+async function idleMemory (crowdChildren: BenchChild[], server: ServerProcess, name: string): Promise<{ rss: number, heap: number }> {
+  await sleep(1000)
+  const before = await server.usage(true)
+  const crowds = await connectCrowds(crowdChildren, name, 10_000, () => server.url, (i) => [`chat_${Math.floor(i / 2)}`])
+  await sleep(2000)
+  const after = await server.usage(true)
+  if (args.profile) log(`  heap snapshot: ${await server.heapSnapshot(join(workDir, `${name}.heapsnapshot`))}`)
+  const mib = (bytes: number) => fmt(bytes / 2 ** 20)
+  log(`  RSS ${mib(before.rss)} → ${mib(after.rss)} MiB, heap+external ${mib(before.heapUsed + before.external)} → ${mib(after.heapUsed + after.external)} MiB`)
+  await disconnectCrowds(crowds)
+  const kb = (bytes: number) => bytes / 10_000 / 1024
+  return { rss: kb(after.rss - before.rss), heap: kb(after.heapUsed + after.external - before.heapUsed - before.external) }
+}
+
 async function disconnectCrowds (crowds: Crowd[]): Promise<void> {
-  await Promise.all(crowds.map((crowd) => crowd.child.request('disconnect')))
+  await Promise.all(crowds.map((crowd) => crowd.child.request('disconnect', { name: crowd.name })))
   // Let the servers see the closes before the next scenario measures anything.
   await sleep(500)
 }
@@ -157,7 +177,7 @@ async function main (): Promise<void> {
   if (wanted('small-rooms')) {
     log('many small rooms: 1,000 sockets in 500 rooms of 2')
     const roomNames = rooms('pair', 500)
-    const crowds = await connectCrowds(crowdChildren, 1000, () => bridge.url, (i) => [roomNames[i % 500] as string])
+    const crowds = await connectCrowds(crowdChildren, 'bridge', 1000, () => bridge.url, (i) => [roomNames[i % 500] as string])
     const figures = await repeat('small rooms', () =>
       measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'small-rooms', roomNames, saturate) }))
     rows.push({ id: 'small-rooms', scenario: 'many small rooms (500 × 2 sockets)', figures, ratioToBare: ratio(figures), notes: figures.notes })
@@ -165,18 +185,45 @@ async function main (): Promise<void> {
   }
 
   if (wanted('large-room')) {
-    log('one large room: 2,000 sockets')
-    const crowds = await connectCrowds(crowdChildren, 2000, () => bridge.url, () => ['lobby'])
-    const figures = await withProfile(bridge, 'large-room', () => repeat('large room', () =>
-      measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'large-room', ['lobby'], { connections: 4, rate: 10, count: 50 }) })))
-    rows.push({ id: 'large-room', scenario: 'one large room (2,000 sockets), 10 publishes/s', figures, notes: figures.notes })
-    await disconnectCrowds(crowds)
+    // The bridge and the two yardsticks each get their own 2,000 sockets, and are run in
+    // turn, so the machine's other load weighs on all three alike.
+    log('one large room: 2,000 sockets; the bridge, socket.io defaults and plain ws in turn')
+    const targets = [
+      { id: 'large-room', scenario: 'one large room (2,000 sockets), 10 publishes/s', server: bridge },
+      { id: 'large-room-socket.io', scenario: 'yardstick: socket.io 4 defaults, same room', server: await startYardstick('socket.io') },
+      { id: 'large-room-ws', scenario: 'yardstick: one plain ws send per socket, same room', server: await startYardstick('ws') }
+    ]
+    const crowdsOf = new Map<string, Crowd[]>()
+    for (const target of targets) {
+      crowdsOf.set(target.id, await connectCrowds(crowdChildren, target.id, 2000, () => target.server.url, () => ['lobby']))
+    }
+    const runs = new Map<string, RunFigures[]>(targets.map((target) => [target.id, []]))
+    await withProfile(bridge, 'large-room', async () => {
+      for (let i = 0; i < repeats; i++) {
+        for (const target of targets) {
+          const figures = await measureRun({
+            loadGenerator,
+            servers: [target.server],
+            crowds: crowdsOf.get(target.id) ?? [],
+            plan: plan(target.server.url, target.id, ['lobby'], { connections: 4, rate: 10, count: 50 })
+          })
+          runs.get(target.id)?.push(figures)
+        }
+        log(`  run ${i + 1}/${repeats}: CPU µs per delivery ${targets.map((target) => `${target.id} ${fmt(runs.get(target.id)?.at(-1)?.cpuPerDelivery, 1)}`).join(', ')}`)
+      }
+    })
+    for (const target of targets) {
+      const figures = summarize(runs.get(target.id) ?? [])
+      rows.push({ id: target.id, scenario: target.scenario, figures, notes: figures.notes })
+      await disconnectCrowds(crowdsOf.get(target.id) ?? [])
+      if (target.server !== bridge) await target.server.stop()
+    }
   }
 
   if (wanted('steady')) {
     log('steady 500 publishes/s: 200 sockets in 50 rooms of 4')
     const roomNames = rooms('group', 50)
-    const crowds = await connectCrowds(crowdChildren, 200, () => bridge.url, (i) => [roomNames[i % 50] as string])
+    const crowds = await connectCrowds(crowdChildren, 'bridge', 200, () => bridge.url, (i) => [roomNames[i % 50] as string])
     const figures = await repeat('steady', () =>
       measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'steady', roomNames, { connections: 16, rate: 500, count: 2500 }) }))
     rows.push({ id: 'steady', scenario: 'steady 500 publishes/s (200 sockets, 50 rooms)', figures, notes: figures.notes })
@@ -186,21 +233,17 @@ async function main (): Promise<void> {
   await bare.stop()
 
   if (wanted('idle')) {
-    // A fresh process, so that nothing earlier scenarios left behind is counted.
+    // Fresh processes, so that nothing earlier scenarios left behind is counted.
     await bridge.stop()
-    log('idle sockets: 10,000 connected, each subscribed to one room')
-    const fresh = await startBridge('bridge-idle')
-    await sleep(1000)
-    const before = await fresh.usage(true)
-    const crowds = await connectCrowds(crowdChildren, 10_000, () => fresh.url, (i) => [`chat_${Math.floor(i / 2)}`])
-    await sleep(2000)
-    const after = await fresh.usage(true)
-    const kb = (bytes: number) => bytes / 10_000 / 1024
-    const idle = { rss: kb(after.rss - before.rss), heap: kb(after.heapUsed + after.external - before.heapUsed - before.external) }
-    log(`  RSS ${fmt(before.rss / 2 ** 20)} → ${fmt(after.rss / 2 ** 20)} MiB, heap+external ${fmt((before.heapUsed + before.external) / 2 ** 20)} → ${fmt((after.heapUsed + after.external) / 2 ** 20)} MiB`)
-    rows.push({ id: 'idle', scenario: '10,000 idle sockets', kbPerIdleSocket: idle, notes: [`heap+external ${fmt(idle.heap, 1)} KB per socket`] })
-    await disconnectCrowds(crowds)
-    await fresh.stop()
+    log('idle sockets: 10,000 connected, each subscribed to one room; the bridge, then socket.io defaults')
+    const idleBridge = await startBridge('bridge-idle')
+    const idleFigures = await idleMemory(crowdChildren, idleBridge, 'idle')
+    rows.push({ id: 'idle', scenario: '10,000 idle sockets', kbPerIdleSocket: idleFigures, notes: [`heap+external ${fmt(idleFigures.heap, 1)} KB per socket`] })
+    await idleBridge.stop()
+    const yardstick = await startYardstick('socket.io')
+    const yardstickFigures = await idleMemory(crowdChildren, yardstick, 'idle-socket.io')
+    rows.push({ id: 'idle-socket.io', scenario: 'yardstick: socket.io 4 defaults, 10,000 idle sockets', kbPerIdleSocket: yardstickFigures, notes: [`heap+external ${fmt(yardstickFigures.heap, 1)} KB per socket`] })
+    await yardstick.stop()
   } else {
     await bridge.stop()
   }
@@ -224,7 +267,7 @@ async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[
   log(`cluster: node A ${nodeA.url}, node B ${nodeB.url}, ${redis.REDIS_URL}`)
 
   // A publish on A must reach a socket on B, or this build has no cluster mode to measure.
-  const probe = await connectCrowds(crowdChildren.slice(0, 1), 1, () => nodeB.url, () => ['cluster_probe'])
+  const probe = await connectCrowds(crowdChildren.slice(0, 1), 'cluster', 1, () => nodeB.url, () => ['cluster_probe'])
   const check = await measureRun({ loadGenerator, servers: nodes, crowds: probe, plan: plan(nodeA.url, 'cluster-probe', ['cluster_probe'], { connections: 1, rate: 10, count: 3 }) })
   await disconnectCrowds(probe)
   if (check.lost > 0 || check.refused > 0) {
@@ -243,7 +286,7 @@ async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[
   if (wanted('cluster-small-rooms') || wanted('cluster')) {
     log('cluster: many small rooms, one socket of each pair on each node')
     const roomNames = rooms('pair', 500)
-    const crowds = await connectCrowds(crowdChildren, 1000, urlOf, (i) => [roomNames[Math.floor(i / 2)] as string])
+    const crowds = await connectCrowds(crowdChildren, 'cluster', 1000, urlOf, (i) => [roomNames[Math.floor(i / 2)] as string])
     const figures = await repeat('cluster small rooms', () =>
       measureRun({ loadGenerator, servers: nodes, crowds, plan: plan(nodeA.url, 'cluster-small-rooms', roomNames, saturate) }))
     rows.push({ id: 'cluster-small-rooms', scenario: 'cluster: many small rooms (500 × 2 sockets)', figures, notes: figures.notes })
@@ -251,7 +294,7 @@ async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[
   }
   if (wanted('cluster-large-room') || wanted('cluster')) {
     log('cluster: one large room, 1,000 sockets on each node')
-    const crowds = await connectCrowds(crowdChildren, 2000, urlOf, () => ['lobby'])
+    const crowds = await connectCrowds(crowdChildren, 'cluster', 2000, urlOf, () => ['lobby'])
     const figures = await repeat('cluster large room', () =>
       measureRun({ loadGenerator, servers: nodes, crowds, plan: plan(nodeA.url, 'cluster-large-room', ['lobby'], { connections: 4, rate: 10, count: 50 }) }))
     rows.push({ id: 'cluster-large-room', scenario: 'cluster: one large room (2 × 1,000 sockets), 10 publishes/s', figures, notes: figures.notes })
@@ -260,7 +303,7 @@ async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[
   if (wanted('cluster-steady') || wanted('cluster')) {
     log('cluster: steady 500 publishes/s, 200 sockets over both nodes')
     const roomNames = rooms('group', 50)
-    const crowds = await connectCrowds(crowdChildren, 200, urlOf, (i) => [roomNames[Math.floor(i / 4)] as string])
+    const crowds = await connectCrowds(crowdChildren, 'cluster', 200, urlOf, (i) => [roomNames[Math.floor(i / 4)] as string])
     const figures = await repeat('cluster steady', () =>
       measureRun({ loadGenerator, servers: nodes, crowds, plan: plan(nodeA.url, 'cluster-steady', roomNames, { connections: 16, rate: 500, count: 2500 }) }))
     rows.push({ id: 'cluster-steady', scenario: 'cluster: steady 500 publishes/s (200 sockets)', figures, notes: figures.notes })

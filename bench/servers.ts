@@ -26,6 +26,10 @@ export class ServerProcess {
     return this.child.request<Usage>('usage', { gc })
   }
 
+  heapSnapshot (file: string): Promise<string> {
+    return this.child.request('heapSnapshot', { file })
+  }
+
   profileStart (): Promise<void> {
     return this.child.request('profileStart')
   }
@@ -56,8 +60,8 @@ async function waitHealthy (url: string, child: BenchChild, timeoutMs = 30_000):
 
 export interface StartOptions {
   name: string
-  /** `bridge` runs src/server.ts, `bare` the validate-and-answer route. */
-  kind: 'bridge' | 'bare'
+  /** `bridge` runs src/server.ts, `bare` the validate-and-answer route, `socket.io`/`ws` the fan-out yardsticks. */
+  kind: 'bridge' | 'bare' | 'socket.io' | 'ws'
   env: Record<string, string>
   logFile: string
   /** A working directory without a `.env`, so the developer's settings do not leak in. */
@@ -66,11 +70,16 @@ export interface StartOptions {
 
 export async function startServer (options: StartOptions): Promise<ServerProcess> {
   const port = await freePort()
-  const entry = options.kind === 'bridge' ? join(root, 'src', 'server.ts') : join(root, 'bench', 'bare-server.ts')
+  const entry = {
+    bridge: join(root, 'src', 'server.ts'),
+    bare: join(root, 'bench', 'bare-server.ts'),
+    'socket.io': join(root, 'bench', 'reference-server.ts'),
+    ws: join(root, 'bench', 'reference-server.ts')
+  }[options.kind]
   const child = new BenchChild(options.name, entry, {
     cwd: options.cwd,
     execArgv: ['--import', probe, '--expose-gc'],
-    env: { ...options.env, HOST: '127.0.0.1', PORT: String(port) },
+    env: { ...options.env, HOST: '127.0.0.1', PORT: String(port), REFERENCE: options.kind },
     logFile: options.logFile
   })
   const url = `http://127.0.0.1:${port}`

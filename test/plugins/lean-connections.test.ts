@@ -1,0 +1,58 @@
+// Connections let go of their HTTP request once connected, and lose nothing by it.
+import type { IncomingMessage } from 'node:http'
+import { setImmediate as nextMacrotask } from 'node:timers/promises'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import t from 'tap'
+import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../helper.ts'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+async function collectGarbage (): Promise<void> {
+  // WeakRefs hold their target until the current job ends: collect between macrotasks.
+  for (let i = 0; i < 3; i++) {
+    await nextMacrotask()
+    gc()
+  }
+}
+
+t.test('once connected, nothing keeps the upgrade request alive', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const requests: Array<WeakRef<IncomingMessage>> = []
+  fastify.io.engine.on('connection', (connection: { request: IncomingMessage }) => {
+    requests.push(new WeakRef(connection.request))
+  })
+
+  const client = await connectClient(t, url)
+  t.same(await subscribe(client, 'chat_1'), { ok: true, room: 'chat_1' })
+  await collectGarbage()
+
+  t.equal(requests.length, 1)
+  t.equal(requests[0]?.deref(), undefined, 'the request was garbage-collected')
+  t.equal(client.connected, true, 'the connection is still up')
+})
+
+t.test('the handshake keeps what socket.io read from the request', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const client = await connectClient(t, url, { auth: { token: 'a-token' }, query: { app: 'web' } })
+  await subscribe(client, 'chat_1')
+
+  const [socket] = fastify.io.sockets.sockets.values()
+  t.equal(socket?.conn.request, null)
+  t.same(socket?.handshake.auth, { token: 'a-token' })
+  t.equal(socket?.handshake.query.app, 'web')
+  t.match(socket?.handshake.headers.host, /^127\.0\.0\.1:\d+$/)
+})
+
+t.test('a client that starts on polling and upgrades to websocket keeps receiving', async (t) => {
+  const { url } = await startBridge(t)
+  const client = await connectClient(t, url, { transports: ['polling', 'websocket'] })
+  if (client.io.engine.transport.name !== 'websocket') {
+    await new Promise((resolve) => client.io.engine.once('upgrade', resolve))
+  }
+  await subscribe(client, 'chat_1')
+  const received = nextEvent(client, 'new_message')
+  await postJson(url, '/api/sms/new-message', { room: 'chat_1', message: { text: 'after upgrade' } })
+  t.match(await received, { room: 'chat_1', message: { text: 'after upgrade' } })
+})
