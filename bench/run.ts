@@ -157,7 +157,7 @@ async function main (): Promise<void> {
     const bareRuns: RunFigures[] = []
     const bridgeRuns: RunFigures[] = []
     const ratios: number[] = []
-    await withProfile(bridge, 'no-listeners', async () => {
+    await withProfile(bare, 'ceiling', () => withProfile(bridge, 'no-listeners', async () => {
       for (let i = 0; i < repeats; i++) {
         const ceiling = await measureRun({ loadGenerator, servers: [bare], crowds: [], plan: plan(bare.url, 'ceiling', rooms('empty', 1000), saturate) })
         const ingest = await measureRun({ loadGenerator, servers: [bridge], crowds: [], plan: plan(bridge.url, 'no-listeners', rooms('empty', 1000), saturate) })
@@ -166,7 +166,7 @@ async function main (): Promise<void> {
         ratios.push(ingest.publishesPerSec / ceiling.publishesPerSec)
         log(`  run ${i + 1}/${repeats}: bare ${fmt(ceiling.publishesPerSec)}/s, bridge ${fmt(ingest.publishesPerSec)}/s`)
       }
-    })
+    }))
     bareFigures = summarize(bareRuns)
     rows.push({ id: 'ceiling', scenario: 'bare Fastify route (ceiling)', figures: bareFigures, ratioToBare: 1, notes: bareFigures.notes })
     const ingest = summarize(bridgeRuns)
@@ -224,8 +224,8 @@ async function main (): Promise<void> {
     log('steady 500 publishes/s: 200 sockets in 50 rooms of 4')
     const roomNames = rooms('group', 50)
     const crowds = await connectCrowds(crowdChildren, 'bridge', 200, () => bridge.url, (i) => [roomNames[i % 50] as string])
-    const figures = await repeat('steady', () =>
-      measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'steady', roomNames, { connections: 16, rate: 500, count: 2500 }) }))
+    const figures = await withProfile(bridge, 'steady', () => repeat('steady', () =>
+      measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'steady', roomNames, { connections: 16, rate: 500, count: 2500 }) })))
     rows.push({ id: 'steady', scenario: 'steady 500 publishes/s (200 sockets, 50 rooms)', figures, notes: figures.notes })
     await disconnectCrowds(crowds)
   }

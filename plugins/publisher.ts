@@ -23,8 +23,9 @@ export default fp(async function publisher (fastify) {
     }
     // The payload is the accepted body with its uuid filled in, and nothing else.
     const payload = { ...body, uuid } as unknown as EventPayloads[E]
-    const emit = fastify.io.to(room).emit as (event: E, data: EventPayloads[E]) => boolean
-    emit.call(fastify.io.to(room), event, payload)
+    const target = fastify.io.to(room)
+    const emit = target.emit as (event: E, data: EventPayloads[E]) => boolean
+    emit.call(target, event, payload)
     log.info({ event, room, uuid }, 'published')
     return { ok: true, event, room, uuid }
   }
