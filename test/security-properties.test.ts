@@ -16,6 +16,9 @@ import {
   type TestClient
 } from './helper.ts'
 
+// Hundreds of requests and dozens of socket connections: generous on a busy machine.
+t.setTimeout(120_000)
+
 const routes = ['new-message', 'edit-message', 'reply-message', 'delete-message', 'status-update', 'batch']
 
 const roomName = fc.oneof(
