@@ -14,7 +14,12 @@ export function serverOptions (config: Config): FastifyServerOptions {
       // (and pino flushes what is left when the process exits).
       stream: pino.destination({ dest: 1, sync: false }),
       redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-bridge-signature"]', '*.token', 'token'],
+        // Credentials wherever a log call might carry them: request headers, socket auth, tokens.
+        paths: [
+          'req.headers.authorization', 'req.headers["x-bridge-signature"]',
+          'headers.authorization', 'headers["x-bridge-signature"]',
+          'auth.token', '*.token', 'token', '*.signature', 'signature'
+        ],
         censor: '[redacted]'
       }
     },
