@@ -154,9 +154,14 @@ async function main (): Promise<void> {
   let bareFigures: RunFigures | undefined
   if (wanted('ceiling') || wanted('no-listeners')) {
     log('bare route vs bridge, no listeners')
+    // The same bridge with LOG_LEVEL=warn shows what the one log line per publish costs.
+    const quiet = args['log-level'] === 'info' ? await startBridge('bridge-warn', { LOG_LEVEL: 'warn' }) : undefined
+    if (quiet !== undefined) await measureRun({ loadGenerator, servers: [quiet], crowds: [], plan: plan(quiet.url, 'warm-up', rooms('empty', 1000), { connections: 32, durationMs: 2000 }) })
     const bareRuns: RunFigures[] = []
     const bridgeRuns: RunFigures[] = []
+    const quietRuns: RunFigures[] = []
     const ratios: number[] = []
+    const quietRatios: number[] = []
     await withProfile(bare, 'ceiling', () => withProfile(bridge, 'no-listeners', async () => {
       for (let i = 0; i < repeats; i++) {
         const ceiling = await measureRun({ loadGenerator, servers: [bare], crowds: [], plan: plan(bare.url, 'ceiling', rooms('empty', 1000), saturate) })
@@ -164,13 +169,24 @@ async function main (): Promise<void> {
         bareRuns.push(ceiling)
         bridgeRuns.push(ingest)
         ratios.push(ingest.publishesPerSec / ceiling.publishesPerSec)
-        log(`  run ${i + 1}/${repeats}: bare ${fmt(ceiling.publishesPerSec)}/s, bridge ${fmt(ingest.publishesPerSec)}/s`)
+        if (quiet !== undefined) {
+          const quietIngest = await measureRun({ loadGenerator, servers: [quiet], crowds: [], plan: plan(quiet.url, 'no-listeners-warn', rooms('empty', 1000), saturate) })
+          quietRuns.push(quietIngest)
+          quietRatios.push(quietIngest.publishesPerSec / ceiling.publishesPerSec)
+        }
+        log(`  run ${i + 1}/${repeats}: bare ${fmt(ceiling.publishesPerSec)}/s, bridge ${fmt(ingest.publishesPerSec)}/s` +
+          (quiet === undefined ? '' : `, bridge at warn ${fmt(quietRuns.at(-1)?.publishesPerSec)}/s`))
       }
     }))
     bareFigures = summarize(bareRuns)
     rows.push({ id: 'ceiling', scenario: 'bare Fastify route (ceiling)', figures: bareFigures, ratioToBare: 1, notes: bareFigures.notes })
     const ingest = summarize(bridgeRuns)
     rows.push({ id: 'no-listeners', scenario: 'publishes, no listeners', figures: ingest, ratioToBare: median(ratios), notes: ingest.notes })
+    if (quiet !== undefined) {
+      const quietIngest = summarize(quietRuns)
+      rows.push({ id: 'no-listeners-warn', scenario: 'publishes, no listeners, LOG_LEVEL=warn', figures: quietIngest, ratioToBare: median(quietRatios), notes: quietIngest.notes })
+      await quiet.stop()
+    }
   }
   const ratio = (figures: RunFigures) => bareFigures === undefined ? undefined : figures.publishesPerSec / bareFigures.publishesPerSec
 
