@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
+import { createClient } from 'redis'
 import type { CrowdMember } from './crowd.ts'
 import { BenchChild, killAll, root } from './ipc.ts'
 import type { LoadPlan } from './load-generator.ts'
@@ -41,6 +42,9 @@ interface Row {
   notes: string[]
 }
 const rows: Row[] = []
+/** The ceiling's figures, once measured: throughput ratios are taken against them. */
+let bareFigures: RunFigures | undefined
+const ratio = (figures: RunFigures) => bareFigures === undefined ? undefined : figures.publishesPerSec / bareFigures.publishesPerSec
 
 function log (line: string): void {
   process.stderr.write(`[bench] ${line}\n`)
@@ -151,7 +155,6 @@ async function main (): Promise<void> {
 
   // Ceiling and ingest: the bare route and the bridge with nobody listening, run in turn
   // so that whatever else the machine is doing weighs on both alike.
-  let bareFigures: RunFigures | undefined
   if (wanted('ceiling') || wanted('no-listeners')) {
     log('bare route vs bridge, no listeners')
     // The same bridge with LOG_LEVEL=warn shows what the one log line per publish costs.
@@ -188,7 +191,6 @@ async function main (): Promise<void> {
       await quiet.stop()
     }
   }
-  const ratio = (figures: RunFigures) => bareFigures === undefined ? undefined : figures.publishesPerSec / bareFigures.publishesPerSec
 
   if (wanted('small-rooms')) {
     log('many small rooms: 1,000 sockets in 500 rooms of 2')
@@ -275,12 +277,33 @@ async function main (): Promise<void> {
 
 /** Two bridge nodes sharing Redis: publishes go to node A, sockets are spread over A and B. */
 async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[]): Promise<void> {
-  const redis = { REDIS_URL: args['redis-url'] as string }
+  const redis = { REDIS_URL: args['redis-url'] as string, BRIDGE_REDIS_PREFIX: `bench-${runId}:` }
   const nodeA = await startBridge('cluster-a', redis)
   const nodeB = await startBridge('cluster-b', redis)
+  log(`cluster: node A ${nodeA.url}, node B ${nodeB.url}, ${redis.REDIS_URL}, keys under ${redis.BRIDGE_REDIS_PREFIX}`)
+  try {
+    await clusterScenarios(loadGenerator, crowdChildren, nodeA, nodeB)
+  } finally {
+    await Promise.all([nodeA, nodeB].map((node) => node.stop()))
+    await removeKeys(redis.REDIS_URL, redis.BRIDGE_REDIS_PREFIX)
+  }
+}
+
+/** Removes the keys the cluster nodes left in Redis (the stream, sessions, de-duplication claims). */
+async function removeKeys (url: string, prefix: string): Promise<void> {
+  const client = createClient({ url })
+  await client.connect()
+  let removed = 0
+  for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+    if (keys.length > 0) removed += await client.del(keys)
+  }
+  await client.close()
+  log(`  removed ${removed} Redis keys under ${prefix}`)
+}
+
+async function clusterScenarios (loadGenerator: BenchChild, crowdChildren: BenchChild[], nodeA: ServerProcess, nodeB: ServerProcess): Promise<void> {
   const nodes = [nodeA, nodeB]
   const urlOf = (i: number) => (nodes[i % 2] as ServerProcess).url
-  log(`cluster: node A ${nodeA.url}, node B ${nodeB.url}, ${redis.REDIS_URL}`)
 
   // A publish on A must reach a socket on B, or this build has no cluster mode to measure.
   const probe = await connectCrowds(crowdChildren.slice(0, 1), 'cluster', 1, () => nodeB.url, () => ['cluster_probe'])
@@ -289,7 +312,6 @@ async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[
   if (check.lost > 0 || check.refused > 0) {
     log('  a publish on node A did not reach node B: this build has no cluster mode; skipping')
     rows.push({ id: 'cluster', scenario: 'cluster (2 nodes + Redis)', notes: ['not measured: this build does not share events between nodes (REDIS_URL has no effect)'] })
-    await Promise.all(nodes.map((node) => node.stop()))
     return
   }
 
@@ -297,7 +319,7 @@ async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[
     log('cluster: publishes, no listeners')
     const figures = await repeat('cluster no listeners', () =>
       measureRun({ loadGenerator, servers: nodes, crowds: [], plan: plan(nodeA.url, 'cluster-no-listeners', rooms('empty', 1000), saturate) }))
-    rows.push({ id: 'cluster-no-listeners', scenario: 'cluster: publishes, no listeners', figures, notes: figures.notes })
+    rows.push({ id: 'cluster-no-listeners', scenario: 'cluster: publishes, no listeners', figures, ratioToBare: ratio(figures), notes: figures.notes })
   }
   if (wanted('cluster-small-rooms') || wanted('cluster')) {
     log('cluster: many small rooms, one socket of each pair on each node')
@@ -305,7 +327,7 @@ async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[
     const crowds = await connectCrowds(crowdChildren, 'cluster', 1000, urlOf, (i) => [roomNames[Math.floor(i / 2)] as string])
     const figures = await repeat('cluster small rooms', () =>
       measureRun({ loadGenerator, servers: nodes, crowds, plan: plan(nodeA.url, 'cluster-small-rooms', roomNames, saturate) }))
-    rows.push({ id: 'cluster-small-rooms', scenario: 'cluster: many small rooms (500 × 2 sockets)', figures, notes: figures.notes })
+    rows.push({ id: 'cluster-small-rooms', scenario: 'cluster: many small rooms (500 × 2 sockets)', figures, ratioToBare: ratio(figures), notes: figures.notes })
     await disconnectCrowds(crowds)
   }
   if (wanted('cluster-large-room') || wanted('cluster')) {
@@ -325,7 +347,6 @@ async function runCluster (loadGenerator: BenchChild, crowdChildren: BenchChild[
     rows.push({ id: 'cluster-steady', scenario: 'cluster: steady 500 publishes/s (200 sockets)', figures, notes: figures.notes })
     await disconnectCrowds(crowds)
   }
-  await Promise.all(nodes.map((node) => node.stop()))
 }
 
 async function repeat (label: string, once: () => Promise<RunFigures>): Promise<RunFigures> {

@@ -17,8 +17,15 @@ declare module 'fastify' {
   }
 }
 
+/** How long a dropped client may stay away and still get the events it missed. */
+export const RECOVERY_WINDOW_MS = 2 * 60 * 1000
+
 export const autoConfig = (fastify: FastifyInstance): FastifySocketioOptions => ({
   cors: { origin: fastify.config.corsOrigins },
+  // A client back within the window gets its rooms, its data and the events it missed
+  // (`socket.recovered`); in cluster mode through the Redis adapter, from any node. Its
+  // connection was authenticated when it was made, so the middlewares are not run again.
+  connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
   // Clients only send small subscribe/unsubscribe messages.
   maxHttpBufferSize: 16 * 1024
 })

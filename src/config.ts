@@ -22,6 +22,10 @@ export interface Config {
   apiSigningSecret?: string
   /** HS256 secret of socket tokens; absent: sockets connect without a token and may join any room. */
   jwtSecret?: string
+  /** Turns on cluster mode (socket.io Redis adapter, shared de-duplication) when set. */
+  redisUrl?: string
+  /** Prefix of every Redis key and channel the bridge uses, so deployments can share a Redis. */
+  redisPrefix: string
 }
 
 export type Env = Record<string, string | undefined>
@@ -101,6 +105,36 @@ function readOrigins (env: Env, production: boolean): string[] | true {
   return origins
 }
 
+function readRedisUrl (env: Env): string | undefined {
+  const raw = readString(env, 'REDIS_URL')
+  if (raw === undefined) return undefined
+  // The URL may carry a password: messages name the problem, never the value.
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('REDIS_URL must be a URL like redis://[user:password@]host:6379[/db]')
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${url.protocol}//"`)
+  }
+  if (url.hostname === '') {
+    throw new ConfigError('REDIS_URL must name a host, like redis://localhost:6379')
+  }
+  if (!/^\/?(\d+)?$/.test(url.pathname)) {
+    throw new ConfigError('REDIS_URL path must be a database number, like redis://localhost:6379/0')
+  }
+  return raw
+}
+
+function readRedisPrefix (env: Env): string {
+  const prefix = readString(env, 'BRIDGE_REDIS_PREFIX') ?? 'bridge:'
+  if (!/^[A-Za-z0-9_\-.:{}]{1,64}$/.test(prefix)) {
+    throw new ConfigError(`BRIDGE_REDIS_PREFIX must be 1-64 characters of A-Z a-z 0-9 _ - . : { }, got "${prefix}"`)
+  }
+  return prefix
+}
+
 /** Reads `.env` from the working directory; variables already set in the environment win. */
 export function readDotenv (path = '.env'): Env {
   if (!existsSync(path)) return {}
@@ -134,6 +168,8 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     shutdownTimeoutMs: readInteger(env, 'BRIDGE_SHUTDOWN_TIMEOUT', 10_000, 100, 10 * 60_000),
     apiTokens,
     apiSigningSecret: readSecret(env, 'BRIDGE_API_SIGNING_SECRET', production),
-    jwtSecret
+    jwtSecret,
+    redisUrl: readRedisUrl(env),
+    redisPrefix: readRedisPrefix(env)
   }
 }
