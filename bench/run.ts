@@ -375,7 +375,13 @@ function printReport (machine: string): void {
       fmt(row.ratioToBare, 2)
     ]
   })
-  const notes = rows.flatMap((row) => row.notes.map((note) => `- ${row.scenario}: ${note}`))
+  const notes = rows.flatMap((row) => {
+    const f = row.figures
+    const split = f !== undefined && !Number.isNaN(f.cpuPerDelivery) && f.cpuPerDelivery > 0 && f.publishesPerSec < 100
+      ? [`CPU per delivery ${fmt(f.cpuPerDelivery * f.systemShare, 1)} µs in the kernel (socket writes), ${fmt(f.cpuPerDelivery * (1 - f.systemShare), 1)} µs in the process`]
+      : []
+    return [...split, ...row.notes].map((note) => `- ${row.scenario}: ${note}`)
+  })
   process.stdout.write([
     '',
     markdownTable(header, table),
