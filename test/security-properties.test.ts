@@ -156,6 +156,8 @@ t.test('random subscribe/unsubscribe payloads: well-formed acks, and events only
         const request = args[0] as { room?: unknown, token?: unknown } | undefined
         if (typeof request?.room === 'string' && /^[A-Za-z0-9_.:@-]{1,128}$/.test(request.room)) mentioned.add(request.room)
         if (event === 'subscribe' && request?.token === roomTokens.valid && request.room === 'granted_1') granted.add('granted_1')
+        // "another room"'s token is a valid grant for its own room.
+        if (event === 'subscribe' && request?.token === roomTokens['another room'] && request.room === 'granted_2') granted.add('granted_2')
         if (!withAck) {
           raw.emit(event, ...args)
           continue
