@@ -9,7 +9,12 @@ export function serverOptions (config: Config): FastifyServerOptions {
     logger: {
       level: config.logLevel,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-bridge-signature"]', '*.token', 'token'],
+        // Credentials wherever a log call might carry them: request headers, socket auth, tokens.
+        paths: [
+          'req.headers.authorization', 'req.headers["x-bridge-signature"]',
+          'headers.authorization', 'headers["x-bridge-signature"]',
+          'auth.token', '*.token', 'token', '*.signature', 'signature'
+        ],
         censor: '[redacted]'
       }
     },
