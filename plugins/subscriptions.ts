@@ -72,7 +72,10 @@ export default fp(async function subscriptions (fastify) {
     const listen = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void
     listen('subscribe', (...args) => {
       const answer = subscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
-      if (!answer.ok) fastify.log.debug({ socketId: socket.id, code: answer.error.code }, 'subscribe refused')
+      if (!answer.ok) {
+        fastify.metrics.subscribeRefusals.inc({ code: answer.error.code })
+        fastify.log.debug({ socketId: socket.id, code: answer.error.code }, 'subscribe refused')
+      }
       ackOf(args)(answer)
     })
     listen('unsubscribe', (...args) => {
@@ -81,5 +84,5 @@ export default fp(async function subscriptions (fastify) {
   })
 }, {
   name: 'subscriptions',
-  dependencies: ['fastify-socket.io']
+  dependencies: ['fastify-socket.io', 'metrics']
 })
