@@ -47,6 +47,7 @@ t.test('over a threshold: 503 + Retry-After for publishes, operations endpoints 
   const warnings = logs.lines.filter((line) => line.msg === 'overloaded: answering 503 to new requests')
   t.equal(warnings.length, 1, 'one warning, not one line per shed request')
   t.match(warnings[0], { level: 40, reason: 'heapUsedBytes' })
+  t.same(logs.lines.filter((line) => Number(line.level) >= 50), [], 'and no error line per shed request')
 })
 
 t.test('a busy event loop sheds publishes for real, keeps connected sockets, and recovers', async (t) => {
