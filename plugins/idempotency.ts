@@ -10,7 +10,7 @@ declare module 'fastify' {
 }
 
 export default fp(async function idempotency (fastify) {
-  const store: IdempotencyStore = new MemoryIdempotencyStore()
+  const store: IdempotencyStore = new MemoryIdempotencyStore({ maxEntries: fastify.config.idempotencyMaxEntries })
   fastify.decorate('idempotencyStore', store)
   fastify.addHook('onClose', async () => {
     await store.close()

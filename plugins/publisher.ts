@@ -18,13 +18,22 @@ export default fp(async function publisher (fastify) {
     const uuid = body.uuid ?? randomUUID()
     const room = body.room
     if (!(await fastify.idempotencyStore.claim(uuid, ttl))) {
+      fastify.metrics.duplicatePublishes.inc({ event })
       log.info({ event, room, uuid }, 'duplicate publish ignored')
       return { ok: true, event, room, uuid, duplicate: true }
     }
     // The payload is the accepted body with its uuid filled in, and nothing else.
     const payload = { ...body, uuid } as unknown as EventPayloads[E]
-    const emit = fastify.io.to(room).emit as (event: E, data: EventPayloads[E]) => boolean
-    emit.call(fastify.io.to(room), event, payload)
+    try {
+      const target = fastify.io.to(room)
+      const emit = target.emit as (event: E, data: EventPayloads[E]) => boolean
+      emit.call(target, event, payload)
+    } catch (error) {
+      // Nothing was sent: give the uuid back so that the publisher's retry is not a "duplicate".
+      await fastify.idempotencyStore.release(uuid)
+      throw error
+    }
+    fastify.metrics.eventsPublished.inc({ event })
     log.info({ event, room, uuid }, 'published')
     return { ok: true, event, room, uuid }
   }
@@ -32,5 +41,5 @@ export default fp(async function publisher (fastify) {
   fastify.decorate('publishEvent', publishEvent)
 }, {
   name: 'publisher',
-  dependencies: ['fastify-socket.io', 'idempotency']
+  dependencies: ['fastify-socket.io', 'idempotency', 'metrics']
 })

@@ -19,6 +19,9 @@ export function serverOptions (config: Config): FastifyServerOptions {
       }
     },
     bodyLimit: config.bodyLimit,
+    // Loading every plugin from TypeScript sources (tests, `npm run dev`) on a busy machine can
+    // take longer than Fastify's 10 s default; a plugin that really hangs still fails the start.
+    pluginTimeout: 60_000,
     logController: new BridgeLogController({ requestIdLogLabel: 'reqId' }),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,

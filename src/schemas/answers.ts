@@ -31,5 +31,6 @@ export const publishErrors = {
   400: { ...ErrorAnswer, description: 'Invalid body or malformed JSON; the message names the field' },
   401: { ...ErrorAnswer, description: 'Missing or wrong bearer token, or (with request signing) a missing, stale or wrong signature' },
   413: { ...ErrorAnswer, description: 'Body larger than BRIDGE_BODY_LIMIT' },
-  415: { ...ErrorAnswer, description: 'Content-Type is not application/json' }
+  415: { ...ErrorAnswer, description: 'Content-Type is not application/json' },
+  503: { ...ErrorAnswer, description: 'Overloaded (a load-shedding threshold is exceeded) or shutting down; retry after the Retry-After header\'s seconds' }
 }
