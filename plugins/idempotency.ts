@@ -1,6 +1,8 @@
-// The de-duplication store behind `fastify.idempotencyStore`.
+// The de-duplication store behind `fastify.idempotencyStore`: in Redis in cluster mode, so
+// every node sees every claim, in memory on a single node.
 import fp from 'fastify-plugin'
 import { MemoryIdempotencyStore } from '../src/idempotency/memory-store.ts'
+import { RedisIdempotencyStore } from '../src/idempotency/redis-store.ts'
 import type { IdempotencyStore } from '../src/idempotency/store.ts'
 
 declare module 'fastify' {
@@ -10,9 +12,11 @@ declare module 'fastify' {
 }
 
 export default fp(async function idempotency (fastify) {
-  const store: IdempotencyStore = new MemoryIdempotencyStore({ maxEntries: fastify.config.idempotencyMaxEntries })
+  const store: IdempotencyStore = fastify.redis === null
+    ? new MemoryIdempotencyStore({ maxEntries: fastify.config.idempotencyMaxEntries })
+    : new RedisIdempotencyStore(fastify.redis, `${fastify.config.redisPrefix}idempotency:`)
   fastify.decorate('idempotencyStore', store)
   fastify.addHook('onClose', async () => {
     await store.close()
   })
-}, { name: 'idempotency' })
+}, { name: 'idempotency', dependencies: ['redis'] })

@@ -17,6 +17,9 @@ declare module 'fastify' {
   }
 }
 
+/** How long a dropped client may stay away and still get the events it missed. */
+export const RECOVERY_WINDOW_MS = 2 * 60 * 1000
+
 /** Why a new connection is refused now, if it is. */
 function refusal (fastify: FastifyInstance): 'shutting_down' | 'overloaded' | undefined {
   if (fastify.readiness.shuttingDown) return 'shutting_down'
@@ -26,6 +29,10 @@ function refusal (fastify: FastifyInstance): 'shutting_down' | 'overloaded' | un
 
 export const autoConfig = (fastify: FastifyInstance): FastifySocketioOptions => ({
   cors: { origin: fastify.config.corsOrigins },
+  // A client back within the window gets its rooms, its data and the events it missed
+  // (`socket.recovered`); in cluster mode through the Redis adapter, from any node. Its
+  // connection was authenticated when it was made, so the middlewares are not run again.
+  connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
   // Clients only send small subscribe/unsubscribe messages.
   maxHttpBufferSize: 16 * 1024,
   // Refused before the handshake: the client's reconnection (with back-off) tries again,

@@ -71,6 +71,26 @@ export default fp(async function subscriptions (fastify) {
     return roomAllowed(room, { userId, rooms }, roomGrant)
   }
 
+  const sentFirstEvent = new WeakSet<BridgeSocket>()
+
+  /**
+   * socket.io's connection state recovery only works for a client that has received an event
+   * (the event carries its position in the stream): send one on the first subscription, before
+   * its ack, so a connection dropped before any message still gets its rooms and missed events.
+   */
+  async function sendFirstEvent (socket: BridgeSocket, room: string): Promise<void> {
+    if (socket.recovered || sentFirstEvent.has(socket)) return
+    sentFirstEvent.add(socket)
+    const emit = () => { socket.emit('subscribed', { room }) }
+    // While Redis is away the ack does not wait for it (the event then follows the ack).
+    if (!fastify.redisReady()) return emit()
+    try {
+      await fastify.confirmBroadcast(emit)
+    } catch (error) {
+      fastify.log.debug({ socketId: socket.id, reason: String(error) }, 'subscribed event not stored in Redis')
+    }
+  }
+
   function subscribe (socket: BridgeSocket, request: unknown): SubscriptionAck {
     const parsed = requestedRoom(request)
     if ('refusal' in parsed) return parsed.refusal
@@ -95,9 +115,11 @@ export default fp(async function subscriptions (fastify) {
   fastify.io.on('connection', (socket: BridgeSocket) => {
     // Listeners take raw arguments: a client may send anything, or no ack at all.
     const listen = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void
-    listen('subscribe', (...args) => {
+    listen('subscribe', async (...args) => {
       const answer = subscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
-      if (!answer.ok) {
+      if (answer.ok) {
+        await sendFirstEvent(socket, answer.room)
+      } else {
         fastify.metrics.subscribeRefusals.inc({ code: answer.error.code })
         fastify.log.debug({ socketId: socket.id, userId: socket.data.userId, code: answer.error.code }, 'subscribe refused')
       }
@@ -109,5 +131,5 @@ export default fp(async function subscriptions (fastify) {
   })
 }, {
   name: 'subscriptions',
-  dependencies: ['fastify-socket.io', 'socket-auth', 'metrics']
+  dependencies: ['fastify-socket.io', 'socket-auth', 'metrics', 'redis']
 })

@@ -40,6 +40,7 @@ export default fp(async function docs (fastify) {
       },
       tags: [
         { name: 'publish', description: 'Publish events to socket.io rooms' },
+        { name: 'rooms', description: 'Who is in a room, across the cluster' },
         { name: 'ops', description: 'Health and operations' }
       ],
       components: {

@@ -46,7 +46,10 @@ async function bridge (fastify: FastifyInstance, opts: AppOptions) {
 
   fastify.setErrorHandler<FastifyError>((error, request, reply) => {
     const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
-    if (statusCode >= 500) {
+    if (statusCode === 503) {
+      // Unavailable (e.g. Redis away in cluster mode) is expected and says why: no stack.
+      request.log.warn({ method: request.method, url: request.url, statusCode, reason: error.message }, 'request refused')
+    } else if (statusCode >= 500) {
       request.log.error({ err: error }, 'request failed')
     } else {
       if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
@@ -56,7 +59,7 @@ async function bridge (fastify: FastifyInstance, opts: AppOptions) {
       }
       request.log.info({ method: request.method, url: request.url, statusCode, reason: error.message }, 'request refused')
     }
-    // As Fastify's own handler does: e.g. WWW-Authenticate on a 401.
+    // As Fastify's own handler does: e.g. WWW-Authenticate on a 401, Retry-After on a 503.
     const { headers } = error as { headers?: Record<string, string> }
     if (headers !== undefined) reply.headers(headers)
     return reply.code(statusCode).send(errorAnswer(error, statusCode))

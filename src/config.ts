@@ -31,6 +31,10 @@ export interface Config {
   maxHeapUsedBytes: number
   maxRssBytes: number
   maxEventLoopUtilization: number
+  /** Turns on cluster mode (socket.io Redis adapter, shared de-duplication) when set. */
+  redisUrl?: string
+  /** Prefix of every Redis key and channel the bridge uses, so deployments can share a Redis. */
+  redisPrefix: string
 }
 
 export type Env = Record<string, string | undefined>
@@ -136,6 +140,36 @@ function readOrigins (env: Env, production: boolean): string[] | true {
   return origins
 }
 
+function readRedisUrl (env: Env): string | undefined {
+  const raw = readString(env, 'REDIS_URL')
+  if (raw === undefined) return undefined
+  // The URL may carry a password: messages name the problem, never the value.
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('REDIS_URL must be a URL like redis://[user:password@]host:6379[/db]')
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${url.protocol}//"`)
+  }
+  if (url.hostname === '') {
+    throw new ConfigError('REDIS_URL must name a host, like redis://localhost:6379')
+  }
+  if (!/^\/?(\d+)?$/.test(url.pathname)) {
+    throw new ConfigError('REDIS_URL path must be a database number, like redis://localhost:6379/0')
+  }
+  return raw
+}
+
+function readRedisPrefix (env: Env): string {
+  const prefix = readString(env, 'BRIDGE_REDIS_PREFIX') ?? 'bridge:'
+  if (!/^[A-Za-z0-9_\-.:{}]{1,64}$/.test(prefix)) {
+    throw new ConfigError(`BRIDGE_REDIS_PREFIX must be 1-64 characters of A-Z a-z 0-9 _ - . : { }, got "${prefix}"`)
+  }
+  return prefix
+}
+
 /** Reads `.env` from the working directory; variables already set in the environment win. */
 export function readDotenv (path = '.env'): Env {
   if (!existsSync(path)) return {}
@@ -175,6 +209,8 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     maxEventLoopDelayMs: readInteger(env, 'BRIDGE_MAX_EVENT_LOOP_DELAY', 1000, 0, 60_000),
     maxHeapUsedBytes: readInteger(env, 'BRIDGE_MAX_HEAP_USED_BYTES', memory.heapUsedBytes, 0, Number.MAX_SAFE_INTEGER),
     maxRssBytes: readInteger(env, 'BRIDGE_MAX_RSS_BYTES', memory.rssBytes, 0, Number.MAX_SAFE_INTEGER),
-    maxEventLoopUtilization: readFraction(env, 'BRIDGE_MAX_EVENT_LOOP_UTILIZATION', 0.98)
+    maxEventLoopUtilization: readFraction(env, 'BRIDGE_MAX_EVENT_LOOP_UTILIZATION', 0.98),
+    redisUrl: readRedisUrl(env),
+    redisPrefix: readRedisPrefix(env)
   }
 }

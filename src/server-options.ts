@@ -20,8 +20,11 @@ export function serverOptions (config: Config): FastifyServerOptions {
     },
     bodyLimit: config.bodyLimit,
     // Loading every plugin from TypeScript sources (tests, `npm run dev`) on a busy machine can
-    // take longer than Fastify's 10 s default; a plugin that really hangs still fails the start.
+    // take longer than Fastify's 10 s default, and in cluster mode the start waits for Redis
+    // before giving up with its own message; a plugin that really hangs still fails the start.
     pluginTimeout: 60_000,
+    // Room names in URLs (GET /api/rooms/:room) reach 128 characters, 3 times that encoded.
+    routerOptions: { maxParamLength: 512 },
     logController: new BridgeLogController({ requestIdLogLabel: 'reqId' }),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,

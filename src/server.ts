@@ -20,7 +20,13 @@ function configOrExit (): Config {
 const config = configOrExit()
 const fastify = Fastify(serverOptions(config))
 
-await fastify.register(app, { config })
+try {
+  await fastify.register(app, { config })
+} catch (error) {
+  // e.g. Redis unreachable in cluster mode: one clear line, then a non-zero exit.
+  fastify.log.fatal({ err: error }, `could not start: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+}
 
 // First signal: graceful shutdown (plugins/graceful-shutdown.ts has the steps), exit 0.
 // A second signal, an error while closing, or BRIDGE_SHUTDOWN_TIMEOUT: exit 1.

@@ -38,6 +38,13 @@ export type SubscribeErrorCode = Extract<SubscriptionAck, { ok: false }>['error'
 /** Events the bridge emits to frontends. */
 export type ServerToClientEvents = {
   [E in keyof EventPayloads]: (data: EventPayloads[E]) => void
+} & {
+  /**
+   * Sent once per connection, just before the ack of its first successful subscribe. Clients
+   * may ignore it: socket.io replays missed events only to a client that has received at least
+   * one event, and this one makes that true from the first subscription on.
+   */
+  subscribed: (data: { room: string }) => void
 }
 
 /** Events frontends may emit to the bridge. */

@@ -111,6 +111,28 @@ t.test('load-shedding thresholds: non-zero defaults, 0 turns one off, bad values
   }
 })
 
+t.test('REDIS_URL turns on cluster mode; a bad one is refused without echoing it', async (t) => {
+  t.equal(loadConfig({}).redisUrl, undefined, 'no Redis unless asked for')
+  t.equal(loadConfig({}).redisPrefix, 'bridge:')
+  for (const url of ['redis://localhost:6379', 'redis://:secret@redis.internal:6380/2', 'rediss://user:secret@cache.example.com:6380/0']) {
+    t.equal(loadConfig({ REDIS_URL: url }).redisUrl, url)
+  }
+  t.equal(loadConfig({ BRIDGE_REDIS_PREFIX: 'staging:' }).redisPrefix, 'staging:')
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ REDIS_URL: 'localhost:6379' }, /^REDIS_URL must start with redis:\/\/ or rediss:\/\/, got "localhost:\/\/"$/],
+    [{ REDIS_URL: 'http://secret@localhost:6379' }, /^REDIS_URL must start with redis:\/\/ or rediss:\/\/, got "http:\/\/"$/],
+    [{ REDIS_URL: 'not a url with secret' }, /^REDIS_URL must be a URL like redis:\/\/\[user:password@\]host:6379\[\/db\]$/],
+    [{ REDIS_URL: 'redis://:secret@localhost:6379/cache' }, /^REDIS_URL path must be a database number/],
+    [{ REDIS_URL: 'redis:///0' }, /^REDIS_URL must name a host/],
+    [{ BRIDGE_REDIS_PREFIX: 'has space' }, /^BRIDGE_REDIS_PREFIX must be 1-64 characters/],
+    [{ BRIDGE_REDIS_PREFIX: 'x'.repeat(65) }, /^BRIDGE_REDIS_PREFIX must be 1-64 characters/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+    t.throws(() => loadConfig(env), { message: /^(?!.*secret)/ }, 'the value (which may hold a password) is not repeated')
+  }
+})
+
 t.test('empty values count as unset', async (t) => {
   t.equal(loadConfig({ PORT: '', LOG_LEVEL: '  ' }).port, 3000)
 })

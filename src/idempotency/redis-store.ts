@@ -1,0 +1,41 @@
+// De-duplication shared by every node of a cluster: a retry that lands on another node is
+// still a duplicate. One key per uuid, set only if absent, expiring with the window.
+import { DeadlineError, within } from '../cluster/deadline.ts'
+import { COMMAND_TIMEOUT_MS, type RedisClient } from '../cluster/redis-connection.ts'
+import type { IdempotencyStore } from './store.ts'
+
+export class RedisIdempotencyStore implements IdempotencyStore {
+  readonly #client: RedisClient
+  readonly #prefix: string
+
+  /** `prefix` is put before each uuid to make its key. */
+  constructor (client: RedisClient, prefix: string) {
+    this.#client = client
+    this.#prefix = prefix
+  }
+
+  async claim (uuid: string, ttlSeconds: number): Promise<boolean> {
+    if (ttlSeconds <= 0) return true
+    const key = this.#prefix + uuid
+    const setting = this.#client.set(key, '1', { condition: 'NX', expiration: { type: 'EX', value: ttlSeconds } })
+    try {
+      return await within(setting, COMMAND_TIMEOUT_MS, 'claiming the uuid') === 'OK'
+    } catch (error) {
+      // The SET may still run later; a DEL sent after it on the same connection runs after
+      // it, so the uuid is not left claimed by a publish that was refused.
+      if (error instanceof DeadlineError) {
+        setting.catch(() => {})
+        this.#client.del(key).catch(() => {})
+      }
+      throw error
+    }
+  }
+
+  async release (uuid: string): Promise<void> {
+    await this.#client.del(this.#prefix + uuid)
+  }
+
+  async close (): Promise<void> {
+    // The client belongs to the Redis plugin, which closes it.
+  }
+}
