@@ -56,6 +56,10 @@ const bridgeEnv = (extra: Record<string, string> = {}): Record<string, string> =
   BRIDGE_API_TOKEN: credentials.apiToken,
   BRIDGE_JWT_SECRET: credentials.jwtSecret,
   CORS_ORIGINS: 'http://127.0.0.1',
+  // Closed-loop runs keep the event loop busy on purpose: load shedding's event-loop
+  // thresholds would answer 503 there, which is their job but not what is measured.
+  BRIDGE_MAX_EVENT_LOOP_DELAY: '0',
+  BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '0',
   ...extra
 })
 

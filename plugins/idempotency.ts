@@ -13,7 +13,7 @@ declare module 'fastify' {
 
 export default fp(async function idempotency (fastify) {
   const store: IdempotencyStore = fastify.redis === null
-    ? new MemoryIdempotencyStore()
+    ? new MemoryIdempotencyStore({ maxEntries: fastify.config.idempotencyMaxEntries })
     : new RedisIdempotencyStore(fastify.redis, `${fastify.config.redisPrefix}idempotency:`)
   fastify.decorate('idempotencyStore', store)
   fastify.addHook('onClose', async () => {

@@ -29,22 +29,28 @@ export default fp(async function publisher (fastify) {
       throw new RedisUnavailableError()
     }
     if (!claimed) {
+      fastify.metrics.duplicatePublishes.inc({ event })
       log.info({ event, room, uuid }, 'duplicate publish ignored')
       return { ok: true, event, room, uuid, duplicate: true }
     }
     // The payload is the accepted body with its uuid filled in, and nothing else.
     const payload = { ...body, uuid } as unknown as EventPayloads[E]
-    const target = fastify.io.to(room)
-    const emit = target.emit as (event: E, data: EventPayloads[E]) => boolean
     try {
-      await fastify.confirmBroadcast(() => { emit.call(target, event, payload) })
+      await fastify.confirmBroadcast(() => {
+        const target = fastify.io.to(room)
+        const emit = target.emit as (event: E, data: EventPayloads[E]) => boolean
+        emit.call(target, event, payload)
+      })
     } catch (error) {
-      log.warn({ event, room, uuid, reason: String(error) }, 'publish failed: Redis did not store the event')
-      // Give the uuid back so that the backend's retry publishes it (if Redis is gone for
-      // this too, the claim stays until it expires: a retry within the window is a duplicate).
+      // Nothing was sent (or Redis did not store it for the other nodes): give the uuid back
+      // so that the publisher's retry is not answered as a duplicate. If Redis is gone for
+      // this too, the claim stays until it expires.
       if (ttl > 0) await fastify.idempotencyStore.release(uuid).catch(() => {})
+      if (fastify.redis === null) throw error
+      log.warn({ event, room, uuid, reason: String(error) }, 'publish failed: Redis did not store the event')
       throw new RedisUnavailableError('Redis did not store the event (cluster mode); retry later')
     }
+    fastify.metrics.eventsPublished.inc({ event })
     log.info({ event, room, uuid }, 'published')
     return { ok: true, event, room, uuid }
   }
@@ -52,5 +58,5 @@ export default fp(async function publisher (fastify) {
   fastify.decorate('publishEvent', publishEvent)
 }, {
   name: 'publisher',
-  dependencies: ['fastify-socket.io', 'idempotency', 'redis']
+  dependencies: ['fastify-socket.io', 'idempotency', 'metrics', 'redis']
 })

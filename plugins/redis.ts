@@ -66,6 +66,7 @@ export default fp(async function redis (fastify) {
 
   fastify.decorate('redis', client)
   fastify.decorate('redisReady', () => client.isReady)
+  fastify.readiness.addCheck('Redis unreachable (cluster mode)', () => client.isReady)
   fastify.decorate('confirmBroadcast', cluster.confirmBroadcast)
 
   fastify.addHook('onClose', async () => {
@@ -78,5 +79,5 @@ export default fp(async function redis (fastify) {
   })
 }, {
   name: 'redis',
-  dependencies: ['fastify-socket.io']
+  dependencies: ['fastify-socket.io', 'readiness']
 })

@@ -20,6 +20,13 @@ declare module 'fastify' {
 /** How long a dropped client may stay away and still get the events it missed. */
 export const RECOVERY_WINDOW_MS = 2 * 60 * 1000
 
+/** Why a new connection is refused now, if it is. */
+function refusal (fastify: FastifyInstance): 'shutting_down' | 'overloaded' | undefined {
+  if (fastify.readiness.shuttingDown) return 'shutting_down'
+  if (fastify.isUnderPressure()) return 'overloaded'
+  return undefined
+}
+
 export const autoConfig = (fastify: FastifyInstance): FastifySocketioOptions => ({
   cors: { origin: fastify.config.corsOrigins },
   // A client back within the window gets its rooms, its data and the events it missed
@@ -27,7 +34,17 @@ export const autoConfig = (fastify: FastifyInstance): FastifySocketioOptions => 
   // connection was authenticated when it was made, so the middlewares are not run again.
   connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
   // Clients only send small subscribe/unsubscribe messages.
-  maxHttpBufferSize: 16 * 1024
+  maxHttpBufferSize: 16 * 1024,
+  // Refused before the handshake: the client's reconnection (with back-off) tries again,
+  // here later or on another node.
+  allowRequest: (_request, callback) => {
+    const reason = refusal(fastify)
+    if (reason === undefined) return callback(null, true)
+    fastify.metrics.socketConnectionsRefused.inc({ reason })
+    callback(reason, false)
+  },
+  // plugins/graceful-shutdown.ts closes the connections, after requests in flight are answered.
+  preClose: (done) => done()
 })
 
 // The package is CommonJS with its plugin on `exports.default`.

@@ -117,8 +117,12 @@ export default fp(async function subscriptions (fastify) {
     const listen = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void
     listen('subscribe', async (...args) => {
       const answer = subscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
-      if (answer.ok) await sendFirstEvent(socket, answer.room)
-      else fastify.log.debug({ socketId: socket.id, userId: socket.data.userId, code: answer.error.code }, 'subscribe refused')
+      if (answer.ok) {
+        await sendFirstEvent(socket, answer.room)
+      } else {
+        fastify.metrics.subscribeRefusals.inc({ code: answer.error.code })
+        fastify.log.debug({ socketId: socket.id, userId: socket.data.userId, code: answer.error.code }, 'subscribe refused')
+      }
       ackOf(args)(answer)
     })
     listen('unsubscribe', (...args) => {
@@ -127,5 +131,5 @@ export default fp(async function subscriptions (fastify) {
   })
 }, {
   name: 'subscriptions',
-  dependencies: ['fastify-socket.io', 'socket-auth', 'redis']
+  dependencies: ['fastify-socket.io', 'socket-auth', 'metrics', 'redis']
 })

@@ -1,8 +1,9 @@
-// GET /health: liveness; answers while the process runs.
+// GET /health: liveness; answers while the process runs, overloaded or not.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/health', {
+    config: { loadShedding: false },
     schema: {
       tags: ['ops'],
       summary: 'Liveness',

@@ -1,23 +1,31 @@
-// GET /ready: readiness for load balancers; 503 while cluster mode cannot reach Redis.
+// GET /ready: readiness for load balancers; 503 while shutting down or a dependency is down.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorAnswer } from '../src/schemas/answers.ts'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/ready', {
+    // Overload is not unreadiness: taking every busy node out of the pool makes it worse.
+    config: { loadShedding: false },
     schema: {
       tags: ['ops'],
       summary: 'Readiness',
-      description: 'Answers 200 when the bridge accepts traffic; 503 while Redis is unreachable in cluster mode.',
+      description: 'Answers 200 while the bridge takes traffic; 503 from the start of a shutdown on, ' +
+        'or while a dependency it needs is unreachable (Redis in cluster mode). ' +
+        'Stays 200 while overloaded: publishes are shed with 503 then, but the node is not taken out of the pool.',
       response: {
         200: Type.Object({ status: Type.Literal('ready') }),
-        503: { ...ErrorAnswer, description: 'Not ready' }
+        503: { ...ErrorAnswer, description: 'Not ready; the message says why' }
       }
     }
   }, async (_request, reply) => {
-    if (!fastify.redisReady()) {
-      return reply.code(503).send({ statusCode: 503, error: 'Service Unavailable', message: 'Redis is unreachable (cluster mode)' })
-    }
-    return { status: 'ready' as const }
+    const problems = await fastify.readiness.problems()
+    if (problems.length === 0) return { status: 'ready' as const }
+    return reply.code(503).send({
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: `not ready: ${problems.join(', ')}`,
+      code: 'BRIDGE_NOT_READY'
+    })
   })
 }
 

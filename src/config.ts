@@ -1,5 +1,7 @@
 // Configuration: read once at start from the environment (and `.env`), checked, typed.
 import { existsSync, readFileSync } from 'node:fs'
+import { totalmem } from 'node:os'
+import { getHeapStatistics } from 'node:v8'
 import { parse as parseDotenv } from 'dotenv'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -15,6 +17,8 @@ export interface Config {
   bodyLimit: number
   maxRoomsPerSocket: number
   idempotencyTtlSeconds: number
+  /** Most uuids the in-memory de-duplication store remembers (oldest forgotten first). */
+  idempotencyMaxEntries: number
   shutdownTimeoutMs: number
   /** Bearer tokens accepted from publishers (several during a rotation); empty: publishing is open. */
   apiTokens: string[]
@@ -22,6 +26,11 @@ export interface Config {
   apiSigningSecret?: string
   /** HS256 secret of socket tokens; absent: sockets connect without a token and may join any room. */
   jwtSecret?: string
+  /** Load-shedding thresholds; 0 turns one off. */
+  maxEventLoopDelayMs: number
+  maxHeapUsedBytes: number
+  maxRssBytes: number
+  maxEventLoopUtilization: number
   /** Turns on cluster mode (socket.io Redis adapter, shared de-duplication) when set. */
   redisUrl?: string
   /** Prefix of every Redis key and channel the bridge uses, so deployments can share a Redis. */
@@ -80,6 +89,32 @@ function readApiTokens (env: Env, production: boolean): string[] {
 function requireInProduction (name: string, present: boolean, production: boolean, meaning: string): void {
   if (production && !present) {
     throw new ConfigError(`${name} is required when NODE_ENV=production (${meaning})`)
+  }
+}
+
+function readFraction (env: Env, name: string, fallback: number): number {
+  const raw = readString(env, name)
+  if (raw === undefined) return fallback
+  const value = Number(raw)
+  if (!/^\d*\.?\d+$/.test(raw) || value > 1) {
+    throw new ConfigError(`${name} must be a number between 0 and 1 (e.g. 0.98), got "${raw}"`)
+  }
+  return value
+}
+
+/**
+ * Default memory thresholds: 90% of what the process can have before it dies, so the
+ * bridge sheds load while it can still recover. The heap limit follows
+ * `--max-old-space-size`; the memory limit is the container's (cgroup) when there is one.
+ */
+function memoryDefaults (): { heapUsedBytes: number, rssBytes: number } {
+  const machine = totalmem()
+  // Node 20 answers undefined without a limit, later versions 0, and some cgroups 2^64.
+  const constrained = process.constrainedMemory?.() ?? 0
+  const available = constrained > 0 && constrained < machine ? constrained : machine
+  return {
+    heapUsedBytes: Math.floor(getHeapStatistics().heap_size_limit * 0.9),
+    rssBytes: Math.floor(available * 0.9)
   }
 }
 
@@ -155,6 +190,7 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
   const jwtSecret = readSecret(env, 'BRIDGE_JWT_SECRET', production)
   requireInProduction('BRIDGE_JWT_SECRET', jwtSecret !== undefined, production, 'secret of the socket tokens Laravel issues')
 
+  const memory = memoryDefaults()
   return {
     nodeEnv,
     production,
@@ -165,10 +201,15 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     bodyLimit: readInteger(env, 'BRIDGE_BODY_LIMIT', 65536, 1024, 64 * 1024 * 1024),
     maxRoomsPerSocket: readInteger(env, 'BRIDGE_MAX_ROOMS_PER_SOCKET', 100, 1, 100_000),
     idempotencyTtlSeconds: readInteger(env, 'BRIDGE_IDEMPOTENCY_TTL', 600, 0, 7 * 24 * 3600),
-    shutdownTimeoutMs: readInteger(env, 'BRIDGE_SHUTDOWN_TIMEOUT', 10_000, 100, 10 * 60_000),
     apiTokens,
     apiSigningSecret: readSecret(env, 'BRIDGE_API_SIGNING_SECRET', production),
     jwtSecret,
+    idempotencyMaxEntries: readInteger(env, 'BRIDGE_IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
+    shutdownTimeoutMs: readInteger(env, 'BRIDGE_SHUTDOWN_TIMEOUT', 10_000, 100, 10 * 60_000),
+    maxEventLoopDelayMs: readInteger(env, 'BRIDGE_MAX_EVENT_LOOP_DELAY', 1000, 0, 60_000),
+    maxHeapUsedBytes: readInteger(env, 'BRIDGE_MAX_HEAP_USED_BYTES', memory.heapUsedBytes, 0, Number.MAX_SAFE_INTEGER),
+    maxRssBytes: readInteger(env, 'BRIDGE_MAX_RSS_BYTES', memory.rssBytes, 0, Number.MAX_SAFE_INTEGER),
+    maxEventLoopUtilization: readFraction(env, 'BRIDGE_MAX_EVENT_LOOP_UTILIZATION', 0.98),
     redisUrl: readRedisUrl(env),
     redisPrefix: readRedisPrefix(env)
   }

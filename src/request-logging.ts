@@ -1,6 +1,7 @@
 // Request logs: no "incoming request" line, and completed requests at debug unless they
 // failed, so each request costs one line at the default level: the publisher's "published"
-// line, or the error handler's "request refused" line that names the reason.
+// line, or the error handler's "request refused" line that names the reason. Shed requests
+// (503) are not errors: the load-shedding plugin logs one warning, not a line per request.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 
 export class BridgeLogController extends LogController {
@@ -14,7 +15,7 @@ export class BridgeLogController extends LogController {
       responseTime: Math.round(reply.elapsedTime * 100) / 100
     }
     if (error) reply.log.error({ ...details, err: error }, 'request errored')
-    else if (reply.statusCode >= 500) reply.log.error(details, 'request completed')
+    else if (reply.statusCode >= 500 && reply.statusCode !== 503) reply.log.error(details, 'request completed')
     else reply.log.debug(details, 'request completed')
   }
 }

@@ -24,15 +24,16 @@ export function serverOptions (config: Config): FastifyServerOptions {
       }
     },
     bodyLimit: config.bodyLimit,
+    // Loading every plugin from TypeScript sources (tests, `npm run dev`) on a busy machine can
+    // take longer than Fastify's 10 s default, and in cluster mode the start waits for Redis
+    // before giving up with its own message; a plugin that really hangs still fails the start.
+    pluginTimeout: 60_000,
     // Room names in URLs (GET /api/rooms/:room) reach 128 characters, 3 times that encoded.
     routerOptions: { maxParamLength: 512 },
     logController: new BridgeLogController({ requestIdLogLabel: 'reqId' }),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // In cluster mode the start waits for Redis (a few seconds at most) before it gives up
-    // with its own message; Fastify's default 10 s would cut in first on a slow machine.
-    pluginTimeout: 30_000,
     ajv: {
       customOptions: {
         // Unknown fields are an error (almost always a typo), not silently dropped.

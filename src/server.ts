@@ -28,10 +28,13 @@ try {
   process.exit(1)
 }
 
-closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+// First signal: graceful shutdown (plugins/graceful-shutdown.ts has the steps), exit 0.
+// A second signal, an error while closing, or BRIDGE_SHUTDOWN_TIMEOUT: exit 1.
+closeWithGrace({ delay: config.shutdownTimeoutMs, logger: fastify.log }, async ({ signal, err }) => {
   if (err !== undefined) fastify.log.error({ err }, 'shutting down after an error')
-  else fastify.log.info({ signal }, 'shutting down')
+  else fastify.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down')
   await fastify.close()
+  fastify.log.info('shut down')
 })
 
 try {

@@ -1,6 +1,9 @@
 // Builds the bridge the way src/server.ts does, for tests: inject requests, or listen on a
 // real port and connect real socket.io clients.
-import type { AddressInfo } from 'node:net'
+import { spawn } from 'node:child_process'
+import { createServer, type AddressInfo } from 'node:net'
+import { PassThrough, type Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { createSigner } from 'fast-jwt'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { io as connect, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
@@ -11,17 +14,40 @@ import { loadConfig, type Env } from '../src/config.ts'
 import { serverOptions } from '../src/server-options.ts'
 import type { ClientToServerEvents, ServerToClientEvents, SubscriptionAck } from '../src/schemas/socket.ts'
 
+/** The repository root: where `src/server.ts` runs from. */
+const root = fileURLToPath(new URL('..', import.meta.url))
+
 export type TestClient = ClientSocket<ServerToClientEvents, ClientToServerEvents>
+
+/**
+ * Load shedding off: on a test machine busy with other tests, it would rightly answer 503
+ * to requests of tests about something else. The load-shedding tests turn it on.
+ */
+export const NO_LOAD_SHEDDING: Env = {
+  BRIDGE_MAX_EVENT_LOOP_DELAY: '0',
+  BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '0',
+  BRIDGE_MAX_HEAP_USED_BYTES: '0',
+  BRIDGE_MAX_RSS_BYTES: '0'
+}
 
 /** Environment of a test bridge: quiet, never reading the developer's `.env`. */
 export function testEnv (overrides: Env = {}): Env {
-  return { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...overrides }
+  return { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...NO_LOAD_SHEDDING, ...overrides }
+}
+
+export interface BuildOptions {
+  /** Where the bridge's log lines go (pino writes one JSON line per call). */
+  logStream?: Writable
 }
 
 /** A ready bridge (not listening), closed when the test ends. */
-export async function buildApp (t: Test, env: Env = {}): Promise<FastifyInstance> {
+export async function buildApp (t: Test, env: Env = {}, options: BuildOptions = {}): Promise<FastifyInstance> {
   const config = loadConfig(testEnv(env))
-  const fastify = Fastify(serverOptions(config))
+  const fastifyOptions = serverOptions(config)
+  if (options.logStream !== undefined) {
+    fastifyOptions.logger = { ...fastifyOptions.logger as object, stream: options.logStream }
+  }
+  const fastify = Fastify(fastifyOptions)
   await fastify.register(app, { config })
   t.teardown(() => fastify.close())
   await fastify.ready()
@@ -29,8 +55,8 @@ export async function buildApp (t: Test, env: Env = {}): Promise<FastifyInstance
 }
 
 /** A bridge listening on a free port of 127.0.0.1; returns it with its base URL. */
-export async function startBridge (t: Test, env: Env = {}): Promise<{ fastify: FastifyInstance, url: string }> {
-  const fastify = await buildApp(t, env)
+export async function startBridge (t: Test, env: Env = {}, options: BuildOptions = {}): Promise<{ fastify: FastifyInstance, url: string }> {
+  const fastify = await buildApp(t, env, options)
   await fastify.listen({ port: 0, host: '127.0.0.1' })
   const { port } = fastify.server.address() as AddressInfo
   return { fastify, url: `http://127.0.0.1:${port}` }
@@ -138,4 +164,104 @@ export async function refusedConnection (
     socket.once('connect', () => reject(new Error('the bridge accepted a connection it should refuse')))
     socket.once('connect_error', (error) => resolve(error.message))
   })
+}
+export interface CapturedLogs {
+  stream: Writable
+  /** The JSON lines written so far. */
+  lines: Array<Record<string, unknown>>
+  /** Resolves with the first line (already written or to come) whose `msg` is `msg`. */
+  line (msg: string): Promise<Record<string, unknown>>
+}
+
+/** A log destination for `buildApp`, and the JSON lines written to it. */
+export function captureLogs (): CapturedLogs {
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new PassThrough()
+  let pending = ''
+  stream.on('data', (chunk: Buffer) => {
+    pending += chunk.toString()
+    const complete = pending.split('\n')
+    pending = complete.pop() ?? ''
+    for (const line of complete) {
+      if (line === '') continue
+      lines.push(JSON.parse(line) as Record<string, unknown>)
+      stream.emit('line', lines.at(-1))
+    }
+  })
+  function line (msg: string): Promise<Record<string, unknown>> {
+    const seen = lines.find((candidate) => candidate.msg === msg)
+    if (seen !== undefined) return Promise.resolve(seen)
+    return new Promise((resolve) => {
+      const listener = (candidate: Record<string, unknown>) => {
+        if (candidate.msg !== msg) return
+        stream.off('line', listener)
+        resolve(candidate)
+      }
+      stream.on('line', listener)
+    })
+  }
+  return { stream, lines, line }
+}
+
+/** The value of a sample in Prometheus text (`name{labels} value`), 0 when absent. */
+export function metricValue (metrics: string, sample: string): number {
+  const line = metrics.split('\n').find((candidate) => candidate.startsWith(`${sample} `))
+  return line === undefined ? 0 : Number(line.slice(sample.length + 1))
+}
+
+/** Polls `condition` every 50 ms until it holds; for states no event announces (load samples). */
+export async function waitFor (condition: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+    server.once('error', reject)
+  })
+}
+
+/**
+ * The real entry point (`src/server.ts`) as a child process, with only the given environment
+ * (plus development mode and no load shedding), and its output.
+ */
+export function startServer (env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: root,
+    // Only what the test sets: the developer's environment and .env must not leak in.
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', ...NO_LOAD_SHEDDING, ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
+  /** Resolves with the first JSON log line whose `msg` starts with `msg`, already written or to come. */
+  function logLine (msg: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const line = stdout.split('\n').filter((text) => text.startsWith('{'))
+          .map((text) => JSON.parse(text) as Record<string, unknown>)
+          .find((candidate) => String(candidate.msg).startsWith(msg))
+        if (line === undefined) return
+        child.stdout.off('data', check)
+        child.off('exit', exited)
+        resolve(line)
+      }
+      const exited = (code: number | null) => reject(new Error(`exited ${code} before logging "${msg}": ${stderr}`))
+      child.stdout.on('data', check)
+      child.once('exit', exited)
+      check()
+    })
+  }
+  return { child, output: () => ({ stdout, stderr }), logLine }
 }

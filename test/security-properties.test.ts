@@ -112,7 +112,7 @@ t.test('random JSON at every publish route: a 4xx or an acceptance, never a 5xx;
 })
 
 // The socket under test may join `allowed_1` and `team_*` by its connection token, and
-// `granted_1` with the per-room token below; nothing else.
+// `granted_1` / `granted_2` with the per-room tokens below for its own user; nothing else.
 const userId = 'user-1'
 const mayJoin = (room: string, granted: Set<string>) => room === 'allowed_1' || room.startsWith('team_') || granted.has(room)
 
@@ -155,8 +155,8 @@ t.test('random subscribe/unsubscribe payloads: well-formed acks, and events only
       for (const { event, args, withAck } of commands) {
         const request = args[0] as { room?: unknown, token?: unknown } | undefined
         if (typeof request?.room === 'string' && /^[A-Za-z0-9_.:@-]{1,128}$/.test(request.room)) mentioned.add(request.room)
+        // A per-room token for this user grants exactly its room ('another room' grants granted_2).
         if (event === 'subscribe' && request?.token === roomTokens.valid && request.room === 'granted_1') granted.add('granted_1')
-        // "another room"'s token is a valid grant for its own room.
         if (event === 'subscribe' && request?.token === roomTokens['another room'] && request.room === 'granted_2') granted.add('granted_2')
         if (!withAck) {
           raw.emit(event, ...args)

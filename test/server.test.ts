@@ -1,36 +1,7 @@
 // The real entry point as a process: it serves on defaults, and bad config stops it cleanly.
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-
-const root = fileURLToPath(new URL('..', import.meta.url))
-
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
-}
-
-function startServer (env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: root,
-    // Only what the test sets: the developer's environment and .env must not leak in.
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
-  return { child, output: () => ({ stdout, stderr }) }
-}
+import { freePort, startServer } from './helper.ts'
 
 t.test('an invalid value stops the start with one line and a non-zero exit', async (t) => {
   for (const [name, value] of [['PORT', 'eighty'], ['LOG_LEVEL', 'chatty'], ['BRIDGE_BODY_LIMIT', '-5']]) {

@@ -5,11 +5,25 @@ import type { IdempotencyStore } from './store.ts'
 
 export const DEFAULT_MAX_ENTRIES = 100_000
 
+export interface MemoryStoreOptions {
+  /** Most uuids remembered; past it the oldest claim is forgotten, even within its window. */
+  maxEntries?: number
+  /** The clock the time-to-live is measured with (tests move it instead of waiting). */
+  clock?: { now (): number }
+}
+
 export class MemoryIdempotencyStore implements IdempotencyStore {
   readonly #claims: LRUCache<string, true>
 
-  constructor (maxEntries = DEFAULT_MAX_ENTRIES) {
-    this.#claims = new LRUCache({ max: maxEntries, ttlAutopurge: false })
+  constructor ({ maxEntries = DEFAULT_MAX_ENTRIES, clock }: MemoryStoreOptions = {}) {
+    this.#claims = new LRUCache({
+      max: maxEntries,
+      // Expired claims are dropped when looked up or evicted, not by a timer per entry.
+      ttlAutopurge: false,
+      // Read the clock on every check: a cached "now" could let a claim outlive its window.
+      ttlResolution: 0,
+      ...(clock !== undefined && { perf: clock })
+    })
   }
 
   get size (): number {
@@ -18,6 +32,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
 
   async claim (uuid: string, ttlSeconds: number): Promise<boolean> {
     if (ttlSeconds <= 0) return true
+    // `has` and `set` run in one tick, so two concurrent publishes cannot both claim a uuid.
     if (this.#claims.has(uuid)) return false
     this.#claims.set(uuid, true, { ttl: ttlSeconds * 1000 })
     return true

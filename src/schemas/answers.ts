@@ -32,5 +32,5 @@ export const publishErrors = {
   401: { ...ErrorAnswer, description: 'Missing or wrong bearer token, or (with request signing) a missing, stale or wrong signature' },
   413: { ...ErrorAnswer, description: 'Body larger than BRIDGE_BODY_LIMIT' },
   415: { ...ErrorAnswer, description: 'Content-Type is not application/json' },
-  503: { ...ErrorAnswer, description: 'Cluster mode: Redis is unreachable, nothing was published; retry after Retry-After seconds' }
+  503: { ...ErrorAnswer, description: 'Overloaded (a load-shedding threshold is exceeded), shutting down, or in cluster mode Redis is unreachable; nothing was published, retry after the Retry-After header\'s seconds' }
 }

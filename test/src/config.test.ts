@@ -1,9 +1,11 @@
 // Config: defaults, parsing, and one clear error per bad value.
 import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
+import { getHeapStatistics } from 'node:v8'
 import t from 'tap'
 import { ConfigError, loadConfig, readDotenv } from '../../src/config.ts'
+import { secrets } from '../helper.ts'
 
 t.test('defaults need no variables', async (t) => {
   const config = loadConfig({})
@@ -47,7 +49,8 @@ t.test('values are read and converted', async (t) => {
 t.test('CORS allows every origin only outside production unless configured', async (t) => {
   t.equal(loadConfig({ NODE_ENV: 'development' }).corsOrigins, true)
   t.same(loadConfig({ NODE_ENV: 'production', ...productionSecrets() }).corsOrigins, [])
-  t.throws(() => loadConfig({ NODE_ENV: 'production', CORS_ORIGINS: '*', ...productionSecrets() }), /^CORS_ORIGINS must list the frontend origins/)
+  t.throws(() => loadConfig({ NODE_ENV: 'production', CORS_ORIGINS: '*', ...productionSecrets() }), ConfigError,
+    'production names its origins')
 })
 
 t.test('each bad value is refused with one line naming the variable', async (t) => {
@@ -73,6 +76,38 @@ t.test('each bad value is refused with one line naming the variable', async (t) 
       t.ok(error instanceof ConfigError)
       t.notMatch((error as Error).message, /\n/, 'one line')
     }
+  }
+})
+
+t.test('load-shedding thresholds: non-zero defaults, 0 turns one off, bad values refused', async (t) => {
+  const defaults = loadConfig({})
+  t.equal(defaults.maxEventLoopDelayMs, 1000)
+  t.equal(defaults.maxEventLoopUtilization, 0.98)
+  const heapLimit = getHeapStatistics().heap_size_limit
+  t.equal(defaults.maxHeapUsedBytes, Math.floor(heapLimit * 0.9), '90% of the V8 heap limit')
+  t.ok(defaults.maxRssBytes > 0 && defaults.maxRssBytes <= totalmem() * 0.9, 'at most 90% of the memory available')
+  t.equal(defaults.idempotencyMaxEntries, 100_000)
+
+  t.match(loadConfig({
+    BRIDGE_MAX_EVENT_LOOP_DELAY: '250',
+    BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '.9',
+    BRIDGE_MAX_HEAP_USED_BYTES: '0',
+    BRIDGE_MAX_RSS_BYTES: '2147483648',
+    BRIDGE_IDEMPOTENCY_MAX_ENTRIES: '5000'
+  }), { maxEventLoopDelayMs: 250, maxEventLoopUtilization: 0.9, maxHeapUsedBytes: 0, maxRssBytes: 2147483648, idempotencyMaxEntries: 5000 })
+  t.equal(loadConfig({ BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '1' }).maxEventLoopUtilization, 1)
+
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ BRIDGE_MAX_EVENT_LOOP_DELAY: '1s' }, /^BRIDGE_MAX_EVENT_LOOP_DELAY must be a whole number between 0 and 60000, got "1s"$/],
+    [{ BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '98%' }, /^BRIDGE_MAX_EVENT_LOOP_UTILIZATION must be a number between 0 and 1 \(e\.g\. 0\.98\), got "98%"$/],
+    [{ BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '1.5' }, /^BRIDGE_MAX_EVENT_LOOP_UTILIZATION must be a number between 0 and 1/],
+    [{ BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '-0.5' }, /^BRIDGE_MAX_EVENT_LOOP_UTILIZATION must be a number between 0 and 1/],
+    [{ BRIDGE_MAX_HEAP_USED_BYTES: '512MB' }, /^BRIDGE_MAX_HEAP_USED_BYTES must be a whole number/],
+    [{ BRIDGE_MAX_RSS_BYTES: '1e9' }, /^BRIDGE_MAX_RSS_BYTES must be a whole number/],
+    [{ BRIDGE_IDEMPOTENCY_MAX_ENTRIES: '0' }, /^BRIDGE_IDEMPOTENCY_MAX_ENTRIES must be between 1 and/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
   }
 })
 
@@ -111,7 +146,7 @@ t.test('.env is read when present', async (t) => {
   t.equal(loadConfig({ ...readDotenv(file), PORT: '5000' }).port, 5000, 'the environment wins over .env')
 })
 
-/** The secrets production requires (each at least 32 bytes). */
+/** The secrets production requires. */
 function productionSecrets (): Record<string, string> {
-  return { BRIDGE_API_TOKEN: 'a'.repeat(32), BRIDGE_JWT_SECRET: 'b'.repeat(32) }
+  return { BRIDGE_API_TOKEN: secrets.apiToken, BRIDGE_JWT_SECRET: secrets.jwtSecret }
 }

@@ -1,0 +1,89 @@
+// Load shedding: past a threshold, publishes answer 503 with Retry-After and new sockets are
+// refused, while /health, /ready and /metrics keep answering and connected sockets stay.
+import t from 'tap'
+import { captureLogs, connectClient, metricValue, postJson, startBridge, subscribe, waitFor } from '../helper.ts'
+
+const message = { room: 'chat_load', message: { text: 'hi' } }
+
+async function scrape (url: string): Promise<string> {
+  return await (await fetch(`${url}/metrics`)).text()
+}
+
+t.test('over a threshold: 503 + Retry-After for publishes, operations endpoints answer, sockets refused', async (t) => {
+  const logs = captureLogs()
+  // A heap threshold of 1 byte: the first load sample (after a second) is over it for good.
+  const { url } = await startBridge(t, { BRIDGE_MAX_HEAP_USED_BYTES: '1', LOG_LEVEL: 'warn' }, { logStream: logs.stream })
+  await waitFor(async () => metricValue(await scrape(url), 'bridge_overloaded') === 1, 'the bridge to report overload')
+
+  for (const [path, body] of [['/api/sms/new-message', message], ['/api/sms/batch', { events: [{ type: 'new-message', ...message }] }]] as const) {
+    const response = await fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body)
+    })
+    t.equal(response.status, 503, `${path} is shed`)
+    t.equal(response.headers.get('retry-after'), '10', 'with Retry-After')
+    t.same(await response.json(), {
+      statusCode: 503,
+      error: 'Service Unavailable',
+      message: 'The bridge is overloaded; retry in 10 seconds',
+      code: 'FST_UNDER_PRESSURE'
+    })
+  }
+
+  t.equal((await fetch(`${url}/health`)).status, 200, '/health answers')
+  const ready = await fetch(`${url}/ready`)
+  t.equal(ready.status, 200, '/ready answers: overload is not unreadiness')
+  t.same(await ready.json(), { status: 'ready' })
+
+  await t.rejects(connectClient(t, url), 'a new socket.io connection is refused')
+
+  const metrics = await scrape(url)
+  t.equal(metricValue(metrics, 'bridge_shed_requests_total{reason="heapUsedBytes"}'), 2, 'shed requests counted by reason')
+  t.equal(metricValue(metrics, 'bridge_socket_connections_refused_total{reason="overloaded"}'), 1, 'refused connections counted')
+  t.equal(metricValue(metrics, 'bridge_http_requests_total{method="POST",route="/api/sms/new-message",status_code="503"}'), 1)
+  t.equal(metricValue(metrics, 'bridge_events_published_total{event="new_message"}'), 0, 'nothing was emitted')
+
+  const warnings = logs.lines.filter((line) => line.msg === 'overloaded: answering 503 to new requests')
+  t.equal(warnings.length, 1, 'one warning, not one line per shed request')
+  t.match(warnings[0], { level: 40, reason: 'heapUsedBytes' })
+  t.same(logs.lines.filter((line) => Number(line.level) >= 50), [], 'and no error line per shed request')
+})
+
+t.test('a busy event loop sheds publishes for real, keeps connected sockets, and recovers', async (t) => {
+  const { url } = await startBridge(t, { BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '0.5' })
+  const client = await connectClient(t, url)
+  t.same(await subscribe(client, 'chat_load'), { ok: true, room: 'chat_load' })
+
+  // Keep this process's event loop busy, yielding between slices so requests still flow.
+  const loadState = { busy: true }
+  const load = (async () => {
+    while (loadState.busy) {
+      const until = performance.now() + 40
+      while (performance.now() < until) { /* busy */ }
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  })()
+  t.teardown(() => { loadState.busy = false })
+
+  let shed: Awaited<ReturnType<typeof postJson>> | undefined
+  await waitFor(async () => {
+    const answer = await postJson(url, '/api/sms/new-message', message)
+    if (answer.status !== 503) return false
+    shed = answer
+    return true
+  }, 'a publish to be shed')
+  t.match(shed?.body, { statusCode: 503, code: 'FST_UNDER_PRESSURE' })
+  t.ok(client.connected, 'sockets connected before the overload stay connected')
+  t.ok(metricValue(await scrape(url), 'bridge_shed_requests_total{reason="eventLoopUtilization"}') >= 1, 'counted by reason')
+
+  loadState.busy = false
+  await load
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 202, 'publishes to be accepted again')
+  // Publishes accepted while waiting emitted events too: wait for this one by its uuid.
+  const delivered = new Promise<unknown>((resolve) => {
+    client.on('new_message', (data) => { if (data.uuid === 'after-load') resolve(data) })
+  })
+  t.equal((await postJson(url, '/api/sms/new-message', { ...message, uuid: 'after-load' })).status, 202)
+  t.match(await delivered, { uuid: 'after-load' }, 'the socket kept through the overload receives events')
+})
