@@ -9,7 +9,9 @@ const description = [
   'socket.io event into one room, to every browser or app subscribed to it.',
   'Frontends connect with socket.io v4, join rooms with `socket.emit(\'subscribe\', { room }, ack)` ' +
   'and listen with `socket.on(\'<event>\', handler)`. Each publish route names the socket.io event it ' +
-  'emits; the payload frontends receive is in the route\'s `x-socketio-event` and under *Schemas* (`…Event`).'
+  'emits; the payload frontends receive is in the route\'s `x-socketio-event` and under *Schemas* (`…Event`).',
+  'The socket.io side (connecting, subscribing, every event and its payload) is described by the AsyncAPI 3.0 ' +
+  'document [/docs/asyncapi.yaml](/docs/asyncapi.yaml).'
 ].join('\n\n')
 
 export default fp(async function docs (fastify) {
