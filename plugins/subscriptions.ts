@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin'
 import { Compile } from 'typebox/compile'
 import type { Socket } from 'socket.io'
+import { roomAllowed, type RoomGrant } from '../src/auth/room-allowed.ts'
 import { Room } from '../src/schemas/fields.ts'
 import type {
   ClientToServerEvents,
@@ -20,8 +21,8 @@ function refuse (code: SubscribeErrorCode, message: string): SubscriptionAck {
   return { ok: false, error: { code, message } }
 }
 
-/** The room named by a client payload, or the refusal to send back. */
-function requestedRoom (request: unknown): { room: string } | { refusal: SubscriptionAck } {
+/** The room (and per-room token) named by a client payload, or the refusal to send back. */
+function requestedRoom (request: unknown): { room: string, token?: string } | { refusal: SubscriptionAck } {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) {
     return { refusal: refuse('INVALID_PAYLOAD', 'expected an object like { room: "chat_123" }') }
   }
@@ -32,7 +33,11 @@ function requestedRoom (request: unknown): { room: string } | { refusal: Subscri
   if (!validRoom.Check(room)) {
     return { refusal: refuse('INVALID_ROOM', 'room must be 1-128 characters of A-Z a-z 0-9 _ - . : @') }
   }
-  return { room }
+  const token = (request as { token?: unknown }).token
+  if (token !== undefined && typeof token !== 'string') {
+    return { refusal: refuse('INVALID_PAYLOAD', 'token must be a string (a per-room JWT)') }
+  }
+  return { room, token }
 }
 
 /** Rooms the socket joined itself (socket.io also puts each socket in a room named by its id). */
@@ -48,11 +53,31 @@ function ackOf (args: unknown[]): (answer: SubscriptionAck) => void {
 
 export default fp(async function subscriptions (fastify) {
   const maxRooms = fastify.config.maxRoomsPerSocket
+  const tokens = fastify.socketTokens
+
+  /** Open development mode allows every room; otherwise the tokens decide. */
+  function mayJoin (socket: BridgeSocket, room: string, token: string | undefined): boolean {
+    if (tokens === null) return true
+    const { userId, rooms } = socket.data
+    if (userId === undefined || rooms === undefined) return false
+    let roomGrant: RoomGrant | undefined
+    if (token !== undefined) {
+      try {
+        roomGrant = tokens.room(token)
+      } catch (error) {
+        fastify.log.debug({ socketId: socket.id, userId, room, reason: (error as Error).message }, 'per-room token refused')
+      }
+    }
+    return roomAllowed(room, { userId, rooms }, roomGrant)
+  }
 
   function subscribe (socket: BridgeSocket, request: unknown): SubscriptionAck {
     const parsed = requestedRoom(request)
     if ('refusal' in parsed) return parsed.refusal
-    const { room } = parsed
+    const { room, token } = parsed
+    if (!mayJoin(socket, room, token)) {
+      return refuse('FORBIDDEN', 'this connection may not join this room (see the token\'s rooms claim, or send a per-room token)')
+    }
     if (!socket.rooms.has(room) && joinedRooms(socket) >= maxRooms) {
       return refuse('TOO_MANY_ROOMS', `a connection may be in at most ${maxRooms} rooms`)
     }
@@ -72,7 +97,7 @@ export default fp(async function subscriptions (fastify) {
     const listen = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void
     listen('subscribe', (...args) => {
       const answer = subscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
-      if (!answer.ok) fastify.log.debug({ socketId: socket.id, code: answer.error.code }, 'subscribe refused')
+      if (!answer.ok) fastify.log.debug({ socketId: socket.id, userId: socket.data.userId, code: answer.error.code }, 'subscribe refused')
       ackOf(args)(answer)
     })
     listen('unsubscribe', (...args) => {
@@ -81,5 +106,5 @@ export default fp(async function subscriptions (fastify) {
   })
 }, {
   name: 'subscriptions',
-  dependencies: ['fastify-socket.io']
+  dependencies: ['fastify-socket.io', 'socket-auth']
 })

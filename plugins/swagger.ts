@@ -14,6 +14,19 @@ const description = [
   'document [/docs/asyncapi.yaml](/docs/asyncapi.yaml).'
 ].join('\n\n')
 
+const bearerAuth = {
+  type: 'http' as const,
+  scheme: 'bearer',
+  description: 'One of the tokens in the bridge\'s `BRIDGE_API_TOKEN`: `Authorization: Bearer <token>`. ' +
+    'When the bridge has `BRIDGE_API_SIGNING_SECRET`, requests also carry `X-Bridge-Timestamp: <unix seconds>` and ' +
+    '`X-Bridge-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>` (see the README).'
+}
+
+// Swagger UI's own policy (as its `staticCSP: true`) without `upgrade-insecure-requests`,
+// which would break the page on a bridge served over plain HTTP on an internal network.
+const swaggerUiCsp = "default-src 'self'; base-uri 'self'; font-src 'self' https: data:; frame-ancestors 'self'; " +
+  "img-src 'self' data: validator.swagger.io; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https:"
+
 export default fp(async function docs (fastify) {
   await fastify.register(swagger, {
     openapi: {
@@ -28,14 +41,23 @@ export default fp(async function docs (fastify) {
         { name: 'ops', description: 'Health and operations' }
       ],
       components: {
-        schemas: Object.fromEntries(eventKinds.map((kind) => [kind.payloadName, kind.payload]))
+        schemas: Object.fromEntries(eventKinds.map((kind) => [kind.payloadName, kind.payload])),
+        securitySchemes: { bearerAuth }
       }
     },
+    // Every route under /api needs the token (routes/api/autohooks.ts); ops endpoints do not.
+    transform: ({ schema, url }) => ({
+      schema: url.startsWith('/api/') ? { ...schema, security: [{ bearerAuth: [] }] } : schema,
+      url
+    }),
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, i) => String(json.title ?? `def-${i}`)
     }
   })
   await fastify.register(swaggerUi, {
-    routePrefix: '/docs'
+    routePrefix: '/docs',
+    staticCSP: swaggerUiCsp,
+    // The token typed into "Authorize" survives a reload of the page.
+    uiConfig: { persistAuthorization: true }
   })
 }, { name: 'docs' })

@@ -16,6 +16,12 @@ export interface Config {
   maxRoomsPerSocket: number
   idempotencyTtlSeconds: number
   shutdownTimeoutMs: number
+  /** Bearer tokens accepted from publishers (several during a rotation); empty: publishing is open. */
+  apiTokens: string[]
+  /** Turns on request signing (X-Bridge-Signature) for publishers. */
+  apiSigningSecret?: string
+  /** HS256 secret of socket tokens; absent: sockets connect without a token and may join any room. */
+  jwtSecret?: string
 }
 
 export type Env = Record<string, string | undefined>
@@ -45,10 +51,41 @@ function readInteger (env: Env, name: string, fallback: number, min: number, max
   return value
 }
 
+// Shorter secrets could be guessed offline from one signed token or request.
+const MIN_SECRET_BYTES = 32
+
+function checkSecretLength (name: string, value: string, production: boolean): void {
+  if (production && Buffer.byteLength(value) < MIN_SECRET_BYTES) {
+    throw new ConfigError(`${name} must be at least ${MIN_SECRET_BYTES} bytes when NODE_ENV=production (e.g. \`openssl rand -hex 32\`)`)
+  }
+}
+
+function readSecret (env: Env, name: string, production: boolean): string | undefined {
+  const value = readString(env, name)
+  if (value !== undefined) checkSecretLength(name, value, production)
+  return value
+}
+
+/** BRIDGE_API_TOKEN: one token, or several separated by commas while rotating. */
+function readApiTokens (env: Env, production: boolean): string[] {
+  const tokens = (readString(env, 'BRIDGE_API_TOKEN') ?? '').split(',').map((token) => token.trim()).filter(Boolean)
+  for (const token of tokens) checkSecretLength('BRIDGE_API_TOKEN', token, production)
+  return tokens
+}
+
+function requireInProduction (name: string, present: boolean, production: boolean, meaning: string): void {
+  if (production && !present) {
+    throw new ConfigError(`${name} is required when NODE_ENV=production (${meaning})`)
+  }
+}
+
 function readOrigins (env: Env, production: boolean): string[] | true {
   const raw = readString(env, 'CORS_ORIGINS')
   if (raw === undefined) return production ? [] : true
-  if (raw === '*') return true
+  if (raw === '*') {
+    if (production) throw new ConfigError('CORS_ORIGINS must list the frontend origins when NODE_ENV=production, not "*"')
+    return true
+  }
   const origins = raw.split(',').map((origin) => origin.trim()).filter(Boolean)
   for (const origin of origins) {
     let url: URL
@@ -79,6 +116,11 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`)
   }
 
+  const apiTokens = readApiTokens(env, production)
+  requireInProduction('BRIDGE_API_TOKEN', apiTokens.length > 0, production, 'bearer token(s) for publishers')
+  const jwtSecret = readSecret(env, 'BRIDGE_JWT_SECRET', production)
+  requireInProduction('BRIDGE_JWT_SECRET', jwtSecret !== undefined, production, 'secret of the socket tokens Laravel issues')
+
   return {
     nodeEnv,
     production,
@@ -89,6 +131,9 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     bodyLimit: readInteger(env, 'BRIDGE_BODY_LIMIT', 65536, 1024, 64 * 1024 * 1024),
     maxRoomsPerSocket: readInteger(env, 'BRIDGE_MAX_ROOMS_PER_SOCKET', 100, 1, 100_000),
     idempotencyTtlSeconds: readInteger(env, 'BRIDGE_IDEMPOTENCY_TTL', 600, 0, 7 * 24 * 3600),
-    shutdownTimeoutMs: readInteger(env, 'BRIDGE_SHUTDOWN_TIMEOUT', 10_000, 100, 10 * 60_000)
+    shutdownTimeoutMs: readInteger(env, 'BRIDGE_SHUTDOWN_TIMEOUT', 10_000, 100, 10 * 60_000),
+    apiTokens,
+    apiSigningSecret: readSecret(env, 'BRIDGE_API_SIGNING_SECRET', production),
+    jwtSecret
   }
 }

@@ -1,10 +1,12 @@
 // Builds the bridge the way src/server.ts does, for tests: inject requests, or listen on a
 // real port and connect real socket.io clients.
 import type { AddressInfo } from 'node:net'
+import { createSigner } from 'fast-jwt'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { io as connect, type Socket as ClientSocket, type ManagerOptions, type SocketOptions } from 'socket.io-client'
 import type { Test } from 'tap'
 import app from '../src/app.ts'
+import { signatureOf } from '../src/auth/request-signature.ts'
 import { loadConfig, type Env } from '../src/config.ts'
 import { serverOptions } from '../src/server-options.ts'
 import type { ClientToServerEvents, ServerToClientEvents, SubscriptionAck } from '../src/schemas/socket.ts'
@@ -90,4 +92,50 @@ export async function postJson (url: string, path: string, body: unknown, header
     body: JSON.stringify(body)
   })
   return { status: response.status, body: await response.json() as Record<string, unknown> }
+}
+
+/** Secrets of a secured test bridge: long enough for production. */
+export const secrets = {
+  apiToken: 'test-api-token-0123456789abcdef0123456789abcdef',
+  apiTokenNext: 'test-api-token-next-0123456789abcdef0123456789',
+  signingSecret: 'test-signing-secret-0123456789abcdef0123456789',
+  jwtSecret: 'test-jwt-secret-0123456789abcdef0123456789abcdef'
+}
+
+/** Environment of a bridge with every secret set (tokens rotated: two accepted). */
+export function securedEnv (overrides: Env = {}): Env {
+  return {
+    BRIDGE_API_TOKEN: `${secrets.apiToken},${secrets.apiTokenNext}`,
+    BRIDGE_API_SIGNING_SECRET: secrets.signingSecret,
+    BRIDGE_JWT_SECRET: secrets.jwtSecret,
+    ...overrides
+  }
+}
+
+/** A JWT as Laravel would mint it: HS256 with BRIDGE_JWT_SECRET, expiring in an hour. */
+export function socketToken (claims: Record<string, unknown>, secret = secrets.jwtSecret): string {
+  return createSigner({ key: secret, algorithm: 'HS256', expiresIn: 3_600_000 })(claims)
+}
+
+/** Headers of a publish request signed with `secret`, as a Laravel publisher sends them. */
+export function signedHeaders (body: string, secret = secrets.signingSecret, timestamp = Math.floor(Date.now() / 1000)) {
+  return {
+    authorization: `Bearer ${secrets.apiToken}`,
+    'x-bridge-timestamp': String(timestamp),
+    'x-bridge-signature': signatureOf(secret, String(timestamp), body)
+  }
+}
+
+/** Resolves with the `connect_error` message of a client the bridge refuses; fails if it connects. */
+export async function refusedConnection (
+  t: Test,
+  url: string,
+  options: Partial<ManagerOptions & SocketOptions> = {}
+): Promise<string> {
+  const socket: TestClient = connect(url, { transports: ['websocket'], reconnection: false, forceNew: true, ...options })
+  t.teardown(() => { socket.disconnect() })
+  return await new Promise<string>((resolve, reject) => {
+    socket.once('connect', () => reject(new Error('the bridge accepted a connection it should refuse')))
+    socket.once('connect_error', (error) => resolve(error.message))
+  })
 }

@@ -29,6 +29,7 @@ export const ErrorAnswer = Type.Object({
 /** Error answers every publish route may give. */
 export const publishErrors = {
   400: { ...ErrorAnswer, description: 'Invalid body or malformed JSON; the message names the field' },
+  401: { ...ErrorAnswer, description: 'Missing or wrong bearer token, or (with request signing) a missing, stale or wrong signature' },
   413: { ...ErrorAnswer, description: 'Body larger than BRIDGE_BODY_LIMIT' },
   415: { ...ErrorAnswer, description: 'Content-Type is not application/json' }
 }

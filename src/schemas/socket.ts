@@ -68,4 +68,6 @@ export type InterServerEvents = Record<string, never>
 export interface SocketData {
   /** The user id (`sub`) of the connection token; absent in open development mode. */
   userId?: string
+  /** The connection token's `rooms` (names and `prefix*` patterns); absent in open development mode. */
+  rooms?: readonly string[]
 }
