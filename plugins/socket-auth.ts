@@ -43,6 +43,7 @@ export default fp(async function socketAuth (fastify) {
       const grant = tokens.connection((socket.handshake.auth as { token?: unknown }).token)
       socket.data.userId = grant.userId
       socket.data.rooms = grant.rooms
+      fastify.log.debug({ socketId: socket.id, userId: grant.userId }, 'socket authenticated')
       next()
     } catch (error) {
       // The reason and the client's address, never the token itself.

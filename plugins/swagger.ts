@@ -10,6 +10,8 @@ const description = [
   'Frontends connect with socket.io v4, join rooms with `socket.emit(\'subscribe\', { room }, ack)` ' +
   'and listen with `socket.on(\'<event>\', handler)`. Each publish route names the socket.io event it ' +
   'emits; the payload frontends receive is in the route\'s `x-socketio-event` and under *Schemas* (`…Event`).',
+  'Every `/api` route needs `Authorization: Bearer <token>` (press **Authorize**); sockets connect with a ' +
+  'JWT in `auth.token`. The README\'s *Security* section has the details.',
   'The socket.io side (connecting, subscribing, every event and its payload) is described by the AsyncAPI 3.0 ' +
   'document [/docs/asyncapi.yaml](/docs/asyncapi.yaml).'
 ].join('\n\n')
@@ -22,10 +24,12 @@ const bearerAuth = {
     '`X-Bridge-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>` (see the README).'
 }
 
-// Swagger UI's own policy (as its `staticCSP: true`) without `upgrade-insecure-requests`,
-// which would break the page on a bridge served over plain HTTP on an internal network.
+// Swagger UI's own policy (as its `staticCSP: true`), without `upgrade-insecure-requests`,
+// which would break the page on a bridge served over plain HTTP on an internal network, and
+// with inline styles, which Swagger UI sets (scripts stay limited to its own files).
 const swaggerUiCsp = "default-src 'self'; base-uri 'self'; font-src 'self' https: data:; frame-ancestors 'self'; " +
-  "img-src 'self' data: validator.swagger.io; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https:"
+  "img-src 'self' data: validator.swagger.io; object-src 'none'; script-src 'self'; script-src-attr 'none'; " +
+  "style-src 'self' 'unsafe-inline' https:"
 
 export default fp(async function docs (fastify) {
   await fastify.register(swagger, {

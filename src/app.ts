@@ -56,6 +56,9 @@ async function bridge (fastify: FastifyInstance, opts: AppOptions) {
       }
       request.log.info({ method: request.method, url: request.url, statusCode, reason: error.message }, 'request refused')
     }
+    // As Fastify's own handler does: e.g. WWW-Authenticate on a 401.
+    const { headers } = error as { headers?: Record<string, string> }
+    if (headers !== undefined) reply.headers(headers)
     return reply.code(statusCode).send(errorAnswer(error, statusCode))
   })
 

@@ -9,11 +9,19 @@ export function serverOptions (config: Config): FastifyServerOptions {
     logger: {
       level: config.logLevel,
       redact: {
-        paths: ['req.headers.authorization', 'req.headers["x-bridge-signature"]', '*.token', 'token'],
+        // Credentials wherever a log call might carry them: request headers, socket auth, tokens.
+        paths: [
+          'req.headers.authorization', 'req.headers["x-bridge-signature"]',
+          'headers.authorization', 'headers["x-bridge-signature"]',
+          'auth.token', '*.token', 'token', '*.signature', 'signature'
+        ],
         censor: '[redacted]'
       }
     },
     bodyLimit: config.bodyLimit,
+    // Loading every plugin from TypeScript sources (tests, `npm run dev`) on a busy machine can
+    // take longer than Fastify's 10 s default; a plugin that really hangs still fails the start.
+    pluginTimeout: 60_000,
     logController: new BridgeLogController({ requestIdLogLabel: 'reqId' }),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,

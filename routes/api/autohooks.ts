@@ -6,14 +6,24 @@ export default async function apiHooks (fastify: FastifyInstance) {
   fastify.addHook('onRequest', fastify.authenticatePublisher)
   if (fastify.config.apiSigningSecret === undefined) return
 
-  // A signature covers the exact bytes sent, so JSON bodies are read as a buffer, kept, then
-  // parsed by Fastify's own (poisoning-safe) parser; unsigned setups keep the default parser.
+  // A signature covers the exact bytes sent, so JSON bodies are read as a buffer, checked
+  // before anything parses them, then parsed by Fastify's own (poisoning-safe) parser.
+  // Unsigned setups keep the default parser.
   const { onProtoPoisoning, onConstructorPoisoning } = fastify.initialConfig
   const parseJson = fastify.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error')
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    request.rawBody = body as Buffer
+    try {
+      fastify.verifyRequestSignature(request, body)
+    } catch (error) {
+      done(error as Error, undefined)
+      return
+    }
     parseJson(request, body.toString('utf8'), done)
   })
-  fastify.addHook('preValidation', fastify.verifyRequestSignature)
+  // A request without a body never reaches the parser (a parsed JSON body is never undefined):
+  // its signature covers the empty body.
+  fastify.addHook('preValidation', async (request) => {
+    if (request.body === undefined) fastify.verifyRequestSignature(request, '')
+  })
 }
