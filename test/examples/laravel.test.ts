@@ -47,14 +47,24 @@ type CallResult =
   | { ok: true, result: unknown }
   | { ok: false, exception: string, status?: number, body?: unknown, message?: string }
 
-/** Runs RealtimeBridge calls in one PHP process: [{ method, args }] → one result per call. */
-async function laravel (config: LaravelConfig, calls: Array<{ method: string, args: Record<string, unknown> }>): Promise<CallResult[]> {
-  const php = spawn('php', [runner], { stdio: ['pipe', 'pipe', 'pipe'] })
+/**
+ * Runs RealtimeBridge calls in one PHP process: [{ method, args }] → one result per call.
+ * With `{ env }`, the configuration is the example's config/services.php reading that environment.
+ */
+async function laravel (
+  config: LaravelConfig | { env: Record<string, string> },
+  calls: Array<{ method: string, args: Record<string, unknown> }>
+): Promise<CallResult[]> {
+  const fromFile = 'env' in config
+  const php = spawn('php', [runner], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: fromFile ? { PATH: process.env.PATH ?? '', ...config.env } : { PATH: process.env.PATH ?? '' }
+  })
   let stdout = ''
   let stderr = ''
   php.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
   php.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
-  php.stdin.end(JSON.stringify({ config: { retry_sleep_ms: 50, ...config }, calls }))
+  php.stdin.end(JSON.stringify({ config: fromFile ? 'services.php' : { retry_sleep_ms: 50, ...config }, calls }))
   const code = await new Promise<number | null>((resolve) => php.once('close', resolve))
   if (code !== 0) throw new Error(`php exited ${code}: ${stderr}${stdout}`)
   return JSON.parse(stdout) as CallResult[]
@@ -128,7 +138,15 @@ const laravelConfig = (url: string): LaravelConfig => ({
 
 t.test('every kind published through Laravel\'s HTTP client reaches a socket connected with a Laravel-minted token', { skip }, async (t) => {
   const { url } = await startBridge(t, securedEnv())
-  const config = laravelConfig(url)
+  // Configured as the example says: config/services.php reading Laravel's .env.
+  const config = {
+    env: {
+      BRIDGE_URL: url,
+      BRIDGE_API_TOKEN: secrets.apiToken,
+      BRIDGE_JWT_SECRET: secrets.jwtSecret,
+      BRIDGE_API_SIGNING_SECRET: secrets.signingSecret
+    }
+  }
   const [connection, roomGrant] = await laravel(config, [
     { method: 'connectionToken', args: { userId: 42, rooms: ['chat_*'] } },
     { method: 'roomToken', args: { userId: 42, room: 'support_7' } }

@@ -2,8 +2,9 @@
 
 // Runs examples/laravel's RealtimeBridge for test/examples/laravel.test.ts, on Laravel's own HTTP
 // client (Debian's php-laravel-framework) without a full application. Reads
-// {"config": {...}, "calls": [{"method": "newMessage", "args": {"room": ...}}]} on stdin and
-// writes one JSON result per call: {"ok": true, "result": ...} or {"ok": false, "exception": ...}.
+// {"config": {...}, "calls": [{"method": "newMessage", "args": {"room": ...}}]} on stdin (config
+// "services.php": the example's config file, reading the environment) and writes one JSON
+// result per call: {"ok": true, "result": ...} or {"ok": false, "exception": ...}.
 
 require '/usr/share/php/Illuminate/autoload.php';
 require '/usr/share/php/GuzzleHttp/autoload.php';
@@ -14,7 +15,10 @@ use Illuminate\Http\Client\Factory;
 use Illuminate\Http\Client\RequestException;
 
 $input = json_decode(stream_get_contents(STDIN), true, 512, JSON_THROW_ON_ERROR);
-$bridge = new RealtimeBridge(new Factory(), $input['config']);
+$config = $input['config'] === 'services.php'
+    ? (require __DIR__.'/../../examples/laravel/config/services.php')['bridge']
+    : $input['config'];
+$bridge = new RealtimeBridge(new Factory(), $config);
 
 $results = [];
 foreach ($input['calls'] as $call) {

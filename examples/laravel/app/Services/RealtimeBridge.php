@@ -20,13 +20,13 @@ class RealtimeBridge
 {
     /**
      * @param  Factory  $http  Laravel's HTTP client (what the `Http` facade resolves to)
-     * @param  array  $config  config('realtime-bridge'): url, token, jwt_secret, signing_secret,
-     *                         timeout, retries, retry_sleep_ms, token_ttl
+     * @param  array  $config  config('services.bridge'): url, token, jwt_secret, signing_secret,
+     *                         and optionally timeout, retries, retry_sleep_ms, token_ttl
      */
     public function __construct(private Factory $http, private array $config)
     {
         if (empty($config['url'])) {
-            throw new InvalidArgumentException('realtime-bridge.url is not set (REALTIME_BRIDGE_URL)');
+            throw new InvalidArgumentException('services.bridge.url is not set (BRIDGE_URL)');
         }
     }
 
@@ -191,7 +191,7 @@ class RealtimeBridge
     {
         $secret = $this->config['jwt_secret'] ?? '';
         if ($secret === '') {
-            throw new LogicException('realtime-bridge.jwt_secret is not set (REALTIME_BRIDGE_JWT_SECRET, the bridge\'s BRIDGE_JWT_SECRET)');
+            throw new LogicException('services.bridge.jwt_secret is not set (BRIDGE_JWT_SECRET, the same as the bridge\'s)');
         }
         $now = time();
         $claims += ['iat' => $now, 'exp' => $now + ($ttl ?? (int) ($this->config['token_ttl'] ?? 3600))];
