@@ -11,7 +11,9 @@ const description = [
   'and listen with `socket.on(\'<event>\', handler)`. Each publish route names the socket.io event it ' +
   'emits; the payload frontends receive is in the route\'s `x-socketio-event` and under *Schemas* (`…Event`).',
   'Every `/api` route needs `Authorization: Bearer <token>` (press **Authorize**); sockets connect with a ' +
-  'JWT in `auth.token`. The README\'s *Security* section has the details.'
+  'JWT in `auth.token`. The README\'s *Security* section has the details.',
+  'The socket.io side (connecting, subscribing, every event and its payload) is described by the AsyncAPI 3.0 ' +
+  'document [/docs/asyncapi.yaml](/docs/asyncapi.yaml).'
 ].join('\n\n')
 
 const bearerAuth = {

@@ -13,6 +13,9 @@ export const UnsubscribeRequest = Type.Object({
   room: Room
 }, { title: 'UnsubscribeRequest' })
 
+/** Payload of the `subscribed` event sent before the ack of a connection's first subscribe. */
+export const SubscribedNotice = Type.Object({ room: Room }, { title: 'SubscribedNotice', additionalProperties: false })
+
 export type SubscribeRequest = Static<typeof SubscribeRequest>
 export type UnsubscribeRequest = Static<typeof UnsubscribeRequest>
 
@@ -35,16 +38,32 @@ export const SubscriptionAck = Type.Union([
 export type SubscriptionAck = Static<typeof SubscriptionAck>
 export type SubscribeErrorCode = Extract<SubscriptionAck, { ok: false }>['error']['code']
 
-/** Events the bridge emits to frontends. */
-export type ServerToClientEvents = {
-  [E in keyof EventPayloads]: (data: EventPayloads[E]) => void
+/** A message as frontends receive it: the JSON object Laravel sent. */
+export type MessageBody = Record<string, unknown>
+
+/** A payload with its free-form `message` typed as the frontend's own shape `M`. */
+export type WithMessage<Payload, M extends object> = {
+  [K in keyof Payload]: K extends 'message' ? M : Payload[K]
+}
+
+/** What frontends receive, by socket.io event name, with `message` typed as `M`. */
+export type ReceivedPayloads<M extends object = MessageBody> = {
+  [E in keyof EventPayloads]: WithMessage<EventPayloads[E], M>
+}
+
+/**
+ * Events the bridge emits to frontends. The schema allows any JSON object as `message`;
+ * a frontend that knows its shape passes it: `ServerToClientEvents<ChatMessage>`.
+ */
+export type ServerToClientEvents<M extends object = MessageBody> = {
+  [E in keyof EventPayloads]: (data: ReceivedPayloads<M>[E]) => void
 } & {
   /**
    * Sent once per connection, just before the ack of its first successful subscribe. Clients
    * may ignore it: socket.io replays missed events only to a client that has received at least
    * one event, and this one makes that true from the first subscription on.
    */
-  subscribed: (data: { room: string }) => void
+  subscribed: (data: Static<typeof SubscribedNotice>) => void
 }
 
 /** Events frontends may emit to the bridge. */

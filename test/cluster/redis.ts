@@ -3,10 +3,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { createClient } from 'redis'
 import type { Test } from 'tap'
 import type { Env } from '../../src/config.ts'
+import { freePort } from '../helper.ts'
 
 /** The machine's Redis; tests never flush it, they only remove their own keys. */
 export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379'
@@ -42,17 +42,6 @@ export function clusterEnv (t: Test, url = SHARED_REDIS_URL): Env & { BRIDGE_RED
     }
   })
   return { REDIS_URL: url, BRIDGE_REDIS_PREFIX: prefix }
-}
-
-export function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.once('error', reject)
-  })
 }
 
 export interface PrivateRedis {

@@ -4,7 +4,8 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { clusterEnv, freePort, redisClient } from './redis.ts'
+import { freePort } from '../helper.ts'
+import { clusterEnv, redisClient } from './redis.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 // Each test starts a real process (compiling TypeScript on the way) and one waits out the
