@@ -1,18 +1,7 @@
-// Prometheus metrics as `fastify.metrics`: counters other plugins move, gauges read when
-// scraped, HTTP timings by route, and prom-client's default process metrics.
+// Prometheus metrics as `fastify.metrics`: the registry, counters other plugins move, HTTP
+// timings by route, and prom-client's default process metrics.
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { FastifyInstance } from 'fastify'
-
-/** The metrics the bridge's plugins record into; served by `GET /metrics`. */
-export interface BridgeMetrics {
-  registry: Registry
-  eventsPublished: Counter<'event'>
-  duplicatePublishes: Counter<'event'>
-  shedRequests: Counter<'reason'>
-  socketConnectionsRefused: Counter<'reason'>
-  subscribeRefusals: Counter<'code'>
-}
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -20,28 +9,23 @@ declare module 'fastify' {
   }
 }
 
-/** Socket-room memberships and rooms on this node (socket.io also puts each socket in a room named by its id). */
-function countSubscriptions (fastify: FastifyInstance): { subscriptions: number, rooms: number } {
-  const { adapter } = fastify.io.of('/')
-  let subscriptions = 0
-  let rooms = 0
-  for (const [room, members] of adapter.rooms) {
-    if (adapter.sids.has(room)) continue
-    rooms += 1
-    subscriptions += members.size
-  }
-  return { subscriptions, rooms }
-}
-
-function createMetrics (fastify: FastifyInstance) {
+/**
+ * The registry and the counters the plugins move. Gauges that read another plugin's state
+ * are registered by that plugin (socket connections, subscriptions, load-shedding samples).
+ */
+function createMetrics () {
   // Its own registry, not prom-client's global one: several bridges may share a process (tests).
   const registry = new Registry()
   const registers = [registry]
   collectDefaultMetrics({ register: registry })
 
   const httpLabels = ['method', 'route', 'status_code'] as const
-  const metrics = {
+  return {
     registry,
+    /** A gauge read at each scrape, for state another plugin owns (connections, subscriptions). */
+    gauge (name: string, help: string, read: () => number): void {
+      registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))
+    },
     httpRequests: new Counter({
       name: 'bridge_http_requests_total',
       help: 'HTTP requests answered, by route pattern and status',
@@ -62,7 +46,7 @@ function createMetrics (fastify: FastifyInstance) {
     }),
     eventsPublished: new Counter({
       name: 'bridge_events_published_total',
-      help: 'Events handed to socket.io, by socket.io event name',
+      help: 'Events handed on for delivery, by event name',
       labelNames: ['event'] as const,
       registers
     }),
@@ -89,51 +73,14 @@ function createMetrics (fastify: FastifyInstance) {
       help: 'subscribe requests refused, by error code',
       labelNames: ['code'] as const,
       registers
-    }),
-    socketConnections: new Gauge({
-      name: 'bridge_socket_connections',
-      help: 'socket.io connections open on this node',
-      registers,
-      collect () { this.set(fastify.io.of('/').sockets.size) }
-    }),
-    subscriptions: new Gauge({
-      name: 'bridge_subscriptions',
-      help: 'Room subscriptions (socket, room pairs) on this node',
-      registers,
-      collect () { this.set(countSubscriptions(fastify).subscriptions) }
-    }),
-    rooms: new Gauge({
-      name: 'bridge_rooms',
-      help: 'Rooms with at least one subscriber on this node',
-      registers,
-      collect () { this.set(countSubscriptions(fastify).rooms) }
-    }),
-    // The values load shedding compares with its thresholds, to tune them from real data.
-    eventLoopDelay: new Gauge({
-      name: 'bridge_event_loop_delay_seconds',
-      help: 'Mean event-loop delay over the last sample, as load shedding measures it',
-      registers,
-      collect () { this.set(fastify.memoryUsage().eventLoopDelay / 1000) }
-    }),
-    eventLoopUtilization: new Gauge({
-      name: 'bridge_event_loop_utilization',
-      help: 'Event-loop utilization (0-1) over the last sample, as load shedding measures it',
-      registers,
-      collect () { this.set(fastify.memoryUsage().eventLoopUtilized) }
-    }),
-    overloaded: new Gauge({
-      name: 'bridge_overloaded',
-      help: '1 while a load-shedding threshold is exceeded, else 0',
-      registers,
-      collect () { this.set(fastify.isUnderPressure() ? 1 : 0) }
     })
   }
-
-  return metrics
 }
 
+export type BridgeMetrics = ReturnType<typeof createMetrics>
+
 export default fp(async function metrics (fastify) {
-  const all = createMetrics(fastify)
+  const all = createMetrics()
   fastify.decorate('metrics', all)
 
   fastify.addHook('onRequest', async (_request, reply) => {
@@ -151,7 +98,4 @@ export default fp(async function metrics (fastify) {
     all.httpRequests.inc(labels)
     all.httpDuration.observe(labels, reply.elapsedTime / 1000)
   })
-}, {
-  name: 'metrics',
-  dependencies: ['fastify-socket.io', '@fastify/under-pressure']
-})
+}, { name: 'metrics' })

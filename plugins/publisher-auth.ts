@@ -1,26 +1,17 @@
 // Who may publish: a bearer token from BRIDGE_API_TOKEN and, when BRIDGE_API_SIGNING_SECRET
-// is set, a fresh signature over the raw body. routes/api/autohooks.ts applies them to /api.
-import createError from '@fastify/error'
+// is set, a fresh signature over the raw body. `fastify.requirePublisher(scope)` puts both on
+// every route of a scope (routes/api/autohooks.ts does it for /api).
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { bearerToken, tokenMatcher } from '../src/auth/bearer-token.ts'
 import { signatureMatches, timestampProblem } from '../src/auth/request-signature.ts'
+import { BadSignature, Unauthorized } from '../src/errors.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** onRequest hook: the bearer token, and with signing the timestamp, before any body is read. */
-    authenticatePublisher: (request: FastifyRequest) => Promise<void>
-    /** With signing on: throws a 401 unless the signature matches these exact body bytes. */
-    verifyRequestSignature: (request: FastifyRequest, rawBody: Buffer | string) => void
+    /** Requires a publisher's credentials on every route registered in `scope`. */
+    requirePublisher: (scope: FastifyInstance) => void
   }
-}
-
-const Unauthorized = createError('BRIDGE_UNAUTHORIZED', '%s', 401)
-const BadSignature = createError('BRIDGE_BAD_SIGNATURE', '%s', 401)
-
-/** Throws a 401; the app's error handler sends `error.headers` along. */
-function refuse (error: Error): never {
-  throw Object.assign(error, { headers: { 'www-authenticate': 'Bearer' } })
 }
 
 function header (request: FastifyRequest, name: string): string | undefined {
@@ -37,28 +28,55 @@ export default fp(async function publisherAuth (fastify) {
       'Never run like this where others can reach it (NODE_ENV=production refuses to).')
   }
 
-  fastify.decorate('authenticatePublisher', async function authenticatePublisher (request: FastifyRequest) {
+  /** onRequest hook: the bearer token, and with signing the timestamp, before any body is read. */
+  async function authenticatePublisher (request: FastifyRequest): Promise<void> {
     if (tokenAccepted !== undefined) {
       const token = bearerToken(request.headers.authorization)
-      if (token === undefined) refuse(new Unauthorized('Authorization: Bearer <token> header is required'))
-      if (!tokenAccepted(token)) refuse(new Unauthorized('the bearer token is not valid'))
+      if (token === undefined) throw new Unauthorized('Authorization: Bearer <token> header is required')
+      if (!tokenAccepted(token)) throw new Unauthorized('the bearer token is not valid')
     }
     if (apiSigningSecret !== undefined) {
       const problem = timestampProblem(header(request, 'x-bridge-timestamp'), Math.floor(Date.now() / 1000))
-      if (problem !== undefined) refuse(new BadSignature(problem))
+      if (problem !== undefined) throw new BadSignature(problem)
       if (header(request, 'x-bridge-signature') === undefined) {
-        refuse(new BadSignature('X-Bridge-Signature header is required (sha256=<hex HMAC-SHA256 of timestamp + "." + body>)'))
+        throw new BadSignature('X-Bridge-Signature header is required (sha256=<hex HMAC-SHA256 of timestamp + "." + body>)')
       }
     }
-  })
+  }
 
-  fastify.decorate('verifyRequestSignature', function verifyRequestSignature (request: FastifyRequest, rawBody: Buffer | string) {
-    if (apiSigningSecret === undefined) return
+  /** With signing on: throws a 401 unless the signature matches these exact body bytes. */
+  function verifySignature (secret: string, request: FastifyRequest, rawBody: Buffer | string): void {
     // authenticatePublisher has already checked that both headers are there.
     const timestamp = header(request, 'x-bridge-timestamp') ?? ''
     const signature = header(request, 'x-bridge-signature') ?? ''
-    if (!signatureMatches(apiSigningSecret, timestamp, rawBody, signature)) {
-      refuse(new BadSignature('X-Bridge-Signature does not match the body and timestamp'))
+    if (!signatureMatches(secret, timestamp, rawBody, signature)) {
+      throw new BadSignature('X-Bridge-Signature does not match the body and timestamp')
     }
+  }
+
+  fastify.decorate('requirePublisher', function requirePublisher (scope: FastifyInstance) {
+    scope.addHook('onRequest', authenticatePublisher)
+    if (apiSigningSecret === undefined) return
+
+    // A signature covers the exact bytes sent, so JSON bodies are read as a buffer, checked
+    // before anything parses them, then parsed by Fastify's own (poisoning-safe) parser.
+    // Unsigned setups keep the default parser.
+    const { onProtoPoisoning, onConstructorPoisoning } = scope.initialConfig
+    const parseJson = scope.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error')
+    scope.removeContentTypeParser('application/json')
+    scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      try {
+        verifySignature(apiSigningSecret, request, body)
+      } catch (error) {
+        done(error as Error, undefined)
+        return
+      }
+      parseJson(request, body.toString('utf8'), done)
+    })
+    // A request without a body never reaches the parser (a parsed JSON body is never undefined):
+    // its signature covers the empty body.
+    scope.addHook('preValidation', async (request) => {
+      if (request.body === undefined) verifySignature(apiSigningSecret, request, '')
+    })
   })
 }, { name: 'publisher-auth' })

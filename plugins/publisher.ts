@@ -1,62 +1,111 @@
-// `fastify.publishEvent`: the one place where an accepted publish becomes a socket.io event.
+// `fastify.publisher`: the one delivery path. Every way of publishing hands its events here,
+// whatever its wire format: claim each uuid once, deliver through the transport, give the
+// claims back if that failed, count, and write one log line per event.
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
-import type { FastifyBaseLogger } from 'fastify'
-import type { EventName, EventPayloads, PublishBody } from '../src/schemas/events.ts'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { PublishAnswer } from '../src/schemas/answers.ts'
-import { RedisUnavailableError } from '../src/cluster/unavailable.ts'
+import type { EventName, EventPayloads, PublishBody } from '../src/schemas/events.ts'
+import type { Delivery } from '../src/transport/transport.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    publishEvent: <E extends EventName>(event: E, body: PublishBody<E>, log: FastifyBaseLogger) => Promise<PublishAnswer>
+    publisher: Publisher
   }
 }
 
-export default fp(async function publisher (fastify) {
+/** An event to deliver; with a `uuid`, a retry within the de-duplication window is not delivered again. */
+export interface OutgoingEvent extends Delivery {
+  uuid?: string
+}
+
+/** What became of one event: delivered, or not delivered again because its uuid was claimed. */
+export type Outcome = 'published' | 'duplicate'
+
+function createPublisher (fastify: FastifyInstance) {
+  const { transport, metrics } = fastify
   const ttl = fastify.config.idempotencyTtlSeconds
 
-  async function publishEvent<E extends EventName> (event: E, body: PublishBody<E>, log: FastifyBaseLogger): Promise<PublishAnswer> {
-    const uuid = body.uuid ?? randomUUID()
-    const room = body.room
-    // In cluster mode both the claim and the event go through Redis: without it, refuse
-    // (503, retry later) rather than answer 202 for an event other nodes never see.
-    if (!fastify.redisReady()) throw new RedisUnavailableError()
-    let claimed: boolean
-    try {
-      claimed = await fastify.idempotencyStore.claim(uuid, ttl)
-    } catch (error) {
-      log.warn({ event, room, uuid, reason: String(error) }, 'publish refused: could not claim the uuid')
-      throw new RedisUnavailableError()
-    }
-    if (!claimed) {
-      fastify.metrics.duplicatePublishes.inc({ event })
-      log.info({ event, room, uuid }, 'duplicate publish ignored')
-      return { ok: true, event, room, uuid, duplicate: true }
-    }
-    // The payload is the accepted body with its uuid filled in, and nothing else.
-    const payload = { ...body, uuid } as unknown as EventPayloads[E]
-    try {
-      await fastify.confirmBroadcast(() => {
-        const target = fastify.io.to(room)
-        const emit = target.emit as (event: E, data: EventPayloads[E]) => boolean
-        emit.call(target, event, payload)
-      })
-    } catch (error) {
-      // Nothing was sent (or Redis did not store it for the other nodes): give the uuid back
-      // so that the publisher's retry is not answered as a duplicate. If Redis is gone for
-      // this too, the claim stays until it expires.
-      if (ttl > 0) await fastify.idempotencyStore.release(uuid).catch(() => {})
-      if (fastify.redis === null) throw error
-      log.warn({ event, room, uuid, reason: String(error) }, 'publish failed: Redis did not store the event')
-      throw new RedisUnavailableError('Redis did not store the event (cluster mode); retry later')
-    }
-    fastify.metrics.eventsPublished.inc({ event })
-    log.info({ event, room, uuid }, 'published')
-    return { ok: true, event, room, uuid }
+  /** Claims each uuid (in order, so a uuid repeated within the events is a duplicate the second time). */
+  async function claimAll (events: readonly OutgoingEvent[]): Promise<boolean[]> {
+    const claims = events.map(({ uuid }) => uuid === undefined ? Promise.resolve(true) : transport.claims.claim(uuid, ttl))
+    const settled = await Promise.allSettled(claims)
+    const failed = settled.find((result) => result.status === 'rejected')
+    if (failed === undefined) return settled.map((result) => (result as PromiseFulfilledResult<boolean>).value)
+    await releaseAll(events.filter((_event, index) => settled[index]?.status === 'fulfilled' && (settled[index] as PromiseFulfilledResult<boolean>).value))
+    throw failed.reason
   }
 
-  fastify.decorate('publishEvent', publishEvent)
+  async function releaseAll (events: readonly OutgoingEvent[]): Promise<void> {
+    if (ttl <= 0) return
+    await Promise.all(events.map(async ({ uuid }) => {
+      if (uuid !== undefined) await transport.claims.release(uuid).catch(() => {})
+    }))
+  }
+
+  /**
+   * Delivers the events in order, all or nothing, and resolves once they are handed on; a
+   * uuid already claimed within the window makes its event a duplicate (not delivered).
+   * Rejects (503 while the cluster's Redis is away) with every claim given back.
+   */
+  async function publish (events: readonly OutgoingEvent[], log: FastifyBaseLogger): Promise<Outcome[]> {
+    let claimed: boolean[]
+    try {
+      claimed = await claimAll(events)
+    } catch (error) {
+      log.warn({ reason: String(error) }, 'publish refused: could not claim the uuid')
+      throw error
+    }
+    const fresh = events.filter((_event, index) => claimed[index])
+    try {
+      await transport.deliver(fresh)
+    } catch (error) {
+      // Nothing was handed on: give the uuids back, so that the publisher's retry is not
+      // answered as a duplicate. If Redis is gone for this too, the claims expire.
+      await releaseAll(fresh)
+      throw error
+    }
+    return events.map(({ event, channel, uuid }, index) => {
+      if (claimed[index] === true) {
+        metrics.eventsPublished.inc({ event })
+        log.info({ event, room: channel, uuid }, 'published')
+        return 'published'
+      }
+      metrics.duplicatePublishes.inc({ event })
+      log.info({ event, room: channel, uuid }, 'duplicate publish ignored')
+      return 'duplicate'
+    })
+  }
+
+  /**
+   * Section 1's publishes: each payload is the request body with its uuid filled in (a v4
+   * UUID when the publisher sent none), delivered to the body's room.
+   */
+  async function publishApiEvents (items: ReadonlyArray<{ event: EventName, body: PublishBody<EventName> }>, log: FastifyBaseLogger): Promise<PublishAnswer[]> {
+    const events = items.map(({ event, body }) => {
+      const uuid = body.uuid ?? randomUUID()
+      const payload: EventPayloads[EventName] = { ...body, uuid } as EventPayloads[EventName]
+      return { channel: body.room, event, payload, uuid }
+    })
+    const outcomes = await publish(events, log)
+    return events.map(({ event, channel, uuid }, index) => outcomes[index] === 'duplicate'
+      ? { ok: true, event, room: channel, uuid, duplicate: true }
+      : { ok: true, event, room: channel, uuid })
+  }
+
+  async function publishApiEvent<E extends EventName> (event: E, body: PublishBody<E>, log: FastifyBaseLogger): Promise<PublishAnswer> {
+    const [answer] = await publishApiEvents([{ event, body }], log)
+    return answer as PublishAnswer
+  }
+
+  return { publish, publishApiEvent, publishApiEvents }
+}
+
+export type Publisher = ReturnType<typeof createPublisher>
+
+export default fp(async function publisher (fastify) {
+  fastify.decorate('publisher', createPublisher(fastify))
 }, {
   name: 'publisher',
-  dependencies: ['fastify-socket.io', 'idempotency', 'metrics', 'redis']
+  dependencies: ['transport', 'metrics']
 })

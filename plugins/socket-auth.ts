@@ -54,5 +54,5 @@ export default fp(async function socketAuth (fastify) {
   })
 }, {
   name: 'socket-auth',
-  dependencies: ['fastify-socket.io']
+  dependencies: ['socket-io']
 })

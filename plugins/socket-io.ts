@@ -1,15 +1,9 @@
-// socket.io on the same HTTP server as Fastify, as `fastify.io`, typed with the event maps.
+// socket.io on the same HTTP server as Fastify, as `fastify.io` (fastify-socket.io), typed
+// with the event maps; new connections are refused while shutting down or overloaded.
 import fastifySocketIO, { type FastifySocketioOptions } from 'fastify-socket.io'
+import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import type { Server } from 'socket.io'
-import type {
-  ClientToServerEvents,
-  InterServerEvents,
-  ServerToClientEvents,
-  SocketData
-} from '../src/schemas/socket.ts'
-
-export type BridgeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+import type { BridgeServer } from '../src/schemas/socket.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,25 +21,34 @@ function refusal (fastify: FastifyInstance): 'shutting_down' | 'overloaded' | un
   return undefined
 }
 
-export const autoConfig = (fastify: FastifyInstance): FastifySocketioOptions => ({
-  cors: { origin: fastify.config.corsOrigins },
-  // A client back within the window gets its rooms, its data and the events it missed
-  // (`socket.recovered`); in cluster mode through the Redis adapter, from any node. Its
-  // connection was authenticated when it was made, so the middlewares are not run again.
-  connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
-  // Clients only send small subscribe/unsubscribe messages.
-  maxHttpBufferSize: 16 * 1024,
-  // Refused before the handshake: the client's reconnection (with back-off) tries again,
-  // here later or on another node.
-  allowRequest: (_request, callback) => {
-    const reason = refusal(fastify)
-    if (reason === undefined) return callback(null, true)
-    fastify.metrics.socketConnectionsRefused.inc({ reason })
-    callback(reason, false)
-  },
-  // plugins/graceful-shutdown.ts closes the connections, after requests in flight are answered.
-  preClose: (done) => done()
-})
+export function socketIoOptions (fastify: FastifyInstance): FastifySocketioOptions {
+  return {
+    cors: { origin: fastify.config.corsOrigins },
+    // A client back within the window gets its rooms, its data and the events it missed
+    // (`socket.recovered`); in cluster mode through the Redis adapter, from any node. Its
+    // connection was authenticated when it was made, so the middlewares are not run again.
+    connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
+    // Clients only send small subscribe/unsubscribe messages.
+    maxHttpBufferSize: 16 * 1024,
+    // Refused before the handshake: the client's reconnection (with back-off) tries again,
+    // here later or on another node.
+    allowRequest: (_request, callback) => {
+      const reason = refusal(fastify)
+      if (reason === undefined) return callback(null, true)
+      fastify.metrics.socketConnectionsRefused.inc({ reason })
+      callback(reason, false)
+    },
+    // plugins/graceful-shutdown.ts closes the connections, after requests in flight are answered.
+    preClose: (done) => done()
+  }
+}
 
-// The package is CommonJS with its plugin on `exports.default`.
-export default fastifySocketIO.default
+export default fp(async function socketIo (fastify) {
+  // The package is CommonJS with its plugin on `exports.default`.
+  await fastify.register(fastifySocketIO.default, socketIoOptions(fastify))
+
+  fastify.metrics.gauge('bridge_socket_connections', 'socket.io connections open on this node', () => fastify.io.of('/').sockets.size)
+}, {
+  name: 'socket-io',
+  dependencies: ['readiness', 'under-pressure', 'metrics']
+})

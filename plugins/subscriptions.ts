@@ -1,19 +1,9 @@
 // The socket.io side of the bridge: `subscribe` and `unsubscribe`, answered through their ack.
 import fp from 'fastify-plugin'
 import { Compile } from 'typebox/compile'
-import type { Socket } from 'socket.io'
 import { roomAllowed, type RoomGrant } from '../src/auth/room-allowed.ts'
 import { Room } from '../src/schemas/fields.ts'
-import type {
-  ClientToServerEvents,
-  InterServerEvents,
-  ServerToClientEvents,
-  SocketData,
-  SubscribeErrorCode,
-  SubscriptionAck
-} from '../src/schemas/socket.ts'
-
-type BridgeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+import type { BridgeSocket, SubscribeErrorCode, SubscriptionAck } from '../src/schemas/socket.ts'
 
 const validRoom = Compile(Room)
 
@@ -40,11 +30,6 @@ function requestedRoom (request: unknown): { room: string, token?: string } | { 
   return { room, token }
 }
 
-/** Rooms the socket joined itself (socket.io also puts each socket in a room named by its id). */
-function joinedRooms (socket: BridgeSocket): number {
-  return socket.rooms.has(socket.id) ? socket.rooms.size - 1 : socket.rooms.size
-}
-
 /** socket.io hands over whatever the client sent; only a function can be an ack. */
 function ackOf (args: unknown[]): (answer: SubscriptionAck) => void {
   const last = args.at(-1)
@@ -53,7 +38,7 @@ function ackOf (args: unknown[]): (answer: SubscriptionAck) => void {
 
 export default fp(async function subscriptions (fastify) {
   const maxRooms = fastify.config.maxRoomsPerSocket
-  const tokens = fastify.socketTokens
+  const { socketTokens: tokens, transport } = fastify
 
   /** Open development mode allows every room; otherwise the tokens decide. */
   function mayJoin (socket: BridgeSocket, room: string, token: string | undefined): boolean {
@@ -81,14 +66,7 @@ export default fp(async function subscriptions (fastify) {
   async function sendFirstEvent (socket: BridgeSocket, room: string): Promise<void> {
     if (socket.recovered || sentFirstEvent.has(socket)) return
     sentFirstEvent.add(socket)
-    const emit = () => { socket.emit('subscribed', { room }) }
-    // While Redis is away the ack does not wait for it (the event then follows the ack).
-    if (!fastify.redisReady()) return emit()
-    try {
-      await fastify.confirmBroadcast(emit)
-    } catch (error) {
-      fastify.log.debug({ socketId: socket.id, reason: String(error) }, 'subscribed event not stored in Redis')
-    }
+    await transport.emitRecoverable(socket, 'subscribed', { room })
   }
 
   function subscribe (socket: BridgeSocket, request: unknown): SubscriptionAck {
@@ -98,17 +76,17 @@ export default fp(async function subscriptions (fastify) {
     if (!mayJoin(socket, room, token)) {
       return refuse('FORBIDDEN', 'this connection may not join this room (see the token\'s rooms claim, or send a per-room token)')
     }
-    if (!socket.rooms.has(room) && joinedRooms(socket) >= maxRooms) {
+    if (!transport.isSubscribed(socket, 'room', room) && transport.subscriptionCount(socket, 'room') >= maxRooms) {
       return refuse('TOO_MANY_ROOMS', `a connection may be in at most ${maxRooms} rooms`)
     }
-    socket.join(room)
+    transport.join(socket, 'room', room)
     return { ok: true, room }
   }
 
   function unsubscribe (socket: BridgeSocket, request: unknown): SubscriptionAck {
     const parsed = requestedRoom(request)
     if ('refusal' in parsed) return parsed.refusal
-    socket.leave(parsed.room)
+    transport.leave(socket, 'room', parsed.room)
     return { ok: true, room: parsed.room }
   }
 
@@ -131,5 +109,5 @@ export default fp(async function subscriptions (fastify) {
   })
 }, {
   name: 'subscriptions',
-  dependencies: ['fastify-socket.io', 'socket-auth', 'metrics', 'redis']
+  dependencies: ['socket-io', 'socket-auth', 'transport', 'metrics']
 })

@@ -1,5 +1,6 @@
 // The socket.io side: what clients may send (subscribe, unsubscribe), their acks, and the
 // typed event maps shared by the server and TypeScript frontends.
+import type { Server, Socket } from 'socket.io'
 import { Type, type Static } from 'typebox'
 import { Room } from './fields.ts'
 import type { EventPayloads } from './events.ts'
@@ -81,3 +82,7 @@ export interface SocketData {
   /** The connection token's `rooms` (names and `prefix*` patterns); absent in open development mode. */
   rooms?: readonly string[]
 }
+
+/** The bridge's socket.io server and its sockets, typed with the maps above. */
+export type BridgeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
+export type BridgeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>

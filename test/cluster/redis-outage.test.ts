@@ -1,6 +1,7 @@
 // Redis going away and coming back: readiness follows it, publishes are refused (never lost
 // silently), nothing crashes, and the cluster works again once Redis is back.
 import t from 'tap'
+import { RETRY_AFTER_SECONDS } from '../../src/errors.ts'
 import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../helper.ts'
 import { dropConnection } from '../recovery.ts'
 import { clusterEnv, privateRedis, redisClient, waitFor } from './redis.ts'
@@ -37,7 +38,7 @@ t.test('readiness, publishes and room info follow Redis going away and coming ba
     body: JSON.stringify({ room: 'chat_1', message: { text: 'while Redis is away' }, uuid: 'during-outage' })
   })
   t.equal(refused.status, 503, 'a publish is refused, not accepted and lost')
-  t.equal(refused.headers.get('retry-after'), '5')
+  t.equal(refused.headers.get('retry-after'), String(RETRY_AFTER_SECONDS))
   t.match(await refused.json(), { statusCode: 503, error: 'Service Unavailable', code: 'BRIDGE_REDIS_UNAVAILABLE', message: /retry later/ })
   const batch = await postJson(b.url, '/api/sms/batch', { events: [{ type: 'new-message', room: 'chat_1', message: {} }] })
   t.equal(batch.status, 503, 'a batch too')

@@ -1,6 +1,7 @@
 // Load shedding: past a threshold, publishes answer 503 with Retry-After and new sockets are
 // refused, while /health, /ready and /metrics keep answering and connected sockets stay.
 import t from 'tap'
+import { RETRY_AFTER_SECONDS } from '../../src/errors.ts'
 import { captureLogs, connectClient, metricValue, postJson, startBridge, subscribe, waitFor } from '../helper.ts'
 
 const message = { room: 'chat_load', message: { text: 'hi' } }
@@ -22,11 +23,11 @@ t.test('over a threshold: 503 + Retry-After for publishes, operations endpoints 
       body: JSON.stringify(body)
     })
     t.equal(response.status, 503, `${path} is shed`)
-    t.equal(response.headers.get('retry-after'), '10', 'with Retry-After')
+    t.equal(response.headers.get('retry-after'), String(RETRY_AFTER_SECONDS), 'with Retry-After')
     t.same(await response.json(), {
       statusCode: 503,
       error: 'Service Unavailable',
-      message: 'The bridge is overloaded; retry in 10 seconds',
+      message: `The bridge is overloaded; retry in ${RETRY_AFTER_SECONDS} seconds`,
       code: 'FST_UNDER_PRESSURE'
     })
   }

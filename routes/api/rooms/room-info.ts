@@ -1,14 +1,8 @@
 // GET /api/rooms/:room: how many sockets and users are in a room, counted on every node, so
 // the backend can fall back to a push notification when nobody is online.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { within } from '../../../src/cluster/deadline.ts'
-import { COMMAND_TIMEOUT_MS } from '../../../src/cluster/redis-connection.ts'
-import { RedisUnavailableError } from '../../../src/cluster/unavailable.ts'
 import { ErrorAnswer } from '../../../src/schemas/answers.ts'
 import { RoomInfo, RoomParams } from '../../../src/schemas/room-info.ts'
-
-/** How long the other nodes of a cluster get to report their sockets. */
-const NODES_ANSWER_WITHIN_MS = 3000
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/:room', {
@@ -28,17 +22,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const { room } = request.params
-    if (!fastify.redisReady()) throw new RedisUnavailableError('Redis is unreachable (cluster mode); retry later')
-    let sockets
-    try {
-      const counting = fastify.io.in(room).timeout(NODES_ANSWER_WITHIN_MS).fetchSockets()
-      sockets = await within(counting, NODES_ANSWER_WITHIN_MS + COMMAND_TIMEOUT_MS, 'counting the room')
-    } catch (error) {
-      request.log.warn({ room, reason: String(error) }, 'room info: the cluster did not answer')
-      throw new RedisUnavailableError('Not every node answered in time (cluster mode); retry later')
-    }
-    const users = new Set(sockets.flatMap((socket) => socket.data.userId ?? []))
-    return { room, subscribers: sockets.length, users: users.size }
+    return { room, ...await fastify.transport.channelCount(room) }
   })
 }
 

@@ -7,8 +7,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/delete-message', {
     schema: publishRouteSchema(deleteMessage, 'Publish the deletion of a message')
   }, async (request, reply) => {
-    const answer = await fastify.publishEvent(deleteMessage.event, request.body, request.log)
-    return reply.code(answer.duplicate ? 200 : 202).send(answer)
+    const answer = await fastify.publisher.publishApiEvent(deleteMessage.event, request.body, request.log)
+    return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }
 

@@ -7,8 +7,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/edit-message', {
     schema: publishRouteSchema(editMessage, 'Publish an edited message')
   }, async (request, reply) => {
-    const answer = await fastify.publishEvent(editMessage.event, request.body, request.log)
-    return reply.code(answer.duplicate ? 200 : 202).send(answer)
+    const answer = await fastify.publisher.publishApiEvent(editMessage.event, request.body, request.log)
+    return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }
 

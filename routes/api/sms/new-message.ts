@@ -7,8 +7,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/new-message', {
     schema: publishRouteSchema(newMessage, 'Publish a new message')
   }, async (request, reply) => {
-    const answer = await fastify.publishEvent(newMessage.event, request.body, request.log)
-    return reply.code(answer.duplicate ? 200 : 202).send(answer)
+    const answer = await fastify.publisher.publishApiEvent(newMessage.event, request.body, request.log)
+    return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }
 

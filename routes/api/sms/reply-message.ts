@@ -7,8 +7,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/reply-message', {
     schema: publishRouteSchema(replyMessage, 'Publish a reply to a message')
   }, async (request, reply) => {
-    const answer = await fastify.publishEvent(replyMessage.event, request.body, request.log)
-    return reply.code(answer.duplicate ? 200 : 202).send(answer)
+    const answer = await fastify.publisher.publishApiEvent(replyMessage.event, request.body, request.log)
+    return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }
 

@@ -7,8 +7,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/status-update', {
     schema: publishRouteSchema(statusUpdate, 'Publish a message status change (sent, delivered, read)')
   }, async (request, reply) => {
-    const answer = await fastify.publishEvent(statusUpdate.event, request.body, request.log)
-    return reply.code(answer.duplicate ? 200 : 202).send(answer)
+    const answer = await fastify.publisher.publishApiEvent(statusUpdate.event, request.body, request.log)
+    return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }
 

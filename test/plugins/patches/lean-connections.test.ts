@@ -4,7 +4,8 @@ import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
-import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../helper.ts'
+import { leanConnectionProblems } from '../../../plugins/patches/lean-connections.ts'
+import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../../helper.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -55,4 +56,17 @@ t.test('a client that starts on polling and upgrades to websocket keeps receivin
   const received = nextEvent(client, 'new_message')
   await postJson(url, '/api/sms/new-message', { room: 'chat_1', message: { text: 'after upgrade' } })
   t.match(await received, { room: 'chat_1', message: { text: 'after upgrade' } })
+})
+
+t.test('the engine.io internal lean connections relies on is there', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const problems = new Promise<string[]>((resolve) => {
+    fastify.io.on('connection', (socket) => resolve(leanConnectionProblems(socket.conn as { request?: unknown })))
+  })
+  await connectClient(t, url)
+  // A failure here names the internal an upgrade of engine.io changed: review
+  // plugins/patches/lean-connections.ts before moving the pinned version.
+  t.same(await problems, [], 'engine.io Socket#request holds the request while handlers run')
+  t.same(leanConnectionProblems({}), ['engine.io Socket#request holds the IncomingMessage that opened the connection'],
+    'a connection without it is reported')
 })

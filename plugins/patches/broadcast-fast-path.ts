@@ -1,7 +1,13 @@
 // Fan-out fast path: a room broadcast reaches each idle websocket as one write of a frame
 // encoded once, instead of going through Engine.IO's per-socket packet machinery.
-import fp from 'fastify-plugin'
+//
+// Patches: engine.io's `Socket#write` on each connection. Relies on engine.io (`readyState`,
+// `writeBuffer`, `transport.name|writable|perMessageDeflate|socket`) and ws (`readyState`,
+// `_socket`, `_sender.sendFrame`) internals; `fastPathProblems` checks them and the patch
+// stays off (with one warning) when an upgrade changed them. Versions are pinned in
+// package.json; test/plugins/patches/broadcast-fast-path.test.ts fails on a change.
 import type { Duplex } from 'node:stream'
+import fp from 'fastify-plugin'
 
 // socket.io already encodes a broadcast once and builds its websocket frame once
 // (`wsPreEncodedFrame`, a header and a payload). Engine.IO then spends, per socket, a packet
@@ -11,8 +17,8 @@ import type { Duplex } from 'node:stream'
 // Engine.IO's is pending on it; in every other case (polling, an upgrade, buffered packets,
 // unflushed bytes, a callback to call) the usual path runs, after whatever is pending, so
 // each socket still gets its events in order. The same frame goes out, and the room, the
-// adapter (cluster, connection state recovery) and socket.io's outgoing listeners are
-// untouched: this only changes how the bytes of one socket's frame are written.
+// adapter and socket.io's outgoing listeners are untouched: this only changes how the bytes
+// of one socket's frame are written.
 
 interface FrameOptions {
   wsPreEncodedFrame?: Buffer[]
@@ -26,7 +32,7 @@ interface WebSocketInternals {
   _sender?: { sendFrame?: (list: Buffer[]) => void }
 }
 
-interface EngineConnection {
+export interface EngineConnection {
   readyState: string
   writeBuffer: unknown[]
   transport: { name: string, writable: boolean, perMessageDeflate?: unknown, socket?: WebSocketInternals }
@@ -34,6 +40,23 @@ interface EngineConnection {
 }
 
 const OPEN = 1
+
+/** What this patch needs of an open websocket connection and does not find; empty when all is there. */
+export function fastPathProblems (connection: EngineConnection): string[] {
+  const problems: string[] = []
+  const expect = (ok: boolean, what: string) => { if (!ok) problems.push(what) }
+  expect(typeof connection.readyState === 'string', 'engine.io Socket#readyState is a string')
+  expect(Array.isArray(connection.writeBuffer), 'engine.io Socket#writeBuffer is an array')
+  expect(typeof Object.getPrototypeOf(connection).write === 'function', 'engine.io Socket.prototype.write exists')
+  const transport = connection.transport as Partial<EngineConnection['transport']> | undefined
+  expect(transport?.name === 'websocket', 'engine.io transport#name is "websocket" on a websocket connection')
+  expect(typeof transport?.writable === 'boolean', 'engine.io transport#writable is a boolean')
+  const ws = transport?.socket
+  expect(typeof ws?.readyState === 'number', 'engine.io websocket transport#socket is a ws WebSocket (readyState)')
+  expect(typeof ws?._socket?.writableLength === 'number', 'ws WebSocket#_socket is the net.Socket (writableLength)')
+  expect(typeof ws?._sender?.sendFrame === 'function', 'ws WebSocket#_sender.sendFrame is a function')
+  return problems
+}
 
 /** Replaces `write` on one Engine.IO connection; `this` is the connection. */
 function writeBroadcastFrame (this: EngineConnection, data: unknown, options?: FrameOptions, callback?: () => void): EngineConnection {
@@ -55,10 +78,19 @@ function writeBroadcastFrame (this: EngineConnection, data: unknown, options?: F
 }
 
 export default fp(async function broadcastFastPath (fastify) {
+  let checked = false
+  let usable = false
   fastify.io.engine.on('connection', (connection: EngineConnection) => {
-    connection.write = writeBroadcastFrame
+    // Every connection starts on the same classes: checking the first websocket one is enough.
+    if (!checked && connection.transport.name === 'websocket') {
+      checked = true
+      const problems = fastPathProblems(connection)
+      usable = problems.length === 0
+      if (!usable) fastify.log.warn({ problems }, 'broadcast fast path off: engine.io or ws internals changed')
+    }
+    if (usable || !checked) connection.write = writeBroadcastFrame
   })
 }, {
   name: 'broadcast-fast-path',
-  dependencies: ['fastify-socket.io']
+  dependencies: ['socket-io']
 })

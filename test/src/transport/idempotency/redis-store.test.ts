@@ -1,9 +1,9 @@
 // The Redis de-duplication store against a real Redis: SET NX with the window as its TTL.
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { connectRedis } from '../../../src/cluster/redis-connection.ts'
-import { RedisIdempotencyStore } from '../../../src/idempotency/redis-store.ts'
-import { clusterEnv, SHARED_REDIS_URL } from '../../cluster/redis.ts'
+import { connectRedis } from '../../../../src/transport/redis-connection.ts'
+import { RedisIdempotencyStore } from '../../../../src/transport/idempotency/redis-store.ts'
+import { clusterEnv, SHARED_REDIS_URL } from '../../../cluster/redis.ts'
 
 async function store (t: Test) {
   const prefix = `${clusterEnv(t).BRIDGE_REDIS_PREFIX}idempotency:`

@@ -2,7 +2,8 @@
 // its frame was written directly or through Engine.IO (polling, backed-up sockets).
 import type { Duplex } from 'node:stream'
 import t from 'tap'
-import { connectClient, postJson, recordEvents, startBridge, subscribe, type TestClient } from '../helper.ts'
+import { fastPathProblems, type EngineConnection } from '../../../plugins/patches/broadcast-fast-path.ts'
+import { connectClient, postJson, recordEvents, startBridge, subscribe, type TestClient } from '../../helper.ts'
 
 /** The uuids of the `new_message` events a recording holds, in arrival order. */
 function uuids (received: Array<{ event: string, data: unknown }>): string[] {
@@ -129,8 +130,31 @@ t.test('a broadcast does not overtake packets Engine.IO still holds for a socket
   const event = (uuid: string) => ({ room: 'chat_1', message: {}, uuid })
   socket?.emit('new_message', event('a'))
   socket?.emit('new_message', event('b'))
-  fastify.io.to('chat_1').emit('new_message', event('c'))
-  await done
+  const delivered = fastify.transport.deliver([{ channel: 'chat_1', event: 'new_message', payload: event('c') }])
+  await Promise.all([delivered, done])
 
   t.same(uuids(received), ['a', 'b', 'c'])
+})
+
+t.test('the engine.io and ws internals the fast path relies on are all there', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const connections: EngineConnection[] = []
+  fastify.io.engine.on('connection', (connection: EngineConnection) => connections.push(connection))
+  await connectClient(t, url)
+  const [connection] = connections
+  t.ok(connection, 'a websocket connection')
+  // A failure here names the internal an upgrade of engine.io or ws changed: review
+  // plugins/patches/broadcast-fast-path.ts before moving the pinned versions.
+  t.same(fastPathProblems(connection as EngineConnection), [], 'no internal is missing')
+  t.equal(connection?.write.name, 'writeBroadcastFrame', 'and the patch is on')
+})
+
+t.test('a connection without one of those internals is reported', async (t) => {
+  const engineSocket = { write () { return this } }
+  const connection = Object.assign(Object.create(engineSocket) as object, {
+    readyState: 'open',
+    writeBuffer: [],
+    transport: { name: 'websocket', writable: true, socket: { readyState: 1, _socket: { writableLength: 0 } } }
+  })
+  t.same(fastPathProblems(connection as unknown as EngineConnection), ['ws WebSocket#_sender.sendFrame is a function'])
 })

@@ -1,4 +1,9 @@
 // Keeps idle connections small: each one lets go of the HTTP request that opened it.
+//
+// Patches: engine.io's `Socket#request` (set to null once connected) and the `req` of the
+// websocket upgrade's response object. `leanConnectionProblems` checks both, and the patch
+// stays off (with one warning) when an upgrade changed them. Versions are pinned in
+// package.json; test/plugins/patches/lean-connections.test.ts fails on a change.
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 
@@ -15,6 +20,14 @@ interface UpgradeResponse {
   req: IncomingMessage | null
 }
 
+/** What this patch needs of a connected socket's engine connection and does not find. */
+export function leanConnectionProblems (conn: { request?: unknown }): string[] {
+  const request = conn.request as Partial<IncomingMessage> | null | undefined
+  return request !== null && typeof request === 'object' && typeof request.headers === 'object'
+    ? []
+    : ['engine.io Socket#request holds the IncomingMessage that opened the connection']
+}
+
 export default fp(async function leanConnections (fastify) {
   fastify.io.engine.use((request: IncomingMessage, response: unknown, next: () => void) => {
     // Only the websocket upgrade's response outlives its request; plain HTTP answers end.
@@ -23,12 +36,18 @@ export default fp(async function leanConnections (fastify) {
     }
     next()
   })
+  let checked = false
   fastify.io.on('connection', (socket) => {
+    if (!checked) {
+      checked = true
+      const problems = leanConnectionProblems(socket.conn)
+      if (problems.length > 0) fastify.log.warn({ problems }, 'lean connections: engine.io internals changed')
+    }
     process.nextTick(() => {
       (socket.conn as { request: IncomingMessage | null }).request = null
     })
   })
 }, {
   name: 'lean-connections',
-  dependencies: ['fastify-socket.io']
+  dependencies: ['socket-io']
 })

@@ -1,6 +1,6 @@
 // The in-memory de-duplication store: one claim per uuid per window, bounded in size.
 import t from 'tap'
-import { DEFAULT_MAX_ENTRIES, MemoryIdempotencyStore } from '../../../src/idempotency/memory-store.ts'
+import { DEFAULT_MAX_ENTRIES, MemoryIdempotencyStore } from '../../../../src/transport/idempotency/memory-store.ts'
 
 /** A clock the test moves by hand, so windows pass without waiting. */
 function manualClock () {

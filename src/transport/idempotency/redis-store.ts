@@ -1,7 +1,7 @@
 // De-duplication shared by every node of a cluster: a retry that lands on another node is
 // still a duplicate. One key per uuid, set only if absent, expiring with the window.
-import { DeadlineError, within } from '../cluster/deadline.ts'
-import { COMMAND_TIMEOUT_MS, type RedisClient } from '../cluster/redis-connection.ts'
+import { DeadlineError, within } from '../deadline.ts'
+import { COMMAND_TIMEOUT_MS, type RedisClient } from '../redis-connection.ts'
 import type { IdempotencyStore } from './store.ts'
 
 export class RedisIdempotencyStore implements IdempotencyStore {

@@ -1,0 +1,72 @@
+// The bridge's errors in one place: every error it answers with, the 503 policy (one
+// Retry-After rule), and the error and not-found handlers that give every answer Fastify's
+// JSON shape.
+import { STATUS_CODES } from 'node:http'
+import createError from '@fastify/error'
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+
+/** Seconds a refused publisher is told to wait, whatever the reason for the 503. */
+export const RETRY_AFTER_SECONDS = 5
+
+const unavailableHeaders = { 'retry-after': String(RETRY_AFTER_SECONDS) }
+const unauthorizedHeaders = { 'www-authenticate': 'Bearer' }
+
+/** A publisher without a valid bearer token. */
+export const Unauthorized = withHeaders(createError('BRIDGE_UNAUTHORIZED', '%s', 401), unauthorizedHeaders)
+/** A publisher whose request signature is missing, stale or wrong. */
+export const BadSignature = withHeaders(createError('BRIDGE_BAD_SIGNATURE', '%s', 401), unauthorizedHeaders)
+/** Cluster mode without a usable Redis: nothing was published. */
+export const RedisUnavailable = withHeaders(createError('BRIDGE_REDIS_UNAVAILABLE', '%s', 503), unavailableHeaders)
+/** Past a load-shedding threshold. */
+export const Overloaded = withHeaders(createError('FST_UNDER_PRESSURE', '%s', 503), unavailableHeaders)
+
+/** Adds fixed response headers (e.g. Retry-After) to every error of a kind; the handler sends them. */
+function withHeaders<E extends new (...args: never[]) => Error> (ErrorKind: E, headers: Record<string, string>): E {
+  Object.defineProperty(ErrorKind.prototype, 'headers', { value: headers })
+  return ErrorKind
+}
+
+/** The answer body for any error, in Fastify's shape; 5xx details stay in the log. */
+export function errorAnswer (error: Pick<FastifyError, 'message' | 'code'>, statusCode: number) {
+  const message = statusCode >= 500 && statusCode !== 503
+    ? 'Something went wrong in the bridge; see its log'
+    : error.message
+  return {
+    statusCode,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message,
+    ...(error.code !== undefined && { code: error.code })
+  }
+}
+
+/** Messages of Fastify's own 4xx errors, in words a publisher can act on. */
+function clientMessage (error: FastifyError): string {
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) return 'body is not valid JSON'
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'Content-Type must be application/json'
+  return error.message
+}
+
+export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+  if (statusCode === 503) {
+    // Expected (overload, Redis away) and the message says why: no stack. Shed requests are
+    // counted and logged once per overload by the load-shedding plugin, not here.
+    if (error.code !== 'FST_UNDER_PRESSURE') {
+      request.log.warn({ method: request.method, url: request.url, statusCode, reason: error.message }, 'request refused')
+    }
+  } else if (statusCode >= 500) {
+    request.log.error({ err: error }, 'request failed')
+  } else {
+    error.message = clientMessage(error)
+    request.log.info({ method: request.method, url: request.url, statusCode, reason: error.message }, 'request refused')
+  }
+  // As Fastify's own handler does: e.g. WWW-Authenticate on a 401, Retry-After on a 503.
+  const { headers } = error as { headers?: Record<string, string> }
+  if (headers !== undefined) reply.headers(headers)
+  return reply.code(statusCode).send(errorAnswer(error, statusCode))
+}
+
+export function notFoundHandler (request: FastifyRequest, reply: FastifyReply) {
+  const message = `Route ${request.method}:${request.url.split('?')[0]} not found`
+  return reply.code(404).send({ statusCode: 404, error: 'Not Found', message })
+}
