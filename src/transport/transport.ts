@@ -6,6 +6,7 @@ import type { Config } from '../config.ts'
 import { RedisUnavailable } from '../errors.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { clientName, internalRoom, type SubscriptionKind } from './channels.ts'
+import { createPresence, type Member } from './presence.ts'
 import { within } from './deadline.ts'
 import { MemoryIdempotencyStore } from './idempotency/memory-store.ts'
 import { RedisIdempotencyStore } from './idempotency/redis-store.ts'
@@ -23,6 +24,10 @@ export interface Delivery {
   payload: unknown
   /** A socket id that must not get the event (Laravel's `toOthers()`, a whisper's sender). */
   except?: string
+  /** Only subscribers of this kind get it (a whisper goes to Echo subscribers only). */
+  only?: SubscriptionKind
+  /** Not kept for missed-event recovery (a whisper: a typing indicator is stale a second later). */
+  ephemeral?: boolean
 }
 
 /** Who is in a channel: sockets, and the distinct users behind them. */
@@ -55,12 +60,21 @@ type Emit = (event: string, ...args: unknown[]) => boolean
  * subscribed with, `(event, payload)` for rooms and `(event, channel, payload)` for Echo.
  */
 function emitAll (io: BridgeServer, deliveries: readonly Delivery[]): void {
-  for (const { channel, event, payload, except } of deliveries) {
-    const rooms = io.to(internalRoom('room', channel))
-    const echo = io.to(internalRoom('echo', channel))
-    ;((except === undefined ? rooms : rooms.except(except)).emit as Emit)(event, payload)
-    ;((except === undefined ? echo : echo.except(except)).emit as Emit)(event, channel, payload)
+  for (const { channel, event, payload, except, only } of deliveries) {
+    if (only !== 'echo') {
+      const rooms = io.to(internalRoom('room', channel))
+      ;((except === undefined ? rooms : rooms.except(except)).emit as Emit)(event, payload)
+    }
+    if (only !== 'room') {
+      const echo = io.to(internalRoom('echo', channel))
+      ;((except === undefined ? echo : echo.except(except)).emit as Emit)(event, channel, payload)
+    }
   }
+}
+
+/** A channel with subscribers, and how many. */
+export interface ChannelListing extends ChannelCount {
+  name: string
 }
 
 /** Sockets and distinct users among `sockets`. */
@@ -139,6 +153,18 @@ export async function createTransport ({ io, config, log }: TransportOptions) {
   const claims: IdempotencyStore = cluster?.claims ?? new MemoryIdempotencyStore({ maxEntries: config.idempotencyMaxEntries })
   const { adapter } = io.of('/')
 
+  // Presence changes go to the channel's other Echo subscribers; they are news, not history.
+  const presence = createPresence((channel, event, member, except) => {
+    ;(io.to(internalRoom('echo', channel)).except(except).emit as Emit)(event, channel, member)
+  })
+  /** The presence channels each socket is a member of. */
+  const presenceOf = new WeakMap<BridgeSocket, Set<string>>()
+  io.on('connection', (socket) => {
+    socket.on('disconnect', () => {
+      for (const channel of presenceOf.get(socket) ?? []) presence.leave(socket, channel)
+    })
+  })
+
   return {
     /** `cluster` when REDIS_URL is set: events, de-duplication and counts span every node. */
     mode: cluster === undefined ? 'single-node' as const : 'cluster' as const,
@@ -213,6 +239,52 @@ export async function createTransport ({ io, config, log }: TransportOptions) {
       } catch (error) {
         log.warn({ channel: name, reason: String(error) }, 'channel count: the cluster did not answer')
         throw new RedisUnavailable('Not every node answered in time (cluster mode); retry later')
+      }
+    },
+
+    /** Channels with at least one subscriber whose name starts with `prefix`, on every node. */
+    async channels (prefix = ''): Promise<ChannelListing[]> {
+      if (cluster !== undefined && !cluster.ready()) throw new RedisUnavailable('Redis is unreachable (cluster mode); retry later')
+      const sockets = cluster === undefined ? [...io.of('/').sockets.values()] : await io.fetchSockets()
+      const byChannel = new Map<string, Array<{ data: { userId?: string } }>>()
+      for (const socket of sockets) {
+        for (const room of socket.rooms) {
+          const name = clientName(room)?.name
+          if (name === undefined || !name.startsWith(prefix)) continue
+          const members = byChannel.get(name) ?? []
+          if (!members.includes(socket)) members.push(socket)
+          byChannel.set(name, members)
+        }
+      }
+      return [...byChannel].map(([name, members]) => ({ name, ...countOf(members) }))
+    },
+
+    /** Presence channels: members are users, however many sockets each has there. */
+    presence: {
+      /**
+       * Subscribes the socket to the presence channel as an Echo subscriber and makes its
+       * user a member; the channel's other sockets get `presence:joining` when this is the
+       * user's first socket there. Answers every member, the socket's own user included.
+       */
+      join (socket: BridgeSocket, channel: string, member: Member): Member[] {
+        socket.join(internalRoom('echo', channel))
+        let channels = presenceOf.get(socket)
+        if (channels === undefined) {
+          channels = new Set()
+          presenceOf.set(socket, channels)
+        }
+        channels.add(channel)
+        return presence.join(socket, channel, member)
+      },
+      /** Unsubscribes the socket; its user leaves (`presence:leaving`) with their last socket. */
+      leave (socket: BridgeSocket, channel: string): void {
+        socket.leave(internalRoom('echo', channel))
+        presenceOf.get(socket)?.delete(channel)
+        presence.leave(socket, channel)
+      },
+      /** The channel's members across the cluster. */
+      async members (channel: string): Promise<Member[]> {
+        return presence.members(channel)
       }
     },
 
