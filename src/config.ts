@@ -35,6 +35,25 @@ export interface Config {
   redisUrl?: string
   /** Prefix of every Redis key and channel the bridge uses, so deployments can share a Redis. */
   redisPrefix: string
+  /** Laravel's `/broadcasting/auth` URL: Laravel authorizes private and presence channels (section 5.1). */
+  authEndpoint?: string
+  /** Longest wait for the authorization endpoint, in ms. */
+  authTimeoutMs: number
+  /** Whether Echo's client events (whispers) are relayed. */
+  whispers: boolean
+  maxWhispersPerSecond: number
+  /** The Pusher app Laravel's `pusher` broadcaster publishes as; absent: no Pusher HTTP API. */
+  pusher?: PusherApp
+  /** The app's Redis, where Laravel's `redis` broadcaster publishes; absent: not subscribed. */
+  laravelRedisUrl?: string
+  /** What Laravel puts before channel names on its Redis (`database.redis.options.prefix`). */
+  laravelRedisPrefix: string
+}
+
+export interface PusherApp {
+  appId: string
+  key: string
+  secret: string
 }
 
 export type Env = Record<string, string | undefined>
@@ -140,26 +159,77 @@ function readOrigins (env: Env, production: boolean): string[] | true {
   return origins
 }
 
-function readRedisUrl (env: Env): string | undefined {
-  const raw = readString(env, 'REDIS_URL')
+function readRedisUrl (env: Env, name: string): string | undefined {
+  const raw = readString(env, name)
   if (raw === undefined) return undefined
   // The URL may carry a password: messages name the problem, never the value.
   let url: URL
   try {
     url = new URL(raw)
   } catch {
-    throw new ConfigError('REDIS_URL must be a URL like redis://[user:password@]host:6379[/db]')
+    throw new ConfigError(`${name} must be a URL like redis://[user:password@]host:6379[/db]`)
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ConfigError(`REDIS_URL must start with redis:// or rediss://, got "${url.protocol}//"`)
+    throw new ConfigError(`${name} must start with redis:// or rediss://, got "${url.protocol}//"`)
   }
   if (url.hostname === '') {
-    throw new ConfigError('REDIS_URL must name a host, like redis://localhost:6379')
+    throw new ConfigError(`${name} must name a host, like redis://localhost:6379`)
   }
   if (!/^\/?(\d+)?$/.test(url.pathname)) {
-    throw new ConfigError('REDIS_URL path must be a database number, like redis://localhost:6379/0')
+    throw new ConfigError(`${name} path must be a database number, like redis://localhost:6379/0`)
   }
   return raw
+}
+
+function readAuthEndpoint (env: Env): string | undefined {
+  const raw = readString(env, 'BRIDGE_AUTH_ENDPOINT')
+  if (raw === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`BRIDGE_AUTH_ENDPOINT must be a URL like https://app.example.com/broadcasting/auth, got "${raw}"`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`BRIDGE_AUTH_ENDPOINT must start with http:// or https://, got "${url.protocol}//"`)
+  }
+  return raw
+}
+
+function readSwitch (env: Env, name: string, fallback: boolean): boolean {
+  const raw = readString(env, name)?.toLowerCase()
+  if (raw === undefined) return fallback
+  if (raw === 'on' || raw === 'true' || raw === '1') return true
+  if (raw === 'off' || raw === 'false' || raw === '0') return false
+  throw new ConfigError(`${name} must be on or off, got "${raw}"`)
+}
+
+/** BRIDGE_PUSHER_APP_ID, _KEY and _SECRET: all three turn on the Pusher HTTP API, or none. */
+function readPusherApp (env: Env, production: boolean): PusherApp | undefined {
+  const appId = readString(env, 'BRIDGE_PUSHER_APP_ID')
+  const key = readString(env, 'BRIDGE_PUSHER_KEY')
+  const secret = readSecret(env, 'BRIDGE_PUSHER_SECRET', production)
+  if (appId === undefined && key === undefined && secret === undefined) return undefined
+  const missing = [['BRIDGE_PUSHER_APP_ID', appId], ['BRIDGE_PUSHER_KEY', key], ['BRIDGE_PUSHER_SECRET', secret]]
+    .filter(([, value]) => value === undefined).map(([name]) => name)
+  if (missing.length > 0 || appId === undefined || key === undefined || secret === undefined) {
+    throw new ConfigError(`${missing.join(', ')} must be set too: the Pusher HTTP API needs the app id, key and secret`)
+  }
+  if (!/^[A-Za-z0-9_\-.]{1,64}$/.test(appId)) {
+    throw new ConfigError(`BRIDGE_PUSHER_APP_ID must be 1-64 characters of A-Z a-z 0-9 _ - ., got "${appId}"`)
+  }
+  if (!/^[A-Za-z0-9_\-.]{1,128}$/.test(key)) {
+    throw new ConfigError('BRIDGE_PUSHER_KEY must be 1-128 characters of A-Z a-z 0-9 _ - .')
+  }
+  return { appId, key, secret }
+}
+
+function readLaravelRedisPrefix (env: Env): string {
+  const prefix = env.BRIDGE_LARAVEL_REDIS_PREFIX ?? 'laravel_database_'
+  if (!/^[A-Za-z0-9_\-.:{}]{0,128}$/.test(prefix)) {
+    throw new ConfigError(`BRIDGE_LARAVEL_REDIS_PREFIX must be 0-128 characters of A-Z a-z 0-9 _ - . : { }, got "${prefix}"`)
+  }
+  return prefix
 }
 
 function readRedisPrefix (env: Env): string {
@@ -210,7 +280,14 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     maxHeapUsedBytes: readInteger(env, 'BRIDGE_MAX_HEAP_USED_BYTES', memory.heapUsedBytes, 0, Number.MAX_SAFE_INTEGER),
     maxRssBytes: readInteger(env, 'BRIDGE_MAX_RSS_BYTES', memory.rssBytes, 0, Number.MAX_SAFE_INTEGER),
     maxEventLoopUtilization: readFraction(env, 'BRIDGE_MAX_EVENT_LOOP_UTILIZATION', 0.98),
-    redisUrl: readRedisUrl(env),
-    redisPrefix: readRedisPrefix(env)
+    redisUrl: readRedisUrl(env, 'REDIS_URL'),
+    redisPrefix: readRedisPrefix(env),
+    authEndpoint: readAuthEndpoint(env),
+    authTimeoutMs: readInteger(env, 'BRIDGE_AUTH_TIMEOUT', 5000, 100, 60_000),
+    whispers: readSwitch(env, 'BRIDGE_WHISPERS', true),
+    maxWhispersPerSecond: readInteger(env, 'BRIDGE_MAX_WHISPERS_PER_SECOND', 10, 1, 1000),
+    pusher: readPusherApp(env, production),
+    laravelRedisUrl: readRedisUrl(env, 'BRIDGE_LARAVEL_REDIS_URL'),
+    laravelRedisPrefix: readLaravelRedisPrefix(env)
   }
 }

@@ -133,6 +133,55 @@ t.test('REDIS_URL turns on cluster mode; a bad one is refused without echoing it
   }
 })
 
+t.test('Laravel Broadcasting and Echo settings (section 5): defaults, values, one line per bad value', async (t) => {
+  t.match(loadConfig({}), {
+    authEndpoint: undefined,
+    authTimeoutMs: 5000,
+    whispers: true,
+    maxWhispersPerSecond: 10,
+    pusher: undefined,
+    laravelRedisUrl: undefined,
+    laravelRedisPrefix: 'laravel_database_'
+  })
+  t.match(loadConfig({
+    BRIDGE_AUTH_ENDPOINT: 'https://app.example.com/broadcasting/auth',
+    BRIDGE_AUTH_TIMEOUT: '2000',
+    BRIDGE_WHISPERS: 'off',
+    BRIDGE_MAX_WHISPERS_PER_SECOND: '5',
+    BRIDGE_PUSHER_APP_ID: '1001',
+    BRIDGE_PUSHER_KEY: 'app-key',
+    BRIDGE_PUSHER_SECRET: 'app-secret',
+    BRIDGE_LARAVEL_REDIS_URL: 'redis://127.0.0.1:6379/0',
+    BRIDGE_LARAVEL_REDIS_PREFIX: 'shop_database_'
+  }), {
+    authEndpoint: 'https://app.example.com/broadcasting/auth',
+    authTimeoutMs: 2000,
+    whispers: false,
+    maxWhispersPerSecond: 5,
+    pusher: { appId: '1001', key: 'app-key', secret: 'app-secret' },
+    laravelRedisUrl: 'redis://127.0.0.1:6379/0',
+    laravelRedisPrefix: 'shop_database_'
+  })
+  t.equal(loadConfig({ BRIDGE_LARAVEL_REDIS_PREFIX: '' }).laravelRedisPrefix, '', 'an app without a prefix')
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ BRIDGE_AUTH_ENDPOINT: '/broadcasting/auth' }, /^BRIDGE_AUTH_ENDPOINT must be a URL like https:/],
+    [{ BRIDGE_AUTH_ENDPOINT: 'ftp://app/broadcasting/auth' }, /^BRIDGE_AUTH_ENDPOINT must start with http:\/\/ or https:\/\//],
+    [{ BRIDGE_AUTH_TIMEOUT: '5s' }, /^BRIDGE_AUTH_TIMEOUT must be a whole number/],
+    [{ BRIDGE_WHISPERS: 'maybe' }, /^BRIDGE_WHISPERS must be on or off, got "maybe"$/],
+    [{ BRIDGE_MAX_WHISPERS_PER_SECOND: '0' }, /^BRIDGE_MAX_WHISPERS_PER_SECOND must be between 1/],
+    [{ BRIDGE_PUSHER_APP_ID: '1001' }, /^BRIDGE_PUSHER_KEY, BRIDGE_PUSHER_SECRET must be set too/],
+    [{ BRIDGE_PUSHER_APP_ID: 'a b', BRIDGE_PUSHER_KEY: 'k', BRIDGE_PUSHER_SECRET: 's' }, /^BRIDGE_PUSHER_APP_ID must be 1-64 characters/],
+    [{ BRIDGE_LARAVEL_REDIS_URL: 'localhost:6379' }, /^BRIDGE_LARAVEL_REDIS_URL must start with redis:\/\//],
+    [{ BRIDGE_LARAVEL_REDIS_PREFIX: 'has space' }, /^BRIDGE_LARAVEL_REDIS_PREFIX must be 0-128 characters/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+  t.throws(() => loadConfig({ NODE_ENV: 'production', ...productionSecrets(), BRIDGE_PUSHER_APP_ID: '1', BRIDGE_PUSHER_KEY: 'k', BRIDGE_PUSHER_SECRET: 'short' }),
+    { name: 'ConfigError', message: /^BRIDGE_PUSHER_SECRET must be at least 32 bytes when NODE_ENV=production/ },
+    'the Pusher secret follows the rules of the other secrets in production')
+})
+
 t.test('empty values count as unset', async (t) => {
   t.equal(loadConfig({ PORT: '', LOG_LEVEL: '  ' }).port, 3000)
 })
