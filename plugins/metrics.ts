@@ -22,6 +22,10 @@ function createMetrics () {
   const httpLabels = ['method', 'route', 'status_code'] as const
   return {
     registry,
+    /** A counter another plugin moves, registered here. */
+    counter (name: string, help: string): Counter {
+      return new Counter({ name, help, registers })
+    },
     /** A gauge read at each scrape, for state another plugin owns (connections, subscriptions). */
     gauge (name: string, help: string, read: () => number): void {
       registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))

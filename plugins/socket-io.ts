@@ -4,15 +4,13 @@ import fastifySocketIO, { type FastifySocketioOptions } from 'fastify-socket.io'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { BridgeServer } from '../src/schemas/socket.ts'
+import { RECOVERY_WINDOW_MS } from '../src/transport/recovery.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     io: BridgeServer
   }
 }
-
-/** How long a dropped client may stay away and still get the events it missed. */
-export const RECOVERY_WINDOW_MS = 2 * 60 * 1000
 
 /** Why a new connection is refused now, if it is. */
 function refusal (fastify: FastifyInstance): 'shutting_down' | 'overloaded' | undefined {
@@ -25,9 +23,10 @@ export function socketIoOptions (fastify: FastifyInstance): FastifySocketioOptio
   return {
     cors: { origin: fastify.config.corsOrigins },
     // A client back within the window gets its rooms, its data and the events it missed
-    // (`socket.recovered`); in cluster mode through the Redis adapter, from any node. Its
-    // connection was authenticated when it was made, so the middlewares are not run again.
-    connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true },
+    // (`socket.recovered`), from any node: the transport's adapter does it
+    // (src/transport/recovery.ts). The middlewares check it again as a new connection (token
+    // expiry, origin) before anything is sent to it.
+    connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: false },
     // Clients only send small subscribe/unsubscribe messages.
     maxHttpBufferSize: 16 * 1024,
     // Refused before the handshake: the client's reconnection (with back-off) tries again,

@@ -26,6 +26,10 @@ export interface Config {
   apiSigningSecret?: string
   /** HS256 secret of socket tokens; absent: sockets connect without a token and may join any room. */
   jwtSecret?: string
+  /** Most bytes of events a node keeps for clients that reconnect (missed-event recovery). */
+  recoveryMaxBytes: number
+  /** Past this many bytes waiting to be sent to a socket, it is disconnected; 0 never. */
+  maxBufferedBytes: number
   /** Load-shedding thresholds; 0 turns one off. */
   maxEventLoopDelayMs: number
   maxHeapUsedBytes: number
@@ -276,6 +280,8 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     jwtSecret,
     idempotencyMaxEntries: readInteger(env, 'BRIDGE_IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
     shutdownTimeoutMs: readInteger(env, 'BRIDGE_SHUTDOWN_TIMEOUT', 10_000, 100, 10 * 60_000),
+    recoveryMaxBytes: readInteger(env, 'BRIDGE_RECOVERY_MAX_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
+    maxBufferedBytes: readInteger(env, 'BRIDGE_MAX_BUFFERED_BYTES', 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     maxEventLoopDelayMs: readInteger(env, 'BRIDGE_MAX_EVENT_LOOP_DELAY', 1000, 0, 60_000),
     maxHeapUsedBytes: readInteger(env, 'BRIDGE_MAX_HEAP_USED_BYTES', memory.heapUsedBytes, 0, Number.MAX_SAFE_INTEGER),
     maxRssBytes: readInteger(env, 'BRIDGE_MAX_RSS_BYTES', memory.rssBytes, 0, Number.MAX_SAFE_INTEGER),

@@ -17,6 +17,8 @@ export const Unauthorized = withHeaders(createError('BRIDGE_UNAUTHORIZED', '%s',
 export const BadSignature = withHeaders(createError('BRIDGE_BAD_SIGNATURE', '%s', 401), unauthorizedHeaders)
 /** Cluster mode without a usable Redis: nothing was published. */
 export const RedisUnavailable = withHeaders(createError('BRIDGE_REDIS_UNAVAILABLE', '%s', 503), unavailableHeaders)
+/** A publish whose payload cannot be encoded (nothing was published). */
+export const UnencodableEvent = createError('BRIDGE_UNENCODABLE_EVENT', '%s', 400)
 /** Past a load-shedding threshold. */
 export const Overloaded = withHeaders(createError('FST_UNDER_PRESSURE', '%s', 503), unavailableHeaders)
 

@@ -231,11 +231,11 @@ export function freePort (): Promise<number> {
 }
 
 /**
- * The real entry point (`src/server.ts`) as a child process, with only the given environment
- * (plus development mode and no load shedding), and its output.
+ * The real entry point (`src/server.ts`, or another script) as a child process, with only the
+ * given environment (plus development mode and no load shedding), and its output.
  */
-export function startServer (env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+export function startServer (env: Record<string, string>, script = 'src/server.ts') {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: root,
     // Only what the test sets: the developer's environment and .env must not leak in.
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', ...NO_LOAD_SHEDDING, ...env },

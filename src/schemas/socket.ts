@@ -4,6 +4,7 @@ import type { Server, Socket } from 'socket.io'
 import { Type, type Static } from 'typebox'
 import { Room } from './fields.ts'
 import type { EventPayloads } from './events.ts'
+import type { Member } from '../transport/presence.ts'
 
 export const SubscribeRequest = Type.Object({
   room: Room,
@@ -81,6 +82,8 @@ export interface SocketData {
   userId?: string
   /** The connection token's `rooms` (names and `prefix*` patterns); absent in open development mode. */
   rooms?: readonly string[]
+  /** The presence channels the socket is a member of, with its member (kept by the transport). */
+  presence?: Record<string, Member>
 }
 
 /** The bridge's socket.io server and its sockets, typed with the maps above. */

@@ -1,39 +1,42 @@
 // The transport: the one place that knows whether the bridge runs alone or as a cluster on
 // Redis. Everything else asks it to deliver events to a channel's subscribers, to subscribe
-// sockets, to count who is in a channel, and for the de-duplication store it picked.
+// sockets, for presence members, to count who is in a channel, and for the de-duplication
+// store it picked. Behind it, every node applies the same ordered bus of messages
+// (src/transport/bus.ts): events, which channels to keep events for, presence changes.
 import type { LogFn } from 'pino'
 import type { Config } from '../config.ts'
 import { RedisUnavailable } from '../errors.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
+import { bridgeAdapter } from './adapter.ts'
+import type { Answer, Bus, BusHandler, BusMessage, Question } from './bus.ts'
 import { clientName, internalRoom, type SubscriptionKind } from './channels.ts'
-import { createPresence, type Member } from './presence.ts'
-import { within } from './deadline.ts'
+import { startClusterBus } from './cluster-bus.ts'
+import { encodeEvent, type Delivery } from './events.ts'
+import { createFanOut } from './fan-out.ts'
 import { MemoryIdempotencyStore } from './idempotency/memory-store.ts'
 import { RedisIdempotencyStore } from './idempotency/redis-store.ts'
 import type { IdempotencyStore } from './idempotency/store.ts'
-import { COMMAND_TIMEOUT_MS, connectRedis, describeRedisUrl, RedisUnreachableError, STARTUP_WAIT_MS } from './redis-connection.ts'
-import { clusterAdapter } from './streams-adapter.ts'
+import { createInterest } from './interest.ts'
+import { createLocalBus } from './local-bus.ts'
+import { compare, type Position } from './positions.ts'
+import { createPresence, type Member } from './presence.ts'
+import { createRecovery, DEAD_CONNECTION_MS, RECOVERY_WINDOW_MS } from './recovery.ts'
+import { createRecoveryLog } from './recovery-log.ts'
+import { createMemorySessionStore, createRedisSessionStore } from './session-store.ts'
 
-/** One event for the subscribers of one channel (a room, for the bridge's own protocol). */
-export interface Delivery {
-  /** The room or channel name clients subscribed to. */
-  channel: string
-  /** The event name listeners see. */
-  event: string
-  /** The event's data: JSON. */
-  payload: unknown
-  /** A socket id that must not get the event (Laravel's `toOthers()`, a whisper's sender). */
-  except?: string
-  /** Only subscribers of this kind get it (a whisper goes to Echo subscribers only). */
-  only?: SubscriptionKind
-  /** Not kept for missed-event recovery (a whisper: a typing indicator is stale a second later). */
-  ephemeral?: boolean
-}
+export type { Delivery } from './events.ts'
+export type { Member } from './presence.ts'
 
 /** Who is in a channel: sockets, and the distinct users behind them. */
 export interface ChannelCount {
   subscribers: number
   users: number
+}
+
+/** A channel with subscribers, and how many. */
+export interface ChannelListing {
+  name: string
+  subscribers: number
 }
 
 /** The log calls the transport makes (the app's pino logger). */
@@ -48,51 +51,31 @@ export interface TransportOptions {
   io: BridgeServer
   config: Config
   log: Log
+  /** Called for each socket disconnected for not reading what it is sent. */
+  onSlowSocket?: (socket: BridgeSocket) => void
 }
-
-/** How long the other nodes of a cluster get to report their sockets. */
-const NODES_ANSWER_WITHIN_MS = 3000
-
-type Emit = (event: string, ...args: unknown[]) => boolean
 
 /**
- * Hands the events to socket.io: each to the channel's subscribers in the format they
- * subscribed with, `(event, payload)` for rooms and `(event, channel, payload)` for Echo.
+ * A presence member whose socket dropped stays a member this long, so that a client back at
+ * once (a network blip, a node's shutdown) causes no `leaving` and `joining`.
  */
-function emitAll (io: BridgeServer, deliveries: readonly Delivery[]): void {
-  for (const { channel, event, payload, except, only } of deliveries) {
-    if (only !== 'echo') {
-      const rooms = io.to(internalRoom('room', channel))
-      ;((except === undefined ? rooms : rooms.except(except)).emit as Emit)(event, payload)
-    }
-    if (only !== 'room') {
-      const echo = io.to(internalRoom('echo', channel))
-      ;((except === undefined ? echo : echo.except(except)).emit as Emit)(event, channel, payload)
-    }
-  }
-}
+export const PRESENCE_GRACE_MS = 5000
 
-/** A channel with subscribers, and how many. */
-export interface ChannelListing extends ChannelCount {
-  name: string
-}
+/** Longest wait for a channel's events to be kept across the cluster. */
+const KEPT_WITHIN_MS = 2000
 
-/** Sockets and distinct users among `sockets`. */
-function countOf (sockets: Iterable<{ data: { userId?: string } }>): ChannelCount {
-  let subscribers = 0
-  const users = new Set<string>()
-  for (const socket of sockets) {
-    subscribers += 1
-    if (socket.data.userId !== undefined) users.add(socket.data.userId)
-  }
-  return { subscribers, users: users.size }
+/** Kept events outlive the recovery window by the time a dead connection can go unnoticed. */
+const KEEP_EVENTS_MS = RECOVERY_WINDOW_MS + DEAD_CONNECTION_MS + 30_000
+
+function unavailable (what: string): Error {
+  return new RedisUnavailable(`Redis is unreachable (cluster mode); ${what}, retry later`)
 }
 
 /** The store, answering a 503 error (nothing was claimed) whenever Redis cannot take the claim. */
 function unavailableWithoutRedis (store: IdempotencyStore, ready: () => boolean): IdempotencyStore {
   return {
     async claim (uuid, ttlSeconds) {
-      if (!ready()) throw new RedisUnavailable('Redis is unreachable (cluster mode); nothing was published, retry later')
+      if (!ready()) throw unavailable('nothing was published')
       try {
         return await store.claim(uuid, ttlSeconds)
       } catch (error) {
@@ -104,105 +87,269 @@ function unavailableWithoutRedis (store: IdempotencyStore, ready: () => boolean)
   }
 }
 
-async function startCluster (io: BridgeServer, config: Config & { redisUrl: string }, log: Log) {
-  const where = describeRedisUrl(config.redisUrl)
-  const prefix = config.redisPrefix
-  const client = await connectRedis(config.redisUrl, `${prefix}node:${process.pid}`)
-  log.info({ redis: where }, 'cluster mode: connected to Redis')
+export async function createTransport ({ io, config, log, onSlowSocket }: TransportOptions) {
+  const nsp = io.of('/')
+  const cluster = config.redisUrl === undefined
+    ? undefined
+    : await startClusterBus({ url: config.redisUrl, prefix: config.redisPrefix, log })
+  const bus: Bus = cluster?.bus ?? createLocalBus()
+  const claims: IdempotencyStore = cluster === undefined
+    ? new MemoryIdempotencyStore({ maxEntries: config.idempotencyMaxEntries })
+    : unavailableWithoutRedis(new RedisIdempotencyStore(cluster.client, `${config.redisPrefix}idempotency:`), bus.ready)
+  const sessions = cluster === undefined
+    ? createMemorySessionStore({ ttlMs: RECOVERY_WINDOW_MS })
+    : createRedisSessionStore(cluster.client, `${config.redisPrefix}session:`, { ttlMs: RECOVERY_WINDOW_MS })
+  const history = createRecoveryLog({ maxBytes: config.recoveryMaxBytes, keepMs: KEEP_EVENTS_MS })
 
-  // One line when the connection goes and one when it is back, not one per retry.
-  let lost = false
-  client.on('error', (error: Error) => {
-    if (lost || client.isReady) return
-    lost = true
-    log.error({ redis: where, reason: error.message }, 'Redis unreachable: /ready answers 503 and publishes are refused until it is back')
-  })
-  client.on('ready', () => {
-    if (!lost) return
-    lost = false
-    log.info({ redis: where }, 'Redis reachable again')
-  })
-
-  const adapter = clusterAdapter(client, prefix)
-  io.adapter(adapter.adapter)
-  // Not started before the adapter reads the event stream: events other nodes published
-  // meanwhile would not reach this node's sockets.
-  try {
-    await within(adapter.connected(), STARTUP_WAIT_MS, 'starting the adapter')
-  } catch {
-    await adapter.close()
-    client.destroy()
-    throw new RedisUnreachableError(`cluster mode: Redis at ${where} stopped answering while the bridge started`)
+  /** Messages this node sends besides events: the bus's order makes every node agree. */
+  function announce (message: BusMessage): void {
+    bus.send(message).catch((error: unknown) => {
+      // Redis is away: every node re-sends its snapshot once it is back (the bus's `lost`).
+      log.debug({ type: message.type, reason: String(error) }, 'bus message not sent')
+    })
   }
 
-  return {
-    ready: () => client.isReady,
-    confirmBroadcast: adapter.confirmBroadcast,
-    claims: unavailableWithoutRedis(new RedisIdempotencyStore(client, `${prefix}idempotency:`), () => client.isReady),
-    async close () {
-      await adapter.close()
-      if (client.isReady) await client.close()
-      else client.destroy()
+  const fanOut = createFanOut({
+    io,
+    maxBufferedBytes: config.maxBufferedBytes,
+    onSlowSocket (socket) {
+      recovery.cutLoose(socket)
+      onSlowSocket?.(socket)
+      log.info({ socketId: socket.id, maxBufferedBytes: config.maxBufferedBytes }, 'socket disconnected: it does not read what it is sent')
+    }
+  })
+  const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
+  const presence = createPresence(
+    (changes) => announce({ type: 'presence', changes }),
+    (channel, event, member, except) => {
+      const room = io.to(internalRoom('echo', channel))
+      ;(room.except([...except]).emit as Emit)(event, channel, member)
+    }
+  )
+  const recovery = createRecovery({
+    io,
+    fanOut,
+    sessions,
+    formatOffset: bus.formatOffset,
+    parseOffset: bus.parseOffset,
+    deadConnectionMs: DEAD_CONNECTION_MS,
+    // Before the socket leaves its rooms: the channels stay interesting without a gap.
+    onPersist: (channels) => interest.hold(channels, RECOVERY_WINDOW_MS),
+    joinedAt: (sid) => joined.get(sid),
+    history: {
+      read (after: ReadonlyMap<string, Position>, upTo: Position) {
+        // Each channel must have been kept since before its position, and nothing after the
+        // earliest one dropped.
+        let earliest: Position | undefined
+        for (const [channel, position] of after) {
+          const since = interest.keptSince(channel)
+          if (since === undefined || compare(since, position) > 0) return undefined
+          if (earliest === undefined || compare(position, earliest) < 0) earliest = position
+        }
+        if (earliest === undefined) return []
+        if (!history.complete(earliest)) return undefined
+        return history.read(earliest, upTo, new Set(after.keys()))
+          .filter(({ position, event }) => compare(position, after.get(event.channel) ?? upTo) > 0)
+      }
+    }
+  })
+
+  io.adapter(bridgeAdapter(recovery))
+  // A channel is interesting while a socket of this node is subscribed to it (either kind).
+  nsp.adapter.on('create-room', (room: string) => {
+    const name = clientName(room)?.name
+    if (name !== undefined) interest.add(name)
+  })
+  nsp.adapter.on('delete-room', (room: string) => {
+    const name = clientName(room)?.name
+    if (name !== undefined) interest.remove(name)
+  })
+  /** sid → channel → the position applied when the socket joined it (either kind, the first). */
+  const joined = new Map<string, Map<string, Position>>()
+  nsp.adapter.on('join-room', (room: string, sid: string) => {
+    const name = clientName(room)?.name
+    if (name === undefined) return
+    let channels = joined.get(sid)
+    if (channels === undefined) {
+      channels = new Map()
+      joined.set(sid, channels)
+    }
+    if (!channels.has(name)) channels.set(name, recovery.position)
+  })
+  nsp.adapter.on('leave-room', (room: string, sid: string) => {
+    const name = clientName(room)?.name
+    const channels = joined.get(sid)
+    if (name === undefined || channels === undefined) return
+    for (const kind of ['room', 'echo'] as const) if (nsp.adapter.rooms.get(internalRoom(kind, name))?.has(sid) === true) return
+    channels.delete(name)
+    if (channels.size === 0) joined.delete(sid)
+  })
+
+  function snapshot (): void {
+    announce({ type: 'snapshot', interest: interest.local(), presence: presence.localMembers() })
+  }
+
+  const handler: BusHandler = {
+    apply (position, node, message) {
+      switch (message.type) {
+        case 'events':
+          message.events.forEach((event, index) => {
+            const at: Position = [position[0], position[1], index]
+            recovery.applied(at, event)
+            if (!event.ephemeral && interest.keptSince(event.channel) !== undefined) history.append(at, event)
+            fanOut.deliver(event, bus.formatOffset(at))
+          })
+          return
+        case 'interest':
+          interest.apply(position, node, message.changes)
+          break
+        case 'presence':
+          presence.apply(node, message.changes)
+          break
+        case 'snapshot':
+          interest.replace(position, node, message.interest)
+          presence.replace(node, message.presence)
+          break
+        case 'hello':
+          if (node !== bus.nodeId) snapshot()
+          break
+        case 'dead':
+          if (message.node === bus.nodeId) {
+            // Taken for dead while alive (a long pause): tell the others what this node has.
+            snapshot()
+          } else {
+            interest.forget(message.node)
+            presence.forget(message.node)
+          }
+          break
+      }
+      recovery.advance(position)
+    },
+    lost () {
+      // Every event up to now may be missing here: no session can recover from before it.
+      history.lostThrough(recovery.position)
+      snapshot()
+    },
+    answer (question: Question): Answer {
+      if (question.type === 'count') return { type: 'count', ...localCount(question.channel) }
+      return { type: 'channels', channels: localChannels(question.prefix) }
     }
   }
-}
 
-export async function createTransport ({ io, config, log }: TransportOptions) {
-  const { redisUrl } = config
-  const cluster = redisUrl === undefined ? undefined : await startCluster(io, { ...config, redisUrl }, log)
-  const claims: IdempotencyStore = cluster?.claims ?? new MemoryIdempotencyStore({ maxEntries: config.idempotencyMaxEntries })
-  const { adapter } = io.of('/')
+  /** Sockets subscribed to `name` (either kind) on this node and their users. */
+  function localCount (name: string): { subscribers: number, users: string[] } {
+    const ids = new Set<string>()
+    for (const kind of ['room', 'echo'] as const) for (const id of nsp.adapter.rooms.get(internalRoom(kind, name)) ?? []) ids.add(id)
+    const users = new Set<string>()
+    for (const id of ids) {
+      const userId = nsp.sockets.get(id)?.data.userId
+      if (userId !== undefined) users.add(userId)
+    }
+    return { subscribers: ids.size, users: [...users] }
+  }
 
-  // Presence changes go to the channel's other Echo subscribers; they are news, not history.
-  const presence = createPresence((channel, event, member, except) => {
-    ;(io.to(internalRoom('echo', channel)).except(except).emit as Emit)(event, channel, member)
-  })
-  /** The presence channels each socket is a member of. */
-  const presenceOf = new WeakMap<BridgeSocket, Set<string>>()
+  function localChannels (prefix: string): Array<[string, number]> {
+    const counts = new Map<string, Set<string>>()
+    for (const [room, members] of nsp.adapter.rooms) {
+      const name = clientName(room)?.name
+      if (name === undefined || !name.startsWith(prefix)) continue
+      const ids = counts.get(name) ?? new Set()
+      for (const id of members) ids.add(id)
+      counts.set(name, ids)
+    }
+    return [...counts].map(([name, ids]) => [name, ids.size])
+  }
+
+  async function askEveryNode (question: Question, what: string): Promise<Answer[]> {
+    if (!bus.ready()) throw unavailable(what)
+    try {
+      return await bus.ask(question)
+    } catch (error) {
+      log.warn({ question: question.type, reason: String(error) }, 'the cluster did not answer in time')
+      throw new RedisUnavailable('Not every node answered in time (cluster mode); retry later')
+    }
+  }
+
+  /** Presence members whose socket dropped, until the grace ends: sid → channels. */
+  const leavingLater = new Map<string, { timer: NodeJS.Timeout, channels: string[], done: () => void, left: Promise<void> }>()
+
+  function leavePresenceNow (sid: string, channels: Iterable<string>): void {
+    for (const channel of channels) presence.leave(sid, channel)
+  }
+
   io.on('connection', (socket) => {
-    socket.on('disconnect', () => {
-      for (const channel of presenceOf.get(socket) ?? []) presence.leave(socket, channel)
+    if (recovery.complete(socket)) {
+      // A restored session: its presence memberships continue, announcing nothing new.
+      const waiting = leavingLater.get(socket.id)
+      if (waiting !== undefined) {
+        clearTimeout(waiting.timer)
+        leavingLater.delete(socket.id)
+        waiting.done()
+      }
+      for (const [channel, member] of Object.entries(socket.data.presence ?? {})) presence.join(socket.id, channel, member)
+    }
+    socket.on('disconnect', (reason) => {
+      const channels = Object.keys(socket.data.presence ?? {})
+      if (channels.length === 0) return
+      if (reason !== 'transport close' && reason !== 'transport error' && reason !== 'ping timeout' &&
+        reason !== 'forced close' && reason !== 'server shutting down') {
+        return leavePresenceNow(socket.id, channels)
+      }
+      let done = () => {}
+      const left = new Promise<void>((resolve) => { done = resolve })
+      const timer = setTimeout(() => {
+        leavingLater.delete(socket.id)
+        leavePresenceNow(socket.id, channels)
+        done()
+      }, PRESENCE_GRACE_MS)
+      leavingLater.set(socket.id, { timer, channels, done, left })
     })
   })
 
+  await bus.start(handler)
+
   return {
-    /** `cluster` when REDIS_URL is set: events, de-duplication and counts span every node. */
+    /** `cluster` when REDIS_URL is set: events, de-duplication, presence and counts span every node. */
     mode: cluster === undefined ? 'single-node' as const : 'cluster' as const,
 
     /** False while the cluster's Redis is unreachable: deliveries would not reach other nodes. */
-    ready: (): boolean => cluster?.ready() ?? true,
+    ready: (): boolean => bus.ready(),
 
     /** Claims uuids (and signatures) once per window, on every node of a cluster. */
     claims,
 
     /**
-     * Delivers the events in order and resolves once they are handed on: to socket.io on a
-     * single node, stored in Redis in a cluster (else it rejects with a 503 error).
+     * Delivers the events in order, all or nothing, and resolves once they are handed on: to
+     * the sockets on a single node, stored in Redis for every node in a cluster (else it
+     * rejects with a 503 error). Each event is encoded before anything else happens: one that
+     * cannot be is a 400 error and nothing is delivered.
      */
     async deliver (deliveries: readonly Delivery[]): Promise<void> {
-      if (cluster === undefined) return emitAll(io, deliveries)
-      if (!cluster.ready()) throw new RedisUnavailable('Redis is unreachable (cluster mode); nothing was published, retry later')
+      const events = deliveries.map(encodeEvent)
+      if (events.length === 0) return
+      if (!bus.ready()) throw unavailable('nothing was published')
       try {
-        await cluster.confirmBroadcast(() => emitAll(io, deliveries))
+        await bus.send({ type: 'events', events })
       } catch (error) {
-        log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the event')
+        log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
         throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
       }
     },
 
     /**
-     * Emits an event to one socket that its client can recover from (it carries a position in
-     * the event stream), resolving once a reconnecting client could resume after it. While
-     * the cluster's Redis is away it is sent at once, unconfirmed.
+     * Emits an event to one socket that its client can recover from: once the events of the
+     * socket's channels are kept, so that the offset it carries (the last applied event's)
+     * is one a reconnecting client can resume from.
      */
     async emitRecoverable (socket: BridgeSocket, event: string, ...args: unknown[]): Promise<void> {
-      const emit = () => { (socket.emit as Emit)(event, ...args) }
-      if (cluster === undefined || !cluster.ready()) return emit()
+      const channels = [...socket.rooms].flatMap((room) => clientName(room)?.name ?? [])
       try {
-        await cluster.confirmBroadcast(emit)
+        await Promise.all(channels.map((channel) => interest.whenKept(channel, KEPT_WITHIN_MS)))
       } catch (error) {
-        log.debug({ socketId: socket.id, event, reason: String(error) }, 'event not stored in Redis')
+        // Redis is away: the event goes anyway; a reconnect then starts over.
+        log.debug({ socketId: socket.id, reason: String(error) }, 'channels not kept yet')
       }
+      ;(socket.emit as Emit)(event, ...args)
     },
 
     /** Subscribes the socket to `name`; it then gets the channel's events in the `kind`'s format. */
@@ -227,36 +374,26 @@ export async function createTransport ({ io, config, log }: TransportOptions) {
 
     /** Sockets subscribed to `name` (either kind) and their distinct users, on every node. */
     async channelCount (name: string): Promise<ChannelCount> {
-      const rooms = [internalRoom('room', name), internalRoom('echo', name)]
-      if (cluster === undefined) {
-        const ids = new Set(rooms.flatMap((room) => [...adapter.rooms.get(room) ?? []]))
-        return countOf([...ids].flatMap((id) => io.of('/').sockets.get(id) ?? []))
+      const answers = await askEveryNode({ type: 'count', channel: name }, 'the room cannot be counted')
+      let subscribers = 0
+      const users = new Set<string>()
+      for (const answer of answers) {
+        if (answer.type !== 'count') continue
+        subscribers += answer.subscribers
+        for (const user of answer.users) users.add(user)
       }
-      if (!cluster.ready()) throw new RedisUnavailable('Redis is unreachable (cluster mode); retry later')
-      try {
-        const counting = io.in(rooms).timeout(NODES_ANSWER_WITHIN_MS).fetchSockets()
-        return countOf(await within(counting, NODES_ANSWER_WITHIN_MS + COMMAND_TIMEOUT_MS, 'counting the channel'))
-      } catch (error) {
-        log.warn({ channel: name, reason: String(error) }, 'channel count: the cluster did not answer')
-        throw new RedisUnavailable('Not every node answered in time (cluster mode); retry later')
-      }
+      return { subscribers, users: users.size }
     },
 
     /** Channels with at least one subscriber whose name starts with `prefix`, on every node. */
     async channels (prefix = ''): Promise<ChannelListing[]> {
-      if (cluster !== undefined && !cluster.ready()) throw new RedisUnavailable('Redis is unreachable (cluster mode); retry later')
-      const sockets = cluster === undefined ? [...io.of('/').sockets.values()] : await io.fetchSockets()
-      const byChannel = new Map<string, Array<{ data: { userId?: string } }>>()
-      for (const socket of sockets) {
-        for (const room of socket.rooms) {
-          const name = clientName(room)?.name
-          if (name === undefined || !name.startsWith(prefix)) continue
-          const members = byChannel.get(name) ?? []
-          if (!members.includes(socket)) members.push(socket)
-          byChannel.set(name, members)
-        }
+      const answers = await askEveryNode({ type: 'channels', prefix }, 'the channels cannot be listed')
+      const totals = new Map<string, number>()
+      for (const answer of answers) {
+        if (answer.type !== 'channels') continue
+        for (const [name, subscribers] of answer.channels) totals.set(name, (totals.get(name) ?? 0) + subscribers)
       }
-      return [...byChannel].map(([name, members]) => ({ name, ...countOf(members) }))
+      return [...totals].map(([name, subscribers]) => ({ name, subscribers }))
     },
 
     /** Presence channels: members are users, however many sockets each has there. */
@@ -264,47 +401,54 @@ export async function createTransport ({ io, config, log }: TransportOptions) {
       /**
        * Subscribes the socket to the presence channel as an Echo subscriber and makes its
        * user a member; the channel's other sockets get `presence:joining` when this is the
-       * user's first socket there. Answers every member, the socket's own user included.
+       * user's first socket there (on any node). Answers every member, its own user included.
        */
       join (socket: BridgeSocket, channel: string, member: Member): Member[] {
         socket.join(internalRoom('echo', channel))
-        let channels = presenceOf.get(socket)
-        if (channels === undefined) {
-          channels = new Set()
-          presenceOf.set(socket, channels)
-        }
-        channels.add(channel)
-        return presence.join(socket, channel, member)
+        socket.data.presence = { ...socket.data.presence, [channel]: member }
+        return presence.join(socket.id, channel, member)
       },
       /** Unsubscribes the socket; its user leaves (`presence:leaving`) with their last socket. */
       leave (socket: BridgeSocket, channel: string): void {
         socket.leave(internalRoom('echo', channel))
-        presenceOf.get(socket)?.delete(channel)
-        presence.leave(socket, channel)
+        if (socket.data.presence !== undefined) {
+          const { [channel]: _left, ...others } = socket.data.presence
+          socket.data.presence = others
+        }
+        presence.leave(socket.id, channel)
       },
       /** The channel's members across the cluster. */
-      async members (channel: string): Promise<Member[]> {
+      members (channel: string): Member[] {
         return presence.members(channel)
-      }
+      },
+      /** Presence channels with members, and how many users each has, across the cluster. */
+      userCounts: presence.userCounts
     },
 
     /** Subscriptions (socket, channel pairs) and channels with a subscriber, on this node. */
-    localStats (): { subscriptions: number, channels: number } {
+    localStats () {
       let subscriptions = 0
       let channels = 0
-      for (const [room, members] of adapter.rooms) {
+      for (const [room, members] of nsp.adapter.rooms) {
         if (clientName(room) === undefined) continue
         channels += 1
         subscriptions += members.size
       }
-      return { subscriptions, channels }
+      return { subscriptions, channels, keptEvents: history.stats(), keptChannels: interest.channels }
     },
 
     async close (): Promise<void> {
+      // Members of sockets that just dropped leave once their grace is over (they may be back
+      // on another node by then), while the bus is still there to say so.
+      await Promise.all([...leavingLater.values()].map(({ left }) => left))
+      recovery.close()
+      await sessions.close()
       await claims.close()
-      await cluster?.close()
+      await bus.close()
     }
   }
 }
+
+type Emit = (event: string, ...args: unknown[]) => boolean
 
 export type Transport = Awaited<ReturnType<typeof createTransport>>

@@ -50,6 +50,10 @@ export interface PrivateRedis {
   stop: () => Promise<void>
   /** Starts it again on the same port, empty. */
   start: () => Promise<void>
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered. */
+  pause: () => void
+  /** Lets a frozen server go on (SIGCONT). */
+  resume: () => void
 }
 
 /** A redis-server of this test's own, on a free port, without persistence. */
@@ -83,7 +87,13 @@ export async function privateRedis (t: Test): Promise<PrivateRedis> {
 
   t.teardown(stop)
   await start()
-  return { url: `redis://127.0.0.1:${port}`, stop, start }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop,
+    start,
+    pause: () => { child?.kill('SIGSTOP') },
+    resume: () => { child?.kill('SIGCONT') }
+  }
 }
 
 /** Resolves once `condition` holds, checking every 50 ms; fails the wait after `ms`. */

@@ -63,7 +63,7 @@ t.test('in cluster mode it starts, publishes through Redis, and SIGTERM closes R
     body: JSON.stringify({ room: 'chat_1', message: { text: 'hi' }, uuid: 'through-redis' })
   })
   t.equal(response.status, 202)
-  t.ok(await redis.xLen(`${env.BRIDGE_REDIS_PREFIX}stream`) > 0, 'the event went through the Redis stream')
+  t.ok(await redis.xLen(`${env.BRIDGE_REDIS_PREFIX}bus`) > 0, 'the event went through the Redis stream')
 
   const exited = once(child, 'exit')
   child.kill('SIGTERM')

@@ -79,12 +79,12 @@ t.test('BRIDGE_IDEMPOTENCY_TTL=0 turns de-duplication off', async (t) => {
 
 t.test('a publish that failed to emit gives its uuid back, so its retry is delivered', async (t) => {
   const fastify = await buildApp(t)
-  const to = fastify.io.to.bind(fastify.io)
-  fastify.io.to = () => { throw new Error('adapter unavailable') }
+  const deliver = fastify.transport.deliver
+  fastify.transport.deliver = async () => { throw new Error('transport unavailable') }
   const payload = { ...kinds['new-message'], uuid: 'fails-once' }
   const failed = await fastify.inject({ method: 'POST', url: '/api/sms/new-message', payload })
   t.equal(failed.statusCode, 500)
-  fastify.io.to = to
+  fastify.transport.deliver = deliver
   const retried = await fastify.inject({ method: 'POST', url: '/api/sms/new-message', payload })
   t.equal(retried.statusCode, 202, 'not a duplicate: nothing had been sent')
 })

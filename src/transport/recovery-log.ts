@@ -1,0 +1,98 @@
+// The events a single node keeps for clients that reconnect: within a byte budget, oldest
+// out first, and for a limited time. Only events of channels someone could miss are kept
+// (the transport decides); everything else costs nothing.
+import { compare, type Position } from './positions.ts'
+import { sizeOf, type EncodedEvent } from './events.ts'
+
+export interface LoggedEvent {
+  position: Position
+  event: EncodedEvent
+  bytes: number
+  at: number
+}
+
+export interface RecoveryLogOptions {
+  /** Most bytes kept (about: strings and a fixed overhead per event). */
+  maxBytes: number
+  /** Longest an event is kept. */
+  keepMs: number
+  now?: () => number
+}
+
+export function createRecoveryLog ({ maxBytes, keepMs, now = Date.now }: RecoveryLogOptions) {
+  // A queue: appended at the end, dropped from `head`; compacted when half of it is dropped.
+  let entries: LoggedEvent[] = []
+  let head = 0
+  let bytes = 0
+  /** Everything after this position is still here; what is at or before it may be gone. */
+  let droppedThrough: Position | undefined
+
+  function dropHead (): void {
+    const oldest = entries[head] as LoggedEvent
+    bytes -= oldest.bytes
+    droppedThrough = oldest.position
+    head += 1
+    if (head > 1024 && head * 2 > entries.length) {
+      entries = entries.slice(head)
+      head = 0
+    }
+  }
+
+  /** Drops what is past its time, then the oldest while over the budget. */
+  function trim (): void {
+    const expired = now() - keepMs
+    while (head < entries.length && ((entries[head] as LoggedEvent).at < expired || bytes > maxBytes)) dropHead()
+  }
+
+  /** Index of the first entry after `position`. */
+  function firstAfter (position: Position): number {
+    let low = head
+    let high = entries.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (compare((entries[middle] as LoggedEvent).position, position) <= 0) low = middle + 1
+      else high = middle
+    }
+    return low
+  }
+
+  return {
+    /** Keeps an event (positions only grow). An event over the whole budget is not kept. */
+    append (position: Position, event: EncodedEvent): void {
+      const size = sizeOf(event)
+      entries.push({ position, event, bytes: size, at: now() })
+      bytes += size
+      trim()
+    },
+
+    /** True when every event kept after `position` is still here (none was dropped). */
+    complete (position: Position): boolean {
+      trim()
+      return droppedThrough === undefined || compare(position, droppedThrough) >= 0
+    },
+
+    /** The events after `after` and up to `upTo` whose channel is one of `channels`, in order. */
+    read (after: Position, upTo: Position, channels: ReadonlySet<string>): LoggedEvent[] {
+      const found: LoggedEvent[] = []
+      for (let i = firstAfter(after); i < entries.length; i++) {
+        const entry = entries[i] as LoggedEvent
+        if (compare(entry.position, upTo) > 0) break
+        if (channels.has(entry.event.channel)) found.push(entry)
+      }
+      return found
+    },
+
+    /** Marks everything up to `position` as possibly lost. */
+    lostThrough (position: Position): void {
+      while (head < entries.length && compare((entries[head] as LoggedEvent).position, position) <= 0) dropHead()
+      if (droppedThrough === undefined || compare(position, droppedThrough) > 0) droppedThrough = position
+    },
+
+    stats (): { events: number, bytes: number } {
+      trim()
+      return { events: entries.length - head, bytes }
+    }
+  }
+}
+
+export type RecoveryLog = ReturnType<typeof createRecoveryLog>
