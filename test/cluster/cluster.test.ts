@@ -5,6 +5,9 @@ import { connectClient, nextEvent, postJson, recordEvents, startBridge, subscrib
 import { clusterEnv, redisClient } from './redis.ts'
 import { userIdFromHandshake } from './user-id.ts'
 
+// Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
+t.setTimeout(180_000)
+
 t.test('an event published on one node reaches the subscribers of every node', async (t) => {
   const env = clusterEnv(t)
   const a = await startBridge(t, env)

@@ -7,6 +7,9 @@ import { loadBalancer } from './load-balancer.ts'
 import { clusterEnv } from './redis.ts'
 import { userIdFromHandshake } from './user-id.ts'
 
+// Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
+t.setTimeout(180_000)
+
 function numbers (received: Array<{ event: string, data: unknown }>) {
   return received.map(({ event, data }) => [event, (data as { message: { n: number } }).message.n])
 }

@@ -6,6 +6,9 @@ import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../h
 import { dropConnection } from '../recovery.ts'
 import { clusterEnv, privateRedis, redisClient, waitFor } from './redis.ts'
 
+// Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
+t.setTimeout(180_000)
+
 async function readiness (url: string): Promise<number> {
   return (await fetch(`${url}/ready`)).status
 }

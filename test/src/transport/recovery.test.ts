@@ -18,6 +18,9 @@ import {
 } from '../../helper.ts'
 import { dropConnection, gapCheck, reconnect } from '../../recovery.ts'
 
+// Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
+t.setTimeout(180_000)
+
 async function scrape (url: string): Promise<string> {
   return await (await fetch(`${url}/metrics`)).text()
 }
