@@ -107,6 +107,7 @@ export default fp(async function laravelRedis (fastify) {
     const hash = createHash('sha256').update(channel).update('\n').update(message).digest('hex').slice(0, 32)
     const key = `laravel-redis:${hash}:${occurrences.next(hash)}`
     const claimed = transport.claims.claim(key, CLAIM_SECONDS).then((won) => ({ won }), (error: unknown) => ({ error }))
+    // A step that throws must not stop the chain: every later message would be left undelivered.
     ordered = ordered.then(async () => {
       const claim = await claimed
       if ('error' in claim) return fail(claim.error)
@@ -121,7 +122,7 @@ export default fp(async function laravelRedis (fastify) {
       )
       deliveries.add(delivery)
       delivery.finally(() => deliveries.delete(delivery)).catch(() => {})
-    })
+    }).catch(fail)
   }
 
   // Commands wait in node-redis's queue until the connection is up; after a reconnection it

@@ -7,6 +7,9 @@ import { connectEcho, nextEchoEvent, untilSubscribed } from '../echo.ts'
 import { laravelBroadcast, laravelMissing, laravelRedisEnv } from '../laravel-redis.ts'
 import { pusherClient, pusherEnv } from '../pusher.ts'
 
+// Several bridges, Redis servers or PHP runs: more than the default 60 s on a machine busy with other suites.
+t.setTimeout(180_000)
+
 const skip = laravelMissing()
 if (skip !== false) t.comment(`skipping the Laravel broadcasting tests: ${skip}`)
 

@@ -6,6 +6,9 @@ import t from 'tap'
 import { connectClient, metricValue, recordEvents, startBridge, subscribe, type TestClient } from '../helper.ts'
 import { laravelBroadcast, laravelMissing, laravelRedisEnv } from '../laravel-redis.ts'
 
+// Several bridges, Redis servers or PHP runs: more than the default 60 s on a machine busy with other suites.
+t.setTimeout(180_000)
+
 const skip = laravelMissing()
 if (skip !== false) t.comment(`skipping the Laravel broadcasting tests: ${skip}`)
 

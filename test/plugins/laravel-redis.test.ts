@@ -6,6 +6,9 @@ import { captureLogs, connectClient, metricValue, nextEvent, recordEvents, start
 import { privateRedis } from '../cluster/redis.ts'
 import { laravelRedisEnv, publisherFor } from '../laravel-redis.ts'
 
+// Several bridges, Redis servers or PHP runs: more than the default 60 s on a machine busy with other suites.
+t.setTimeout(180_000)
+
 /** Resolves once the socket has received `count` events (in `seen`). */
 function untilSeen (socket: TestClient, seen: unknown[], count: number, ms = 10_000): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -5,6 +5,9 @@ import t from 'tap'
 import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../../helper.ts'
 import { pusherApp, pusherClient, pusherEnv, signedGet, signedPath, signedPost } from '../../pusher.ts'
 
+// Several bridges, Redis servers or PHP runs: more than the default 60 s on a machine busy with other suites.
+t.setTimeout(180_000)
+
 const goodBody = JSON.stringify({ name: 'ping', data: '{"n":1}', channel: 'watched' })
 
 t.test('authentication failures: 401 { error } naming the problem, before anything is delivered', async (t) => {
