@@ -162,3 +162,13 @@ t.test('Laravel\'s Redis going away: /ready 503 naming it, one line each way, re
   t.equal(logs.lines.filter((line) => String(line.msg).startsWith('Laravel\'s Redis unreachable')).length, 1, 'one line when lost')
   t.equal(logs.lines.filter((line) => String(line.msg).startsWith('Laravel\'s Redis reachable again')).length, 1, 'one line when back')
 })
+
+t.test('closing the bridge leaves Laravel\'s Redis: nobody is subscribed any more', async (t) => {
+  const redis = await privateRedis(t)
+  const prefix = 'laravel_database_'
+  const { fastify } = await startBridge(t, { BRIDGE_LARAVEL_REDIS_URL: redis.url, BRIDGE_LARAVEL_REDIS_PREFIX: prefix })
+  const publish = await publisherFor(t, prefix, redis.url)
+  t.equal(await publish('orders.6', { event: 'Probe', data: {} }), 1, 'subscribed while running')
+  await fastify.close()
+  t.equal(await publish('orders.6', { event: 'Probe', data: {} }), 0, 'gone once closed')
+})
