@@ -8,7 +8,7 @@ import { decodeEventData, MAX_JSON_DEPTH, nestedDeeperThan } from './event-data.
 /** What the transport answers about channels, as far as Pusher's attributes need it. */
 export interface ChannelCounter {
   channelCount (name: string): Promise<{ subscribers: number }>
-  presence: { members (channel: string): Promise<unknown[]> }
+  presence: { members (channel: string): unknown[] | Promise<unknown[]> }
 }
 
 export interface WantedAttributes {
