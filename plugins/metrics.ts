@@ -2,10 +2,30 @@
 // timings by route, and prom-client's default process metrics.
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { eventKinds } from '../src/schemas/events.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     metrics: BridgeMetrics
+  }
+}
+
+/**
+ * Distinct event names that get a label value of their own beside section 1's five; past
+ * them an event is counted as `other`. Pusher and Laravel event names are whatever the app
+ * chose (`App\Events\OrderShipped`, `.order.shipped`), and each label value is a time series.
+ */
+export const MAX_EVENT_LABELS = 100
+
+/** The `event` label of an event name: section 1's names, then the first MAX_EVENT_LABELS others, then `other`. */
+function eventLabeller () {
+  const known = new Set<string>(eventKinds.map((kind) => kind.event))
+  const seen = new Set<string>()
+  return (event: string): string => {
+    if (known.has(event) || seen.has(event)) return event
+    if (seen.size >= MAX_EVENT_LABELS) return 'other'
+    seen.add(event)
+    return event
   }
 }
 
@@ -48,16 +68,30 @@ function createMetrics () {
       help: 'HTTP requests received and not yet answered (this scrape included)',
       registers
     }),
+    /** The `event` label value of an event name (bounded: see MAX_EVENT_LABELS). */
+    eventLabel: eventLabeller(),
     eventsPublished: new Counter({
       name: 'bridge_events_published_total',
-      help: 'Events handed on for delivery, by event name',
-      labelNames: ['event'] as const,
+      help: 'Events handed on for delivery, by event name and source (api, pusher, laravel-redis)',
+      labelNames: ['event', 'source'] as const,
       registers
     }),
     duplicatePublishes: new Counter({
       name: 'bridge_duplicate_publishes_total',
       help: 'Publishes whose uuid was already accepted within the de-duplication window (nothing emitted)',
-      labelNames: ['event'] as const,
+      labelNames: ['event', 'source'] as const,
+      registers
+    }),
+    laravelRedisMessages: new Counter({
+      name: 'bridge_laravel_redis_messages_total',
+      help: 'Messages of Laravel\'s redis broadcaster, by outcome: published, delivered_elsewhere (another node of the cluster published it), malformed, failed',
+      labelNames: ['outcome'] as const,
+      registers
+    }),
+    laravelRedisMalformed: new Counter({
+      name: 'bridge_laravel_redis_malformed_total',
+      help: 'Messages of Laravel\'s redis broadcaster that were dropped, by reason',
+      labelNames: ['reason'] as const,
       registers
     }),
     shedRequests: new Counter({

@@ -22,6 +22,12 @@ export interface OutgoingEvent extends Delivery {
 /** What became of one event: delivered, or not delivered again because its uuid was claimed. */
 export type Outcome = 'published' | 'duplicate'
 
+/**
+ * Which way an event came in, for metrics and the log line: section 1's `/api`, the Pusher
+ * HTTP API, or Laravel's redis broadcaster.
+ */
+export type Source = 'api' | 'pusher' | 'laravel-redis'
+
 function createPublisher (fastify: FastifyInstance) {
   const { transport, metrics } = fastify
   const ttl = fastify.config.idempotencyTtlSeconds
@@ -48,7 +54,7 @@ function createPublisher (fastify: FastifyInstance) {
    * uuid already claimed within the window makes its event a duplicate (not delivered).
    * Rejects (503 while the cluster's Redis is away) with every claim given back.
    */
-  async function publish (events: readonly OutgoingEvent[], log: FastifyBaseLogger): Promise<Outcome[]> {
+  async function publish (events: readonly OutgoingEvent[], log: FastifyBaseLogger, source: Source = 'api'): Promise<Outcome[]> {
     let claimed: boolean[]
     try {
       claimed = await claimAll(events)
@@ -65,14 +71,17 @@ function createPublisher (fastify: FastifyInstance) {
       await releaseAll(fresh)
       throw error
     }
-    return events.map(({ event, channel, uuid }, index) => {
+    return events.map(({ event, channel, uuid, except }, index) => {
+      const labels = { event: metrics.eventLabel(event), source }
+      // Section 1's line stays as it was; the other sources say what they are and whom they skipped.
+      const line = source === 'api' ? { event, room: channel, uuid } : { event, room: channel, uuid, source, except }
       if (claimed[index] === true) {
-        metrics.eventsPublished.inc({ event })
-        log.info({ event, room: channel, uuid }, 'published')
+        metrics.eventsPublished.inc(labels)
+        log.info(line, 'published')
         return 'published'
       }
-      metrics.duplicatePublishes.inc({ event })
-      log.info({ event, room: channel, uuid }, 'duplicate publish ignored')
+      metrics.duplicatePublishes.inc(labels)
+      log.info(line, 'duplicate publish ignored')
       return 'duplicate'
     })
   }

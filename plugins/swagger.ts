@@ -24,6 +24,15 @@ const bearerAuth = {
     '`X-Bridge-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>` (see the README).'
 }
 
+const pusherSignature = {
+  type: 'apiKey' as const,
+  in: 'query',
+  name: 'auth_signature',
+  description: 'Pusher\'s request signature, made by Pusher\'s server SDKs (Laravel\'s `pusher` broadcaster): the query carries ' +
+    '`auth_key`, `auth_timestamp`, `auth_version=1.0`, `body_md5` (hex MD5 of the body, with one) and `auth_signature` = hex ' +
+    'HMAC-SHA256(`BRIDGE_PUSHER_SECRET`, `METHOD\\npath\\nquery`), query being the other parameters, keys sorted, `k=v` joined by `&`.'
+}
+
 // Swagger UI's own policy (as its `staticCSP: true`), without `upgrade-insecure-requests`,
 // which would break the page on a bridge served over plain HTTP on an internal network, and
 // with inline styles, which Swagger UI sets (scripts stay limited to its own files).
@@ -43,16 +52,26 @@ export default fp(async function docs (fastify) {
       tags: [
         { name: 'publish', description: 'Publish events to socket.io rooms' },
         { name: 'rooms', description: 'Who is in a room, across the cluster' },
+        {
+          name: 'pusher',
+          description: 'The Pusher HTTP API, for Laravel\'s `pusher` broadcaster and any Pusher server SDK: present when the bridge ' +
+            'has `BRIDGE_PUSHER_APP_ID`, `BRIDGE_PUSHER_KEY` and `BRIDGE_PUSHER_SECRET` (Laravel\'s `PUSHER_APP_ID`, `PUSHER_APP_KEY`, ' +
+            '`PUSHER_APP_SECRET`). Requests are signed in the query as Pusher signs them, which Swagger UI cannot do: try them ' +
+            'with a Pusher SDK or `php artisan tinker`. Errors are Pusher\'s `{ "error": "..." }`.'
+        },
         { name: 'ops', description: 'Health and operations' }
       ],
       components: {
         schemas: Object.fromEntries(eventKinds.map((kind) => [kind.payloadName, kind.payload])),
-        securitySchemes: { bearerAuth }
+        securitySchemes: { bearerAuth, pusherSignature }
       }
     },
-    // Every route under /api needs the token (routes/api/autohooks.ts); ops endpoints do not.
+    // Every route under /api needs the token (routes/api/autohooks.ts), every route under /apps
+    // Pusher's signature (routes/apps/autohooks.ts); ops endpoints need nothing.
     transform: ({ schema, url }) => ({
-      schema: url.startsWith('/api/') ? { ...schema, security: [{ bearerAuth: [] }] } : schema,
+      schema: url.startsWith('/api/')
+        ? { ...schema, security: [{ bearerAuth: [] }] }
+        : url.startsWith('/apps/') ? { ...schema, security: [{ pusherSignature: [] }] } : schema,
       url
     }),
     refResolver: {

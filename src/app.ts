@@ -43,7 +43,8 @@ async function bridge (fastify: FastifyInstance, opts: AppOptions) {
     dir: join(root, 'routes'),
     autoHooks: true,
     cascadeHooks: true,
-    ignorePattern: /\.d\.ts$|\.map$/
+    // The Pusher HTTP API (routes/apps) exists only for a configured Pusher app: no routes otherwise.
+    ignorePattern: opts.config.pusher === undefined ? /\.d\.ts$|\.map$|^apps$/ : /\.d\.ts$|\.map$/
   })
 }
 

@@ -1,9 +1,20 @@
 // The bridge's errors in one place: every error it answers with, the 503 policy (one
 // Retry-After rule), and the error and not-found handlers that give every answer Fastify's
-// JSON shape.
+// JSON shape, or Pusher's `{ "error" }` on the routes of the Pusher HTTP API.
 import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { withoutSignature } from './auth/pusher-signature.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * `pusher`: errors are answered as Pusher's HTTP API answers them, `{ "error": "..." }`
+     * (its SDKs show that text); set on every route of routes/apps by plugins/pusher-auth.ts.
+     */
+    errorShape?: 'pusher'
+  }
+}
 
 /** Seconds a refused publisher is told to wait, whatever the reason for the 503. */
 export const RETRY_AFTER_SECONDS = 5
@@ -15,6 +26,10 @@ const unauthorizedHeaders = { 'www-authenticate': 'Bearer' }
 export const Unauthorized = withHeaders(createError('BRIDGE_UNAUTHORIZED', '%s', 401), unauthorizedHeaders)
 /** A publisher whose request signature is missing, stale or wrong. */
 export const BadSignature = withHeaders(createError('BRIDGE_BAD_SIGNATURE', '%s', 401), unauthorizedHeaders)
+/** A Pusher HTTP API request not signed by the configured app (wrong app id, key, signature, body hash, stale timestamp). */
+export const PusherUnauthorized = createError('BRIDGE_PUSHER_UNAUTHORIZED', '%s', 401)
+/** A Pusher HTTP API request whose body or query breaks a rule the schema cannot express. */
+export const PusherBadRequest = createError('BRIDGE_PUSHER_BAD_REQUEST', '%s', 400)
 /** Cluster mode without a usable Redis: nothing was published. */
 export const RedisUnavailable = withHeaders(createError('BRIDGE_REDIS_UNAVAILABLE', '%s', 503), unavailableHeaders)
 /** A publish whose payload cannot be encoded (nothing was published). */
@@ -50,22 +65,26 @@ function clientMessage (error: FastifyError): string {
 
 export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+  const pusher = request.routeOptions.config?.errorShape === 'pusher'
+  // A Pusher request's query carries its signature, which could be replayed within its window.
+  const url = withoutSignature(request.url)
   if (statusCode === 503) {
     // Expected (overload, Redis away) and the message says why: no stack. Shed requests are
     // counted and logged once per overload by the load-shedding plugin, not here.
     if (error.code !== 'FST_UNDER_PRESSURE') {
-      request.log.warn({ method: request.method, url: request.url, statusCode, reason: error.message }, 'request refused')
+      request.log.warn({ method: request.method, url, statusCode, reason: error.message }, 'request refused')
     }
   } else if (statusCode >= 500) {
     request.log.error({ err: error }, 'request failed')
   } else {
     error.message = clientMessage(error)
-    request.log.info({ method: request.method, url: request.url, statusCode, reason: error.message }, 'request refused')
+    request.log.info({ method: request.method, url, statusCode, reason: error.message }, 'request refused')
   }
   // As Fastify's own handler does: e.g. WWW-Authenticate on a 401, Retry-After on a 503.
   const { headers } = error as { headers?: Record<string, string> }
   if (headers !== undefined) reply.headers(headers)
-  return reply.code(statusCode).send(errorAnswer(error, statusCode))
+  const answer = errorAnswer(error, statusCode)
+  return reply.code(statusCode).send(pusher ? { error: answer.message } : answer)
 }
 
 export function notFoundHandler (request: FastifyRequest, reply: FastifyReply) {

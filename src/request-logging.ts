@@ -3,6 +3,7 @@
 // line, or the error handler's "request refused" line that names the reason. Shed requests
 // (503) are not errors: the load-shedding plugin logs one warning, not a line per request.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
+import { withoutSignature } from './auth/pusher-signature.ts'
 
 export class BridgeLogController extends LogController {
   override incomingRequest (): void {}
@@ -10,7 +11,7 @@ export class BridgeLogController extends LogController {
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const details = {
       method: request.method,
-      url: request.url,
+      url: withoutSignature(request.url),
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 100) / 100
     }

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises'
 import t from 'tap'
 import { parse } from 'yaml'
-import { openapiYaml } from '../scripts/documents.ts'
+import { DOCUMENTED_PUSHER_APP, openapiYaml } from '../scripts/documents.ts'
 import { buildApp } from './helper.ts'
 
 const committed = await readFile(new URL('../openapi.yaml', import.meta.url), 'utf8')
@@ -12,7 +12,8 @@ t.test('openapi.yaml is what the app generates (run `npm run openapi` after chan
 })
 
 t.test('GET /docs/json serves the same document as openapi.yaml', async (t) => {
-  const fastify = await buildApp(t)
+  // A bridge with a Pusher app serves (and documents) the Pusher HTTP API too.
+  const fastify = await buildApp(t, DOCUMENTED_PUSHER_APP)
   const response = await fastify.inject({ method: 'GET', url: '/docs/json' })
   t.equal(response.statusCode, 200)
   t.same(response.json(), parse(committed))
@@ -38,6 +39,27 @@ t.test('every publish route documents the socket.io event and payload it emits',
     t.ok(document.components.schemas[schemaName], `${path} payload schema ${schemaName} is in the document`)
   }
   t.ok(document.paths['/api/sms/batch']?.post, 'batch is documented')
+})
+
+t.test('the Pusher HTTP API is documented under its own tag, with Pusher\'s signature and error shape', async (t) => {
+  const document = parse(committed) as {
+    paths: Record<string, Record<string, { tags?: string[], security?: unknown[], responses?: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }> }>>
+    tags: Array<{ name: string }>
+  }
+  t.ok(document.tags.some((tag) => tag.name === 'pusher'), 'the pusher tag is declared')
+  const routes: Array<[string, string]> = [
+    ['/apps/{app_id}/events', 'post'],
+    ['/apps/{app_id}/batch_events', 'post'],
+    ['/apps/{app_id}/channels', 'get'],
+    ['/apps/{app_id}/channels/{channel}', 'get'],
+    ['/apps/{app_id}/channels/{channel}/users', 'get']
+  ]
+  for (const [path, method] of routes) {
+    const operation = document.paths[path]?.[method]
+    t.same(operation?.tags, ['pusher'], `${method} ${path} is tagged pusher`)
+    t.same(operation?.security, [{ pusherSignature: [] }], `${method} ${path} needs Pusher's signature`)
+    t.match(JSON.stringify(operation?.responses?.['401']), /PusherError/, `${method} ${path} answers 401 in Pusher's shape`)
+  }
 })
 
 t.test('GET /docs serves Swagger UI', async (t) => {

@@ -35,3 +35,14 @@ export const Uuid = Type.String({
   description: 'The request id, for tracking and de-duplication; generated (UUID v4) when absent',
   examples: ['msg-1']
 })
+
+export const CHANNEL_PATTERN = '^[A-Za-z0-9_\\-=@,.;:]{1,164}$'
+
+export const Channel = Type.String({
+  minLength: 1,
+  maxLength: 164,
+  pattern: CHANNEL_PATTERN,
+  description: 'Channel name (Laravel Broadcasting): 1-164 characters of A-Z a-z 0-9 _ - = @ , . ; : ' +
+    '(`private-…` and `presence-…` need authorization, any other name is public)',
+  examples: ['orders.1']
+})

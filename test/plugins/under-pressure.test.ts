@@ -43,7 +43,7 @@ t.test('over a threshold: 503 + Retry-After for publishes, operations endpoints 
   t.equal(metricValue(metrics, 'bridge_shed_requests_total{reason="heapUsedBytes"}'), 2, 'shed requests counted by reason')
   t.equal(metricValue(metrics, 'bridge_socket_connections_refused_total{reason="overloaded"}'), 1, 'refused connections counted')
   t.equal(metricValue(metrics, 'bridge_http_requests_total{method="POST",route="/api/sms/new-message",status_code="503"}'), 1)
-  t.equal(metricValue(metrics, 'bridge_events_published_total{event="new_message"}'), 0, 'nothing was emitted')
+  t.equal(metricValue(metrics, 'bridge_events_published_total{event="new_message",source="api"}'), 0, 'nothing was emitted')
 
   const warnings = logs.lines.filter((line) => line.msg === 'overloaded: answering 503 to new requests')
   t.equal(warnings.length, 1, 'one warning, not one line per shed request')

@@ -28,9 +28,9 @@ t.test('counters and gauges move with publishes, duplicates, sockets and subscri
   t.match(response.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
   const metrics = await response.text()
   const expected: Record<string, number> = {
-    'bridge_events_published_total{event="new_message"}': 1,
-    'bridge_events_published_total{event="status_update"}': 1,
-    'bridge_duplicate_publishes_total{event="new_message"}': 1,
+    'bridge_events_published_total{event="new_message",source="api"}': 1,
+    'bridge_events_published_total{event="status_update",source="api"}': 1,
+    'bridge_duplicate_publishes_total{event="new_message",source="api"}': 1,
     'bridge_http_requests_total{method="POST",route="/api/sms/new-message",status_code="202"}': 1,
     'bridge_http_requests_total{method="POST",route="/api/sms/new-message",status_code="200"}': 1,
     'bridge_http_requests_total{method="POST",route="/api/sms/new-message",status_code="400"}': 1,
@@ -62,7 +62,7 @@ t.test('each bridge has its own registry: two in one process do not mix their co
   const second = await buildApp(t)
   await first.inject({ method: 'POST', url: '/api/sms/new-message', payload: { room: 'r', message: {} } })
   const count = async (fastify: typeof first) =>
-    metricValue((await fastify.inject({ method: 'GET', url: '/metrics' })).body, 'bridge_events_published_total{event="new_message"}')
+    metricValue((await fastify.inject({ method: 'GET', url: '/metrics' })).body, 'bridge_events_published_total{event="new_message",source="api"}')
   t.equal(await count(first), 1)
   t.equal(await count(second), 0)
 })

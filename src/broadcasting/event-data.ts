@@ -1,0 +1,56 @@
+// What Laravel's broadcasters send, made into deliveries: event data decoded, channel names,
+// event names and socket ids checked. Plain code, shared by the Pusher HTTP API and the redis
+// broadcaster's subscriber.
+import { CHANNEL_PATTERN } from '../schemas/fields.ts'
+
+/** Longest event name, as Pusher allows. */
+export const MAX_EVENT_NAME_LENGTH = 200
+/** Deepest nesting of free-form JSON the bridge accepts (the contract's rule, on every path). */
+export const MAX_JSON_DEPTH = 32
+
+const channelPattern = new RegExp(CHANNEL_PATTERN)
+
+export function validChannel (name: string): boolean {
+  return channelPattern.test(name)
+}
+
+/** Pusher's (and so Laravel's `pusher` driver's) socket id shape, `<digits>.<digits>`. */
+export const PUSHER_SOCKET_ID_PATTERN = '^\\d{1,32}\\.\\d{1,32}$'
+
+/**
+ * A socket id the redis broadcaster may carry: Pusher's shape, or socket.io's own ids (as
+ * laravel-echo-server's clients sent them). No `/`, so no internal room can be named.
+ */
+const redisSocketPattern = /^[A-Za-z0-9_\-.]{1,64}$/
+
+export function validRedisSocket (socket: string): boolean {
+  return redisSocketPattern.test(socket)
+}
+
+/** True when `value` nests objects or arrays deeper than `max` levels (a scalar is level 0). */
+export function nestedDeeperThan (value: unknown, max: number): boolean {
+  // Iterative, so a hostile depth cannot overflow the stack.
+  const stack: Array<{ value: unknown, depth: number }> = [{ value, depth: 0 }]
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop() as { value: unknown, depth: number }
+    if (current === null || typeof current !== 'object') continue
+    if (depth + 1 > max) return true
+    for (const child of Object.values(current)) stack.push({ value: child, depth: depth + 1 })
+  }
+  return false
+}
+
+/**
+ * Pusher's `data`: the JSON string of the event's payload. Decoded when it holds a JSON
+ * object or array (what Laravel sends), delivered as given otherwise (a plain string, a
+ * number in a string): Pusher's own clients would do no better with it.
+ */
+export function decodeEventData (data: string): unknown {
+  const first = data.trimStart()[0]
+  if (first !== '{' && first !== '[') return data
+  try {
+    return JSON.parse(data) as unknown
+  } catch {
+    return data
+  }
+}

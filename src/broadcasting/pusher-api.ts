@@ -1,0 +1,71 @@
+// The Pusher HTTP API's semantics on top of the bridge: a trigger or batch made into
+// deliveries, and the channel attributes (`info`) answered from the transport's counts.
+import { PusherBadRequest } from '../errors.ts'
+import type { BatchEvent, ChannelAttributes, TriggerRequest } from '../schemas/pusher.ts'
+import type { Delivery } from '../transport/transport.ts'
+import { decodeEventData, MAX_JSON_DEPTH, nestedDeeperThan } from './event-data.ts'
+
+/** What the transport answers about channels, as far as Pusher's attributes need it. */
+export interface ChannelCounter {
+  channelCount (name: string): Promise<{ subscribers: number }>
+  presence: { members (channel: string): unknown[] | Promise<unknown[]> }
+}
+
+export interface WantedAttributes {
+  subscriptionCount: boolean
+  userCount: boolean
+}
+
+export function isPresenceChannel (name: string): boolean {
+  return name.startsWith('presence-')
+}
+
+/** Pusher's `info` parameter: comma-separated attribute names; unknown ones are ignored, as Pusher does. */
+export function wantedAttributes (info: string | undefined): WantedAttributes {
+  const names = new Set((info ?? '').split(',').map((name) => name.trim()))
+  return { subscriptionCount: names.has('subscription_count'), userCount: names.has('user_count') }
+}
+
+/** The attributes asked for; `user_count` only for presence channels (other channels have no members). */
+export async function channelAttributes (transport: ChannelCounter, name: string, wanted: WantedAttributes): Promise<ChannelAttributes> {
+  const attributes: ChannelAttributes = {}
+  if (wanted.subscriptionCount) attributes.subscription_count = (await transport.channelCount(name)).subscribers
+  if (wanted.userCount && isPresenceChannel(name)) attributes.user_count = (await transport.presence.members(name)).length
+  return attributes
+}
+
+/** The payload of Pusher's `data`, or a 400 naming `field` when it nests too deep. */
+function payloadOf (data: string, field: string): unknown {
+  const payload = decodeEventData(data)
+  if (nestedDeeperThan(payload, MAX_JSON_DEPTH)) throw new PusherBadRequest(`${field} nests deeper than ${MAX_JSON_DEPTH} levels`)
+  return payload
+}
+
+/** The channels of a trigger: `channel` or `channels` (each once), never both, never none. */
+export function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): string[] {
+  if (body.channel !== undefined && body.channels !== undefined) throw new PusherBadRequest('body must have channel or channels, not both')
+  if (body.channel !== undefined) return [body.channel]
+  if (body.channels !== undefined) return [...new Set(body.channels)]
+  throw new PusherBadRequest('body/channels is required (or body/channel)')
+}
+
+/** `POST /events`: one delivery of the event per channel. */
+export function triggerDeliveries (body: TriggerRequest): Delivery[] {
+  const payload = payloadOf(body.data, 'body/data')
+  return triggerChannels(body).map((channel) => ({
+    channel,
+    event: body.name,
+    payload,
+    ...(body.socket_id !== undefined && { except: body.socket_id })
+  }))
+}
+
+/** `POST /batch_events`: one delivery per item, in order. */
+export function batchDeliveries (batch: readonly BatchEvent[]): Delivery[] {
+  return batch.map((item, index) => ({
+    channel: item.channel,
+    event: item.name,
+    payload: payloadOf(item.data, `body/batch/${index}/data`),
+    ...(item.socket_id !== undefined && { except: item.socket_id })
+  }))
+}
