@@ -274,5 +274,10 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
     }
   }
 
-  return { bus, client }
+  return {
+    bus,
+    client,
+    /** Nodes whose messages this node has read lately (this one included). */
+    nodes: (): string[] => [...lastSeen.keys()]
+  }
 }

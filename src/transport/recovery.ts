@@ -51,6 +51,11 @@ export interface RecoveryOptions {
   onPersist?: (channels: ReadonlySet<string>) => void
   /** Where a socket joined each of its channels (the position applied then). */
   joinedAt: (sid: string) => ReadonlyMap<string, Position> | undefined
+  /**
+   * The session of a socket that is still live, as far as its node knows, or of a node that
+   * died (at `diedAt`): the client is back before the old connection was seen closed.
+   */
+  live: (pid: string) => Promise<{ session: StoredSession, diedAt?: number } | undefined>
   now?: () => number
 }
 
@@ -83,7 +88,7 @@ const PENDING_RESTORE_MS = 10_000
 const MAX_CAPTURED = 10_000
 
 export function createRecovery (options: RecoveryOptions) {
-  const { io, fanOut, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, now = Date.now } = options
+  const { io, fanOut, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, live, now = Date.now } = options
   let applied: Position = START
   /** [time, position applied by then], at most one a second, for a session's `from`. */
   const samples: Array<[number, Position]> = []
@@ -93,6 +98,8 @@ export function createRecovery (options: RecoveryOptions) {
   /** Sockets cut loose with events waiting for them: only their offset tells what they got. */
   const cutLoose = new WeakSet<object>()
   const waitingForPosition = new Set<() => void>()
+  /** Sockets closed because their client came back on a new connection. */
+  const takenOver = new WeakSet<object>()
 
   /** A position applied before `time`, the latest one known; START when none is that old. */
   function appliedBefore (time: number): Position {
@@ -118,6 +125,18 @@ export function createRecovery (options: RecoveryOptions) {
       }, catchUpMs)
       waitingForPosition.add(check)
     })
+  }
+
+  /**
+   * A live socket's session. Its client's offset tells what it got (the connection's end is not
+   * known), or, when its node died, what was applied well before that.
+   */
+  async function liveSession (pid: string): Promise<StoredSession | undefined> {
+    const found = await live(pid)
+    if (found === undefined) return undefined
+    if (found.diedAt === undefined) return found.session
+    const alive = appliedBefore(found.diedAt - deadConnectionMs)
+    return { ...found.session, from: found.session.from.map(([channel, position]) => [channel, later(alive, position)]) }
   }
 
   function dropPending (sid: string): void {
@@ -170,6 +189,11 @@ export function createRecovery (options: RecoveryOptions) {
       return false
     },
 
+    /** Whether the socket was closed because its client came back on a new connection. */
+    takenOver (socket: BridgeSocket): boolean {
+      return takenOver.has(socket)
+    },
+
     /** The socket was cut loose with events still waiting for it: its offset alone tells what it got. */
     cutLoose (socket: BridgeSocket): void {
       cutLoose.add(socket)
@@ -201,8 +225,16 @@ export function createRecovery (options: RecoveryOptions) {
     async restore (pid: string, offsetText: string) {
       const offset = parseOffset(offsetText)
       if (offset === undefined) return null
-      const session = await sessions.take(pid)
-      if (session === undefined || pending.has(session.sid) || io.of('/').sockets.has(session.sid)) return null
+      const session = await sessions.take(pid) ?? await liveSession(pid)
+      if (session === undefined || pending.has(session.sid)) return null
+      // Its old connection here is dead (the client says so by coming back): close it; the
+      // restored socket takes over what it had (same id).
+      const old = io.of('/').sockets.get(session.sid)
+      if (old !== undefined) {
+        takenOver.add(old)
+        onPersist?.(channelsOf(session.rooms))
+        old.disconnect(true)
+      }
       // The client got events this node has not applied yet (it was on a node ahead of this one).
       if (!await caughtUp(offset)) return null
       // Subscribe, then read: what is applied from now on is captured, what was is read.

@@ -38,8 +38,11 @@ export function channelsOf (rooms: readonly string[]): Set<string> {
   return channels
 }
 
+/** Sessions in memory, for a single node. */
 export function createMemorySessionStore ({ ttlMs, maxSessions = 100_000, now = Date.now }: SessionStoreOptions) {
   const sessions = new Map<string, { session: StoredSession, expiresAt: number }>()
+  /** Sessions of live sockets, for a client back before its old connection was seen closed. */
+  const live = new Map<string, StoredSession>()
 
   function forget (pid: string): void {
     sessions.delete(pid)
@@ -59,9 +62,21 @@ export function createMemorySessionStore ({ ttlMs, maxSessions = 100_000, now = 
 
   return {
     save (session: StoredSession): void {
+      live.delete(session.pid)
       forget(session.pid)
       sessions.set(session.pid, { session, expiresAt: now() + ttlMs })
       expire()
+    },
+    live (session: StoredSession): void {
+      live.set(session.pid, session)
+    },
+    ended (pid: string): void {
+      live.delete(pid)
+    },
+    async takeLive (pid: string): Promise<StoredSession | undefined> {
+      const session = live.get(pid)
+      live.delete(pid)
+      return session
     },
     async take (pid: string): Promise<StoredSession | undefined> {
       expire()
@@ -75,25 +90,82 @@ export function createMemorySessionStore ({ ttlMs, maxSessions = 100_000, now = 
     async close (): Promise<void> {
       clearInterval(sweep)
       sessions.clear()
+      live.clear()
     }
   }
 }
 
-export function createRedisSessionStore (client: RedisClient, prefix: string, { ttlMs }: SessionStoreOptions) {
+/**
+ * Sessions in Redis, for a cluster: stored when a connection is lost, so any node can restore
+ * them. Sessions of live sockets are also kept, in one hash per node (`live:<node>`) that the
+ * node keeps alive: a client back before its old connection was seen closed, or whose node
+ * died without a word (SIGKILL, a crash), restores from there, until the hash expires.
+ */
+export function createRedisSessionStore (client: RedisClient, prefix: string, { ttlMs }: SessionStoreOptions, nodeId: string) {
   const writes = new Set<Promise<unknown>>()
+  const liveKey = `${prefix}live:${nodeId}`
+  const dirty = new Map<string, StoredSession | null>()
+  let flushing = false
+
+  function track (write: Promise<unknown>): void {
+    const tracked: Promise<unknown> = write.catch(() => {}).finally(() => writes.delete(tracked))
+    writes.add(tracked)
+  }
+
+  /** Writes the live sessions that changed in this tick, in one command each way. */
+  function flush (): void {
+    flushing = false
+    const changed: Record<string, string> = {}
+    const gone: string[] = []
+    for (const [pid, session] of dirty) {
+      if (session === null) gone.push(pid)
+      else changed[pid] = JSON.stringify(session)
+    }
+    dirty.clear()
+    if (Object.keys(changed).length > 0) {
+      track(client.multi().hSet(liveKey, changed).pExpire(liveKey, ttlMs).exec())
+    }
+    if (gone.length > 0) track(client.hDel(liveKey, gone))
+  }
+
+  function mark (pid: string, session: StoredSession | null): void {
+    dirty.set(pid, session)
+    if (flushing) return
+    flushing = true
+    queueMicrotask(flush)
+  }
+
+  // The hash outlives this node by the recovery window, and no longer.
+  const keepAlive = setInterval(() => { track(client.pExpire(liveKey, ttlMs)) }, Math.min(ttlMs / 4, 10_000))
+  keepAlive.unref()
+
   return {
     /** Sent at once; `close` waits for what is still on its way. */
     save (session: StoredSession): void {
-      const write = client.set(prefix + session.pid, JSON.stringify(session), { expiration: { type: 'PX', value: ttlMs } })
-        .catch(() => {})
-        .finally(() => writes.delete(write))
-      writes.add(write)
+      mark(session.pid, null)
+      track(client.set(prefix + session.pid, JSON.stringify(session), { expiration: { type: 'PX', value: ttlMs } }))
     },
     async take (pid: string): Promise<StoredSession | undefined> {
       const raw = await client.getDel(prefix + pid)
       return typeof raw === 'string' ? JSON.parse(raw) as StoredSession : undefined
     },
+    /** The session of a live socket, as it is now (its rooms or data changed). */
+    live (session: StoredSession): void {
+      mark(session.pid, session)
+    },
+    /** The socket is gone for good (not to be restored). */
+    ended (pid: string): void {
+      mark(pid, null)
+    },
+    /** The session of a live socket of `node` (which may have died), taken so it is restored once. */
+    async takeLive (pid: string, node: string): Promise<StoredSession | undefined> {
+      const key = `${prefix}live:${node}`
+      const [raw] = await client.multi().hGet(key, pid).hDel(key, pid).exec() as unknown as [string | null, number]
+      return typeof raw === 'string' ? JSON.parse(raw) as StoredSession : undefined
+    },
     async close (): Promise<void> {
+      clearInterval(keepAlive)
+      flush()
       await Promise.all(writes)
     }
   }

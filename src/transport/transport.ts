@@ -10,7 +10,7 @@ import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { bridgeAdapter } from './adapter.ts'
 import type { Answer, Bus, BusHandler, BusMessage, Question } from './bus.ts'
 import { clientName, internalRoom, type SubscriptionKind } from './channels.ts'
-import { startClusterBus } from './cluster-bus.ts'
+import { NODE_TIMEOUT_MS, startClusterBus } from './cluster-bus.ts'
 import { encodeEvent, type Delivery } from './events.ts'
 import { createFanOut } from './fan-out.ts'
 import { MemoryIdempotencyStore } from './idempotency/memory-store.ts'
@@ -61,6 +61,9 @@ export interface TransportOptions {
  */
 export const PRESENCE_GRACE_MS = 5000
 
+/** Disconnect reasons after which socket.io keeps the session for recovery. */
+const RECOVERABLE = new Set(['transport close', 'transport error', 'ping timeout', 'forced close', 'server shutting down', 'forced server close'])
+
 /** Longest wait for a channel's events to be kept across the cluster. */
 const KEPT_WITHIN_MS = 2000
 
@@ -98,7 +101,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
     : unavailableWithoutRedis(new RedisIdempotencyStore(cluster.client, `${config.redisPrefix}idempotency:`), bus.ready)
   const sessions = cluster === undefined
     ? createMemorySessionStore({ ttlMs: RECOVERY_WINDOW_MS })
-    : createRedisSessionStore(cluster.client, `${config.redisPrefix}session:`, { ttlMs: RECOVERY_WINDOW_MS })
+    : createRedisSessionStore(cluster.client, `${config.redisPrefix}session:`, { ttlMs: RECOVERY_WINDOW_MS }, cluster.bus.nodeId)
   const history = createRecoveryLog({ maxBytes: config.recoveryMaxBytes, keepMs: KEEP_EVENTS_MS })
 
   /** Messages this node sends besides events: the bus's order makes every node agree. */
@@ -136,6 +139,18 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
     // Before the socket leaves its rooms: the channels stay interesting without a gap.
     onPersist: (channels) => interest.hold(channels, RECOVERY_WINDOW_MS),
     joinedAt: (sid) => joined.get(sid),
+    async live (pid) {
+      if (cluster === undefined) {
+        const session = await sessions.takeLive(pid, bus.nodeId)
+        return session === undefined ? undefined : { session }
+      }
+      // The client's old node is one the bus knows: alive, or dead within the window.
+      for (const node of new Set([...deadNodes.keys(), ...cluster.nodes()])) {
+        const session = await sessions.takeLive(pid, node)
+        if (session !== undefined) return { session, diedAt: deadNodes.get(node)?.diedAt }
+      }
+      return undefined
+    },
     history: {
       read (after: ReadonlyMap<string, Position>, upTo: Position) {
         // Each channel must have been kept since before its position, and nothing after the
@@ -175,10 +190,33 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
       joined.set(sid, channels)
     }
     if (!channels.has(name)) channels.set(name, recovery.position)
+    sessionChanged(sid)
   })
+  /**
+   * The sessions of live sockets are kept as they change (in Redis in a cluster: a node may
+   * die), for a client back before its old connection was seen closed.
+   */
+  const changedSessions = new Set<string>()
+  function sessionChanged (sid: string): void {
+    if (changedSessions.size === 0) queueMicrotask(writeLiveSessions)
+    changedSessions.add(sid)
+  }
+  function writeLiveSessions (): void {
+    for (const sid of changedSessions) {
+      const socket = nsp.sockets.get(sid)
+      // socket.io's private session id: what a reconnecting client names its session by.
+      const pid = (socket as unknown as { pid?: unknown } | undefined)?.pid
+      if (socket === undefined || !socket.connected || typeof pid !== 'string') continue
+      const rooms = [...socket.rooms].filter((room) => clientName(room) !== undefined)
+      sessions.live({ sid, pid, rooms, data: socket.data, from: [...joined.get(sid) ?? []] })
+    }
+    changedSessions.clear()
+  }
+
   nsp.adapter.on('leave-room', (room: string, sid: string) => {
     const name = clientName(room)?.name
     const channels = joined.get(sid)
+    if (name !== undefined) sessionChanged(sid)
     if (name === undefined || channels === undefined) return
     for (const kind of ['room', 'echo'] as const) if (nsp.adapter.rooms.get(internalRoom(kind, name))?.has(sid) === true) return
     channels.delete(name)
@@ -189,8 +227,32 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
     announce({ type: 'snapshot', interest: interest.local(), presence: presence.localMembers() })
   }
 
+  /**
+   * Nodes that died within the recovery window: their clients may restore their sessions
+   * here, so the channels they were interested in stay kept until then (unless they are back).
+   */
+  const deadNodes = new Map<string, { diedAt: number, timer: NodeJS.Timeout }>()
+
+  function nodeDied (node: string): void {
+    presence.forget(node)
+    if (deadNodes.has(node)) return
+    const timer = setTimeout(() => {
+      deadNodes.delete(node)
+      interest.forget(node)
+    }, RECOVERY_WINDOW_MS)
+    timer.unref()
+    // Its sockets went with its last heartbeat, a timeout before it was declared dead.
+    deadNodes.set(node, { diedAt: Date.now() - NODE_TIMEOUT_MS, timer })
+  }
+
   const handler: BusHandler = {
     apply (position, node, message) {
+      const dead = deadNodes.get(node)
+      if (dead !== undefined) {
+        // It was only paused: it is back, with what it had.
+        clearTimeout(dead.timer)
+        deadNodes.delete(node)
+      }
       switch (message.type) {
         case 'events':
           message.events.forEach((event, index) => {
@@ -218,8 +280,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
             // Taken for dead while alive (a long pause): tell the others what this node has.
             snapshot()
           } else {
-            interest.forget(message.node)
-            presence.forget(message.node)
+            nodeDied(message.node)
           }
           break
       }
@@ -289,12 +350,14 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
       for (const [channel, member] of Object.entries(socket.data.presence ?? {})) presence.join(socket.id, channel, member)
     }
     socket.on('disconnect', (reason) => {
+      // Its client is back on a new connection that carries on from here (same id).
+      if (recovery.takenOver(socket)) return
+      // A session that is not kept for recovery is not kept as a live one either.
+      const pid = (socket as unknown as { pid?: unknown }).pid
+      if (typeof pid === 'string' && !RECOVERABLE.has(reason)) sessions.ended(pid)
       const channels = Object.keys(socket.data.presence ?? {})
       if (channels.length === 0) return
-      if (reason !== 'transport close' && reason !== 'transport error' && reason !== 'ping timeout' &&
-        reason !== 'forced close' && reason !== 'server shutting down') {
-        return leavePresenceNow(socket.id, channels)
-      }
+      if (!RECOVERABLE.has(reason)) return leavePresenceNow(socket.id, channels)
       let done = () => {}
       const left = new Promise<void>((resolve) => { done = resolve })
       const timer = setTimeout(() => {

@@ -8,16 +8,23 @@ export interface LoadBalancer {
   url: string
   /** Sends the next connections to the node at `url`. */
   pointTo: (url: string) => void
+  /**
+   * Closes the clients' side of every connection and leaves the nodes' side open and silent,
+   * as a network that drops: clients notice at once, nodes only when their pings go unanswered.
+   */
+  dropClientsSilently: () => void
 }
 
 export async function loadBalancer (t: Test, target: string): Promise<LoadBalancer> {
   let port = Number(new URL(target).port)
   const open = new Set<Socket>()
+  const clientSides = new Map<Socket, Socket>()
   const server = createServer((downstream) => {
     const upstream = connect(port, '127.0.0.1')
+    clientSides.set(downstream, upstream)
     for (const socket of [downstream, upstream]) {
       open.add(socket)
-      socket.on('close', () => open.delete(socket))
+      socket.on('close', () => { open.delete(socket); clientSides.delete(socket) })
       socket.on('error', () => { downstream.destroy(); upstream.destroy() })
     }
     downstream.pipe(upstream).pipe(downstream)
@@ -30,6 +37,15 @@ export async function loadBalancer (t: Test, target: string): Promise<LoadBalanc
   const { port: own } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${own}`,
-    pointTo: (url) => { port = Number(new URL(url).port) }
+    pointTo: (url) => { port = Number(new URL(url).port) },
+    dropClientsSilently () {
+      for (const [downstream, upstream] of clientSides) {
+        downstream.unpipe(upstream)
+        upstream.unpipe(downstream)
+        upstream.pause()
+        downstream.destroy()
+      }
+      clientSides.clear()
+    }
   }
 }

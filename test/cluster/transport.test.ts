@@ -108,6 +108,67 @@ t.test('presence members span nodes; a killed node\'s members leave', async (t) 
   t.same(noticed, [], 'Ann\'s second socket announced nothing')
 })
 
+t.test('a client back before its node noticed the drop, on the other node, recovers', async (t) => {
+  const env = clusterEnv(t)
+  const a = await startBridge(t, env)
+  const b = await startBridge(t, env)
+  const balancer = await loadBalancer(t, a.url)
+  const client = await connectClient(t, balancer.url)
+  await subscribe(client, 'chat_blip')
+  const check = gapCheck(client)
+  const first = new Promise((resolve) => client.once('new_message', resolve))
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_blip', message: { n: 0 } })
+  await first
+
+  const dropped = new Promise((resolve) => client.once('disconnect', resolve))
+  balancer.pointTo(b.url)
+  balancer.dropClientsSilently()
+  await dropped
+  t.equal(a.fastify.io.of('/').sockets.size, 1, 'node A has not noticed: the old socket is still there')
+  for (let n = 1; n <= 3; n++) await postJson(a.url, '/api/sms/new-message', { room: 'chat_blip', message: { n } })
+
+  await reconnect(client)
+  check.reconnected()
+  t.equal(client.recovered, true, 'recovered on node B from the live session')
+  const last = new Promise((resolve) => client.on('new_message', (data) => { if ((data.message as { n: number }).n === 4) resolve(data) }))
+  await postJson(b.url, '/api/sms/new-message', { room: 'chat_blip', message: { n: 4 } })
+  await last
+  t.equal(check.hiddenGaps, 0)
+  t.equal(check.duplicates, 0)
+})
+
+t.test('clients of a SIGKILLed node recover on another node', async (t) => {
+  const env = clusterEnv(t)
+  const a = await startBridge(t, env)
+  const port = await freePort()
+  const doomed = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+  t.teardown(() => { doomed.child.kill('SIGKILL') })
+  await doomed.logLine('Server listening')
+  const balancer = await loadBalancer(t, `http://127.0.0.1:${port}`)
+  const clients = await Promise.all([1, 2, 3].map(() => connectClient(t, balancer.url)))
+  for (const client of clients) await subscribe(client, 'chat_kill')
+  const checks = clients.map(gapCheck)
+  const firsts = clients.map((client) => new Promise((resolve) => client.once('new_message', resolve)))
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_kill', message: { n: 0 } })
+  await Promise.all(firsts)
+
+  balancer.pointTo(a.url)
+  const dropped = clients.map((client) => new Promise((resolve) => client.once('disconnect', resolve)))
+  doomed.child.kill('SIGKILL')
+  await Promise.all(dropped)
+  for (let n = 1; n <= 3; n++) await postJson(a.url, '/api/sms/new-message', { room: 'chat_kill', message: { n } })
+
+  for (const [index, client] of clients.entries()) {
+    await reconnect(client)
+    ;(checks[index] as ReturnType<typeof gapCheck>).reconnected()
+  }
+  t.same(clients.map((client) => client.recovered), [true, true, true], 'every client recovered its session')
+  const lasts = clients.map((client) => new Promise((resolve) => client.on('new_message', (data) => { if ((data.message as { n: number }).n === 4) resolve(data) })))
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_kill', message: { n: 4 } })
+  await Promise.all(lasts)
+  t.same(checks.map((check) => [check.hiddenGaps, check.duplicates]), [[0, 0], [0, 0], [0, 0]], 'nothing missing, nothing twice')
+})
+
 t.test('a Redis that hangs is taken for down: not ready, publishes refused at once, then back', async (t) => {
   const redis = await privateRedis(t)
   const env = clusterEnv(t, redis.url)

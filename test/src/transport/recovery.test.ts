@@ -16,6 +16,7 @@ import {
   subscribe,
   waitFor
 } from '../../helper.ts'
+import { loadBalancer } from '../../cluster/load-balancer.ts'
 import { dropConnection, gapCheck, reconnect } from '../../recovery.ts'
 
 // Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
@@ -184,4 +185,33 @@ t.test('a presence member back within the grace is no news; one that leaves for 
   bob.disconnect()
   await left
   t.same(seenByAnn, ['leaving bob'], 'no leaving and joining for the short drop; a leaving when Bob goes')
+})
+
+t.test('a client back before the bridge noticed its connection dropped recovers; its old socket is closed', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const balancer = await loadBalancer(t, url)
+  const client = await connectClient(t, balancer.url)
+  await subscribe(client, 'chat_blip')
+  const check = gapCheck(client)
+  const first = nextEvent(client, 'new_message')
+  await postJson(url, '/api/sms/new-message', { room: 'chat_blip', message: { n: 0 } })
+  await first
+
+  const old = fastify.io.of('/').sockets.get(client.id ?? '')
+  const dropped = new Promise((resolve) => client.once('disconnect', resolve))
+  balancer.dropClientsSilently()
+  await dropped
+  t.ok(old?.connected, 'the bridge has not noticed: the old socket is still there')
+  for (let n = 1; n <= 3; n++) await postJson(url, '/api/sms/new-message', { room: 'chat_blip', message: { n } })
+
+  await reconnect(client)
+  check.reconnected()
+  t.equal(client.recovered, true, 'recovered from the live session')
+  t.equal(old?.connected, false, 'the old socket is closed')
+  t.equal(fastify.io.of('/').sockets.size, 1, 'one socket, under the same id')
+  const last = new Promise((resolve) => client.on('new_message', (data) => { if ((data.message as { n: number }).n === 4) resolve(data) }))
+  await postJson(url, '/api/sms/new-message', { room: 'chat_blip', message: { n: 4 } })
+  await last
+  t.equal(check.hiddenGaps, 0)
+  t.equal(check.duplicates, 0)
 })
