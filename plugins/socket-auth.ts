@@ -1,6 +1,9 @@
-// Who may open a socket: a connection token (JWT) in `auth.token`, from an allowed origin.
-// Sets `socket.data.userId` and `socket.data.rooms`, which subscriptions check rooms against.
+// Who may open a socket: a connection token (JWT) in `auth.token` or, as Laravel Echo's
+// `bearerToken` sends it, `auth.headers.Authorization`, from an allowed origin. Sets
+// `socket.data.userId`, `rooms` and `userInfo`, which subscriptions check against. With
+// BRIDGE_AUTH_ENDPOINT, Laravel authorizes Echo channels and a connection may come without one.
 import fp from 'fastify-plugin'
+import { bearerToken } from '../src/auth/bearer-token.ts'
 import { createSocketTokenVerifier, type SocketTokenVerifier } from '../src/auth/socket-tokens.ts'
 
 declare module 'fastify' {
@@ -12,6 +15,25 @@ declare module 'fastify' {
 
 /** The `connect_error` message a refused client gets, whatever the reason (the log has it). */
 export const UNAUTHORIZED = 'unauthorized'
+
+/** The handshake's `auth.token`, and the bearer token of `auth.headers.Authorization` (Echo's `bearerToken`). */
+export function handshakeTokens (auth: unknown): { token: unknown, bearer: string | undefined } {
+  const { token, headers } = (typeof auth === 'object' && auth !== null ? auth : {}) as { token?: unknown, headers?: unknown }
+  let bearer: string | undefined
+  if (typeof headers === 'object' && headers !== null) {
+    for (const [name, value] of Object.entries(headers)) {
+      if (name.toLowerCase() === 'authorization' && typeof value === 'string') bearer = bearerToken(value)
+    }
+  }
+  return { token, bearer }
+}
+
+/** What the socket keeps of its connection token: user, rooms and presence `user_info`. */
+function connectionData (grant: ReturnType<SocketTokenVerifier['connection']>) {
+  const data: { userId: string, rooms: readonly string[], userInfo?: unknown } = { userId: grant.userId, rooms: grant.rooms }
+  if (grant.userInfo !== undefined) data.userInfo = grant.userInfo
+  return data
+}
 
 export default fp(async function socketAuth (fastify) {
   const { jwtSecret, corsOrigins } = fastify.config
@@ -38,11 +60,23 @@ export default fp(async function socketAuth (fastify) {
   const tokens = createSocketTokenVerifier(jwtSecret)
   fastify.decorate('socketTokens', tokens)
 
+  const laravelAuthorizes = fastify.config.authEndpoint !== undefined
+
   fastify.io.use((socket, next) => {
+    const { token, bearer } = handshakeTokens(socket.handshake.auth)
+    // With Laravel authorizing, a bearer token is usually Laravel's own (Sanctum, Passport),
+    // meant for /broadcasting/auth: it identifies the connection only when it is the bridge's JWT.
+    if (laravelAuthorizes && token === undefined) {
+      try {
+        if (bearer !== undefined) Object.assign(socket.data, connectionData(tokens.connection(bearer)))
+      } catch {
+        // Not a bridge token: the connection is anonymous, as without one.
+      }
+      return next()
+    }
     try {
-      const grant = tokens.connection((socket.handshake.auth as { token?: unknown }).token)
-      socket.data.userId = grant.userId
-      socket.data.rooms = grant.rooms
+      const grant = tokens.connection(token ?? bearer)
+      Object.assign(socket.data, connectionData(grant))
       fastify.log.debug({ socketId: socket.id, userId: grant.userId }, 'socket authenticated')
       next()
     } catch (error) {

@@ -2,6 +2,7 @@
 import fp from 'fastify-plugin'
 import { Compile } from 'typebox/compile'
 import { roomAllowed, type RoomGrant } from '../src/auth/room-allowed.ts'
+import { isEchoRequest } from '../src/echo/requests.ts'
 import { Room } from '../src/schemas/fields.ts'
 import type { BridgeSocket, SubscribeErrorCode, SubscriptionAck } from '../src/schemas/socket.ts'
 
@@ -94,6 +95,7 @@ export default fp(async function subscriptions (fastify) {
     // Listeners take raw arguments: a client may send anything, or no ack at all.
     const listen = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void
     listen('subscribe', async (...args) => {
+      if (isEchoRequest(args[0])) return // Laravel Echo's, answered by plugins/echo.ts
       const answer = subscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
       if (answer.ok) {
         await sendFirstEvent(socket, answer.room)
@@ -104,6 +106,7 @@ export default fp(async function subscriptions (fastify) {
       ackOf(args)(answer)
     })
     listen('unsubscribe', (...args) => {
+      if (isEchoRequest(args[0])) return
       ackOf(args)(unsubscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined))
     })
   })

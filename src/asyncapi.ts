@@ -3,6 +3,7 @@
 import { stringify } from 'yaml'
 import { eventKinds, type EventName, type EventPayloads } from './schemas/events.ts'
 import { SubscribedNotice, SubscribeRequest, SubscriptionAck, UnsubscribeRequest } from './schemas/socket.ts'
+import { echoAsyncapi } from './asyncapi-echo.ts'
 
 const CHANNEL = 'socket'
 const channelRef = { $ref: `#/channels/${CHANNEL}` }
@@ -30,7 +31,10 @@ const description = [
   'socket.on(\'new_message\', ({ room, uuid, message }) => {})\n' +
   '```',
   'Each event goes only to the sockets subscribed to the payload\'s `room`. Its payload is the ' +
-  'accepted publish body with `uuid` filled in, and nothing else.'
+  'accepted publish body with `uuid` filled in, and nothing else.',
+  'Laravel Echo (`broadcaster: \'socket.io\'`) works on the same connection: its `subscribe { channel }`, ' +
+  '`unsubscribe` and whispers (`client event`), presence channels, and every channel event as ' +
+  '`(eventName, channel, data)` (docs/echo.md).'
 ].join('\n\n')
 
 /** Drops TypeBox's symbol keys: the document is plain JSON Schema. */
@@ -39,6 +43,7 @@ function plain<T> (schema: T): T {
 }
 
 export function asyncapiDocument () {
+  const echo = echoAsyncapi(CHANNEL, plain)
   const eventMessages = Object.fromEntries(eventKinds.map((kind) => [kind.event, {
     name: kind.event,
     title: kind.payloadName,
@@ -76,7 +81,8 @@ export function asyncapiDocument () {
           subscribed: { $ref: '#/components/messages/subscribed' },
           subscribe: { $ref: '#/components/messages/subscribe' },
           unsubscribe: { $ref: '#/components/messages/unsubscribe' },
-          subscriptionAck: { $ref: '#/components/messages/subscriptionAck' }
+          subscriptionAck: { $ref: '#/components/messages/subscriptionAck' },
+          ...echo.channelMessages
         }
       }
     },
@@ -114,7 +120,8 @@ export function asyncapiDocument () {
         description: '```js\nsocket.emit(\'unsubscribe\', { room: \'chat_123\' }, (ack) => {})\n```',
         messages: [channelMessage('unsubscribe')],
         reply: { channel: channelRef, messages: [channelMessage('subscriptionAck')] }
-      }
+      },
+      ...echo.operations
     },
     components: {
       schemas: {
@@ -122,7 +129,8 @@ export function asyncapiDocument () {
         SubscribedNotice: plain(SubscribedNotice),
         SubscribeRequest: plain(SubscribeRequest),
         UnsubscribeRequest: plain(UnsubscribeRequest),
-        SubscriptionAck: plain(SubscriptionAck)
+        SubscriptionAck: plain(SubscriptionAck),
+        ...echo.schemas
       },
       messages: {
         ...eventMessages,
@@ -156,7 +164,8 @@ export function asyncapiDocument () {
             { name: 'joined', payload: { ok: true, room: 'chat_123' } },
             { name: 'refused', payload: { ok: false, error: { code: 'FORBIDDEN', message: 'the token does not allow this room' } } }
           ]
-        }
+        },
+        ...echo.messages
       },
       securitySchemes: {
         socketToken: {

@@ -3,9 +3,14 @@
 import { createVerifier } from 'fast-jwt'
 import type { ConnectionGrant, RoomGrant } from './room-allowed.ts'
 
+/** A connection token's grant, with its optional `user_info` claim (a presence member's `user_info`). */
+export interface ConnectionTokenGrant extends ConnectionGrant {
+  userInfo?: unknown
+}
+
 export interface SocketTokenVerifier {
-  /** The grant of a connection token (`sub`, `exp`, optional `rooms`); throws when it is not valid. */
-  connection: (token: unknown) => ConnectionGrant
+  /** The grant of a connection token (`sub`, `exp`, optional `rooms`, `user_info`); throws when it is not valid. */
+  connection: (token: unknown) => ConnectionTokenGrant
   /** The grant of a per-room token (`sub`, `room`, `exp`); throws when it is not valid. */
   room: (token: unknown) => RoomGrant
 }
@@ -44,7 +49,9 @@ export function createSocketTokenVerifier (secret: string): SocketTokenVerifier 
   return {
     connection (token) {
       const payload = claims(verifyConnection, token)
-      return { userId: userIdOf(payload.sub), rooms: roomsOf(payload.rooms) }
+      const grant: ConnectionTokenGrant = { userId: userIdOf(payload.sub), rooms: roomsOf(payload.rooms) }
+      if (payload.user_info !== undefined) grant.userInfo = payload.user_info
+      return grant
     },
     room (token) {
       const payload = claims(verifyRoom, token)

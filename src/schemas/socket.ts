@@ -66,6 +66,16 @@ export type ServerToClientEvents<M extends object = MessageBody> = {
    * one event, and this one makes that true from the first subscription on.
    */
   subscribed: (data: Static<typeof SubscribedNotice>) => void
+  /** Laravel Echo: the subscription to `channel` is made (the bridge's answer; Echo ignores it). */
+  subscription_succeeded: (channel: string) => void
+  /** Laravel Echo: a subscription to `channel` was refused, with an HTTP-like status (403, 504, …). */
+  subscription_error: (channel: string, status: number) => void
+  /** Laravel Echo: every member of the presence channel, to the socket that joined it. */
+  'presence:subscribed': (channel: string, members: Member[]) => void
+  /** Laravel Echo: a user's first socket joined the presence channel. */
+  'presence:joining': (channel: string, member: Member) => void
+  /** Laravel Echo: a user's last socket left the presence channel. */
+  'presence:leaving': (channel: string, member: Member) => void
 }
 
 /** Events frontends may emit to the bridge. */
@@ -82,8 +92,25 @@ export interface SocketData {
   userId?: string
   /** The connection token's `rooms` (names and `prefix*` patterns); absent in open development mode. */
   rooms?: readonly string[]
+  /** The connection token's `user_info` claim: its user's presence `user_info` (tokens mode). */
+  userInfo?: unknown
+  /** Laravel Echo channels this connection was authorized for; restored with a recovered session. */
+  echo?: EchoSocketData
   /** The presence channels the socket is a member of, with its member (kept by the transport). */
   presence?: Record<string, Member>
+}
+
+/** A private or presence channel a connection was authorized for, with its presence member. */
+export interface EchoGrant {
+  channel: string
+  member?: Member
+}
+
+/** Plain JSON (sessions are stored, in Redis in a cluster): never a cookie, header or token. */
+export interface EchoSocketData {
+  grants: EchoGrant[]
+  /** The connection's presence user id in open development mode, where it has no user. */
+  guestId?: string
 }
 
 /** The bridge's socket.io server and its sockets, typed with the maps above. */

@@ -49,6 +49,8 @@ export interface Bus {
   /** An event's position as clients keep it, and back (undefined: not one of this bus's). */
   formatOffset (position: Position): string
   parseOffset (offset: string): Position | undefined
+  /** Resolves once this node has applied everything sent to the bus so far, by any node. */
+  caughtUp (): Promise<void>
   /** Every live node's answer (this one's included); rejects when one does not answer in time. */
   ask (question: Question): Promise<Answer[]>
   close (): Promise<void>

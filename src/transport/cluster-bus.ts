@@ -119,6 +119,8 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
   /** Whether the last heartbeat was stored, and since when one is on its way (Redis may hang). */
   let heartbeatStored = true
   let heartbeatSentAt: number | undefined
+  /** Waiting for the reader to pass a position. */
+  const readUpTo = new Map<Position, () => void>()
   const pendingAnswers = new Map<string, { expected: Set<string>, answers: Answer[], resolve: (answers: Answer[]) => void }>()
 
   async function append (message: BusMessage): Promise<void> {
@@ -164,6 +166,10 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
             lastId = id
             applyEntry(id, message as Fields)
           }
+        }
+        if (readUpTo.size > 0) {
+          const read = positionOf(lastId)
+          for (const [target, done] of readUpTo) if (compare(read, target) >= 0) done()
         }
       } catch (error) {
         if (state.closed) return
@@ -248,6 +254,20 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
     parseOffset (offset: string): Position | undefined {
       const match = /^(\d{1,15})-(\d{1,15})\.(\d{1,4})$/.exec(offset)
       return match === null ? undefined : [Number(match[1]), Number(match[2]), Number(match[3])]
+    },
+    async caughtUp (): Promise<void> {
+      const newest = (await within(client.xRevRange(stream, '+', '-', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s end'))?.[0]
+      if (newest === undefined) return
+      const target = positionOf(newest.id)
+      if (compare(positionOf(lastId), target) >= 0) return
+      let done = () => {}
+      const read = new Promise<void>((resolve) => { done = resolve })
+      readUpTo.set(target, done)
+      try {
+        await within(read, COMMAND_TIMEOUT_MS, 'reading up to the stream\'s end')
+      } finally {
+        readUpTo.delete(target)
+      }
     },
     async ask (question: Question): Promise<Answer[]> {
       if (handler === undefined) return []

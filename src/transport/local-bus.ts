@@ -25,6 +25,7 @@ export function createLocalBus (): Bus {
       if (match === null || Number(match[1]) !== run) return undefined
       return [0, Number(match[2]), Number(match[3])]
     },
+    async caughtUp () {},
     async ask (question: Question) {
       return handler === undefined ? [] : [handler.answer(question)]
     },

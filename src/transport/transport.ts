@@ -61,6 +61,11 @@ export interface TransportOptions {
  */
 export const PRESENCE_GRACE_MS = 5000
 
+/** A starting node hears every live node's heartbeat within this. */
+const HEARD_FROM_ALL_WITHIN_MS = 1200
+/** Longest a starting node waits for the other nodes' snapshots. */
+const STARTUP_SNAPSHOTS_WITHIN_MS = 4000
+
 /** Disconnect reasons after which socket.io keeps the session for recovery. */
 const RECOVERABLE = new Set(['transport close', 'transport error', 'ping timeout', 'forced close', 'server shutting down', 'forced server close'])
 
@@ -227,6 +232,24 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
     announce({ type: 'snapshot', interest: interest.local(), presence: presence.localMembers() })
   }
 
+  /** Nodes whose snapshot this node has applied since it started. */
+  const snapshotsFrom = new Set<string>()
+
+  /**
+   * A node that starts learns what the others have (their snapshots answer its hello) before
+   * it takes connections, so the first presence members it gives are complete: it waits until
+   * every node it has heard from sent one, after a heartbeat's time to hear from them all.
+   */
+  async function othersKnown (nodes: () => string[]): Promise<void> {
+    const started = Date.now()
+    while (Date.now() - started < STARTUP_SNAPSHOTS_WITHIN_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      if (Date.now() - started < HEARD_FROM_ALL_WITHIN_MS) continue
+      if (nodes().every((node) => node === bus.nodeId || snapshotsFrom.has(node))) return
+    }
+    log.warn({ nodes: nodes().length, snapshots: snapshotsFrom.size }, 'cluster mode: started without every node\'s presence members; they follow')
+  }
+
   /**
    * Nodes that died within the recovery window: their clients may restore their sessions
    * here, so the channels they were interested in stay kept until then (unless they are back).
@@ -271,6 +294,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
         case 'snapshot':
           interest.replace(position, node, message.interest)
           presence.replace(node, message.presence)
+          snapshotsFrom.add(node)
           break
         case 'hello':
           if (node !== bus.nodeId) snapshot()
@@ -370,6 +394,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   })
 
   await bus.start(handler)
+  if (cluster !== undefined) await othersKnown(cluster.nodes)
 
   return {
     /** `cluster` when REDIS_URL is set: events, de-duplication, presence and counts span every node. */
@@ -466,10 +491,19 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
        * user a member; the channel's other sockets get `presence:joining` when this is the
        * user's first socket there (on any node). Answers every member, its own user included.
        */
-      join (socket: BridgeSocket, channel: string, member: Member): Member[] {
+      async join (socket: BridgeSocket, channel: string, member: Member): Promise<Member[]> {
         socket.join(internalRoom('echo', channel))
         socket.data.presence = { ...socket.data.presence, [channel]: member }
-        return presence.join(socket.id, channel, member)
+        const members = presence.join(socket.id, channel, member)
+        if (cluster === undefined) return members
+        // The members every node had announced before this join, not only those read so far.
+        try {
+          await bus.caughtUp()
+        } catch (error) {
+          log.debug({ channel, reason: String(error) }, 'presence members answered without catching up')
+        }
+        const now = presence.members(channel)
+        return now.some((other) => String(other.user_id) === String(member.user_id)) ? now : [...now, member]
       },
       /** Unsubscribes the socket; its user leaves (`presence:leaving`) with their last socket. */
       leave (socket: BridgeSocket, channel: string): void {

@@ -87,7 +87,7 @@ t.test('presence members span nodes; a killed node\'s members leave', async (t) 
   const ann = await connectClient(t, a.url)
   const annOnServer = a.fastify.io.of('/').sockets.get(ann.id ?? '')
   if (annOnServer === undefined) throw new Error('no server socket')
-  t.same(a.fastify.transport.presence.join(annOnServer, 'presence-room', { user_id: 'ann' }), [{ user_id: 'ann' }])
+  t.same(await a.fastify.transport.presence.join(annOnServer, 'presence-room', { user_id: 'ann' }), [{ user_id: 'ann' }])
 
   const bobJoins = nextPresence(ann, 'presence:joining')
   await connectClient(t, otherUrl, { auth: { presence: ['presence-room', 'bob'] } })

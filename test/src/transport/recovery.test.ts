@@ -165,7 +165,7 @@ t.test('a presence member back within the grace is no news; one that leaves for 
   for (const [client, user] of [[ann, 'ann'], [bob, 'bob']] as const) {
     const socket = fastify.io.of('/').sockets.get(client.id ?? '')
     if (socket === undefined) throw new Error('no server socket')
-    fastify.transport.presence.join(socket, 'presence-room', { user_id: user })
+    await fastify.transport.presence.join(socket, 'presence-room', { user_id: user })
     // An event carrying an offset, so that the client can recover.
     const notice = nextEvent(client, 'subscribed')
     await fastify.transport.emitRecoverable(socket, 'subscribed', { room: 'presence-room' })

@@ -1,0 +1,189 @@
+// Authorization by Laravel: asks the app's `/broadcasting/auth` about one subscription, with
+// the user's credentials and nothing else, and reads the answer the way Echo's servers do.
+import type { LogFn } from 'pino'
+import type { PusherApp } from '../config.ts'
+import type { Member } from '../transport/presence.ts'
+import type { ChannelKind } from './channel-name.ts'
+import { deeperThan } from './json-depth.ts'
+import { pusherAuthMatches } from './pusher-signature.ts'
+import type { ForwardedHeaders } from './requests.ts'
+
+/** A subscription allowed (with its presence member) or refused with an HTTP-like status. */
+export type Authorization =
+  | { allowed: true, member?: Member }
+  | { allowed: false, status: number, reason: string }
+
+export interface LaravelAuthorizationRequest {
+  channel: string
+  kind: Exclude<ChannelKind, 'public'>
+  socketId: string
+  /** The handshake's `Cookie` header. */
+  cookie?: string
+  /** `Authorization` and `X-CSRF-TOKEN` from the subscription's `auth.headers`. */
+  headers: ForwardedHeaders
+}
+
+export interface LaravelAuthorizerOptions {
+  endpoint: string
+  timeoutMs: number
+  /** When set, a Pusher `auth` signature in an answer is checked against it. */
+  pusher?: PusherApp
+  log: { warn: LogFn, info: LogFn, debug: LogFn }
+}
+
+/** Largest answer read from the endpoint; Laravel's are a few hundred bytes. */
+const MAX_ANSWER_BYTES = 64 * 1024
+/** The deepest `user_info` the bridge passes on (the contract's rule for free-form JSON). */
+const MAX_DEPTH = 32
+
+function refused (status: number, reason: string): Authorization {
+  return { allowed: false, status, reason }
+}
+
+function isObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Reads at most MAX_ANSWER_BYTES of the body; undefined when it is longer. */
+async function readCapped (response: Response): Promise<string | undefined> {
+  if (response.body === null) return ''
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of response.body) {
+    size += chunk.byteLength
+    if (size > MAX_ANSWER_BYTES) {
+      await response.body.cancel().catch(() => {})
+      return undefined
+    }
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** A presence member from `channel_data` (an object, or a JSON string of one), or why not. */
+function memberOf (channelData: unknown): Member | string {
+  let data = channelData
+  if (typeof data === 'string') {
+    try {
+      data = JSON.parse(data)
+    } catch {
+      return 'channel_data is a string but not JSON'
+    }
+  }
+  if (!isObject(data)) return 'channel_data is missing or not an object'
+  const userId = data.user_id
+  const usable = (typeof userId === 'string' && userId !== '' && userId.length <= 256) ||
+    (typeof userId === 'number' && Number.isFinite(userId))
+  if (!usable) return 'channel_data.user_id is missing, or not a string or number'
+  if (deeperThan(data.user_info, MAX_DEPTH)) return `channel_data.user_info is nested deeper than ${MAX_DEPTH} levels`
+  return data.user_info === undefined ? { user_id: userId } : { user_id: userId, user_info: data.user_info }
+}
+
+/** The decision a 200 answer's body makes for this subscription. */
+export function readAnswer (body: string, request: LaravelAuthorizationRequest, pusher?: PusherApp): Authorization {
+  let answer: unknown
+  try {
+    answer = JSON.parse(body)
+  } catch {
+    return refused(502, 'the answer is not JSON')
+  }
+  let member: Member | undefined
+  let signedData: string | undefined
+  if (request.kind === 'presence') {
+    if (!isObject(answer)) return refused(502, 'a presence channel needs an answer with channel_data')
+    const found = memberOf(answer.channel_data)
+    if (typeof found === 'string') return refused(502, found)
+    member = found
+    signedData = typeof answer.channel_data === 'string' ? answer.channel_data : JSON.stringify(answer.channel_data)
+  } else if (answer !== true && !isObject(answer)) {
+    return refused(502, 'a private channel needs true or an object as the answer')
+  }
+  if (pusher !== undefined && isObject(answer) && answer.auth !== undefined) {
+    const matches = typeof answer.auth === 'string' &&
+      pusherAuthMatches(pusher, answer.auth, request.socketId, request.channel, signedData)
+    if (!matches) return refused(403, 'the answer\'s Pusher auth signature does not match BRIDGE_PUSHER_KEY and BRIDGE_PUSHER_SECRET')
+  }
+  return member === undefined ? { allowed: true } : { allowed: true, member }
+}
+
+/** Where the endpoint is, for log lines: no query string, no user or password. */
+function describe (endpoint: string): string {
+  const url = new URL(endpoint)
+  return `${url.origin}${url.pathname}`
+}
+
+export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: LaravelAuthorizerOptions) {
+  const where = describe(endpoint)
+  /** True while Laravel fails to answer usably: one warning when that starts, one line when it ends. */
+  let failing = false
+  /** A signature that does not match is a configuration mistake: said once, not per subscription. */
+  let warnedSignature = false
+
+  function failure (status: number, reason: string): Authorization {
+    if (!failing) {
+      failing = true
+      log.warn({ endpoint: where, status, reason }, 'Laravel authorization endpoint failing: private and presence subscriptions are refused until it answers')
+    } else {
+      log.debug({ endpoint: where, status, reason }, 'Laravel authorization endpoint still failing')
+    }
+    return refused(status, reason)
+  }
+
+  function answered (): void {
+    if (!failing) return
+    failing = false
+    log.info({ endpoint: where }, 'Laravel authorization endpoint answering again')
+  }
+
+  async function ask (request: LaravelAuthorizationRequest): Promise<Authorization> {
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      accept: 'application/json',
+      'x-requested-with': 'XMLHttpRequest'
+    }
+    if (request.cookie !== undefined) headers.cookie = request.cookie
+    if (request.headers.authorization !== undefined) headers.authorization = request.headers.authorization
+    if (request.headers.csrfToken !== undefined) headers['x-csrf-token'] = request.headers.csrfToken
+    const body = new URLSearchParams({ channel_name: request.channel, socket_id: request.socketId }).toString()
+
+    let response: Response
+    let text: string | undefined
+    try {
+      // A redirect (to a login page) is an answer, not something to follow with the user's cookie.
+      response = await fetch(endpoint, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
+      text = await readCapped(response)
+    } catch (error) {
+      const name = (error as Error | undefined)?.name
+      if (name === 'TimeoutError' || name === 'AbortError') return failure(504, `no answer within ${timeoutMs} ms`)
+      const cause = (error as { cause?: { code?: string, message?: string } }).cause
+      return failure(502, `unreachable: ${cause?.code ?? cause?.message ?? String(error)}`)
+    }
+    if (response.status >= 500) return failure(response.status, `Laravel answered ${response.status}`)
+    if (response.status !== 200) {
+      answered()
+      return refused(response.status, `Laravel answered ${response.status}`)
+    }
+    if (text === undefined) return failure(502, `the answer is longer than ${MAX_ANSWER_BYTES} bytes`)
+    const decision = readAnswer(text, request, pusher)
+    if (!decision.allowed && decision.status === 502) return failure(502, decision.reason)
+    answered()
+    if (!decision.allowed && !warnedSignature) {
+      warnedSignature = true
+      log.warn({ endpoint: where, channel: request.channel }, decision.reason)
+    }
+    return decision
+  }
+
+  return {
+    /** Laravel's decision on one private or presence subscription; never rejects. */
+    async authorize (request: LaravelAuthorizationRequest): Promise<Authorization> {
+      try {
+        return await ask(request)
+      } catch (error) {
+        return failure(502, `could not ask: ${String(error)}`)
+      }
+    }
+  }
+}
+
+export type LaravelAuthorizer = ReturnType<typeof createLaravelAuthorizer>

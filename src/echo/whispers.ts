@@ -1,0 +1,27 @@
+// Whispers (Echo's client events): which ones the bridge relays to a channel's other sockets.
+import { channelKind, validChannelName } from './channel-name.ts'
+import { deeperThan } from './json-depth.ts'
+import type { ClientEvent } from './requests.ts'
+
+/** Most bytes of a whisper's data, as encoded JSON. */
+export const MAX_WHISPER_BYTES = 10 * 1024
+/** Deepest nesting of a whisper's data (the contract's rule for every free-form JSON). */
+export const MAX_WHISPER_DEPTH = 32
+
+/** `client-` and a name a socket.io client can listen to: visible ASCII, no spaces. */
+const WHISPER_EVENT = /^client-[\x21-\x7e]{1,192}$/
+
+/** Why a whisper is dropped (the `reason` label of bridge_whispers_dropped_total). */
+export type WhisperDrop = 'disabled' | 'invalid' | 'not_client_event' | 'not_private' | 'not_authorized' | 'too_large' | 'too_deep' | 'rate_limited' | 'unavailable'
+
+/**
+ * Why this whisper must not be relayed, or undefined when it may: checks that need nothing but
+ * the whisper itself (the socket's authorization and rate are checked by the caller).
+ */
+export function whisperProblem ({ channel, event, data }: ClientEvent): WhisperDrop | undefined {
+  if (!WHISPER_EVENT.test(event)) return 'not_client_event'
+  if (!validChannelName(channel) || channelKind(channel) === 'public') return 'not_private'
+  if (deeperThan(data, MAX_WHISPER_DEPTH)) return 'too_deep'
+  if (Buffer.byteLength(JSON.stringify(data) ?? 'null') > MAX_WHISPER_BYTES) return 'too_large'
+  return undefined
+}
