@@ -19,7 +19,7 @@ import { createOccurrenceCounter } from '../src/broadcasting/occurrences.ts'
 import { describeRedisUrl } from '../src/transport/redis-connection.ts'
 
 /** How long a node's claim on a message lasts, and how long identical messages keep being numbered on. */
-export const CLAIM_SECONDS = 10
+const CLAIM_SECONDS = 10
 /** Most distinct messages numbered at once (a flood of unique messages forgets the oldest). */
 const MAX_TRACKED_MESSAGES = 100_000
 /** How long the start waits for the first subscription before going on, not ready. */

@@ -11,7 +11,7 @@ const description = [
   'and listen with `socket.on(\'<event>\', handler)`. Each publish route names the socket.io event it ' +
   'emits; the payload frontends receive is in the route\'s `x-socketio-event` and under *Schemas* (`…Event`).',
   'Every `/api` route needs `Authorization: Bearer <token>` (press **Authorize**); sockets connect with a ' +
-  'JWT in `auth.token`. The README\'s *Security* section has the details.',
+  'JWT in `auth.token`. docs/security.md in the repository has the details.',
   'The socket.io side (connecting, subscribing, every event and its payload) is described by the AsyncAPI 3.0 ' +
   'document [/docs/asyncapi.yaml](/docs/asyncapi.yaml).'
 ].join('\n\n')
@@ -21,7 +21,7 @@ const bearerAuth = {
   scheme: 'bearer',
   description: 'One of the tokens in the bridge\'s `BRIDGE_API_TOKEN`: `Authorization: Bearer <token>`. ' +
     'When the bridge has `BRIDGE_API_SIGNING_SECRET`, requests also carry `X-Bridge-Timestamp: <unix seconds>` and ' +
-    '`X-Bridge-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>` (see the README).'
+    '`X-Bridge-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>` (see docs/security.md).'
 }
 
 const pusherSignature = {

@@ -1,6 +1,6 @@
 // GET /ready: readiness for load balancers; 503 while shutting down or a dependency is down.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorAnswer } from '../src/schemas/answers.ts'
+import { errorResponse } from '../src/schemas/answers.ts'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/ready', {
@@ -14,7 +14,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
         'Stays 200 while overloaded: publishes are shed with 503 then, but the node is not taken out of the pool.',
       response: {
         200: Type.Object({ status: Type.Literal('ready') }),
-        503: { ...ErrorAnswer, description: 'Not ready; the message says why' }
+        503: errorResponse(503, 'Not ready; the message says why', 'not ready: Redis unreachable (cluster mode)', 'BRIDGE_NOT_READY')
       }
     }
   }, async (_request, reply) => {

@@ -26,6 +26,10 @@ if (import.meta.url.endsWith('.ts')) process.env.FASTIFY_AUTOLOAD_TYPESCRIPT ??=
 
 async function bridge (fastify: FastifyInstance, opts: AppOptions) {
   fastify.decorate('config', opts.config)
+  if (opts.config.corsOrigins !== true && opts.config.corsOrigins.length === 0) {
+    fastify.log.warn('CORS_ORIGINS is not set: browsers are refused (socket.io connections and cross-origin HTTP requests from any web page); ' +
+      'set CORS_ORIGINS to the frontend origins, e.g. CORS_ORIGINS=https://app.example.com')
+  }
 
   // Publishers send JSON; anything else is a 415, not a string to validate.
   fastify.removeContentTypeParser('text/plain')

@@ -42,7 +42,7 @@ function plain<T> (schema: T): T {
   return JSON.parse(JSON.stringify(schema)) as T
 }
 
-export function asyncapiDocument () {
+function asyncapiDocument () {
   const echo = echoAsyncapi(CHANNEL, plain)
   const eventMessages = Object.fromEntries(eventKinds.map((kind) => [kind.event, {
     name: kind.event,

@@ -10,7 +10,10 @@ export interface Config {
   nodeEnv: string
   production: boolean
   port: number
+  /** Where to listen: `HOST`, else 127.0.0.1 in open development mode, else 0.0.0.0. */
   host: string
+  /** No BRIDGE_API_TOKEN and no BRIDGE_JWT_SECRET outside production: anyone may publish and subscribe. */
+  openDevelopment: boolean
   logLevel: LogLevel
   /** Allowed browser origins; `true` allows any origin (development only by default). */
   corsOrigins: string[] | true
@@ -264,12 +267,15 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
   const jwtSecret = readSecret(env, 'BRIDGE_JWT_SECRET', production)
   requireInProduction('BRIDGE_JWT_SECRET', jwtSecret !== undefined, production, 'secret of the socket tokens Laravel issues')
 
+  const openDevelopment = !production && apiTokens.length === 0 && jwtSecret === undefined
   const memory = memoryDefaults()
   return {
     nodeEnv,
     production,
     port: readInteger(env, 'PORT', 3000, 0, 65535),
-    host: readString(env, 'HOST') ?? '0.0.0.0',
+    // Open development mode serves this machine only, unless HOST says otherwise.
+    host: readString(env, 'HOST') ?? (openDevelopment ? '127.0.0.1' : '0.0.0.0'),
+    openDevelopment,
     logLevel,
     corsOrigins: readOrigins(env, production),
     bodyLimit: readInteger(env, 'BRIDGE_BODY_LIMIT', 65536, 1024, 64 * 1024 * 1024),

@@ -43,3 +43,15 @@ try {
   fastify.log.fatal({ err: error }, 'could not start')
   process.exit(1)
 }
+
+if (config.openDevelopment) {
+  if (isLoopback(config.host)) {
+    fastify.log.info({ host: config.host }, `open development mode: listening on ${config.host} only, for this machine; set HOST (e.g. HOST=0.0.0.0) to accept other machines`)
+  } else {
+    fastify.log.warn({ host: config.host }, `open development mode: listening on ${config.host}, so other machines may publish and subscribe without a token`)
+  }
+}
+
+function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}

@@ -48,11 +48,12 @@ t.test('asyncapi.yaml is what the schemas generate (run `npm run asyncapi` after
   t.equal(committed, asyncapiYaml())
 })
 
-t.test('GET /docs/asyncapi.yaml serves the same document', async (t) => {
+t.test('GET /docs/asyncapi.yaml serves the same document, as text a browser shows (not a download)', async (t) => {
   const fastify = await buildApp(t)
   const response = await fastify.inject({ method: 'GET', url: '/docs/asyncapi.yaml' })
   t.equal(response.statusCode, 200)
-  t.match(response.headers['content-type'], /^application\/yaml/)
+  t.match(response.headers['content-type'], /^text\/plain; charset=utf-8$/)
+  t.equal(response.headers['content-disposition'], 'inline')
   t.equal(response.body, committed)
 })
 

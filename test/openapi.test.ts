@@ -62,6 +62,52 @@ t.test('the Pusher HTTP API is documented under its own tag, with Pusher\'s sign
   }
 })
 
+interface Media { example?: unknown, examples?: unknown, schema?: { required?: string[], properties?: Record<string, unknown> } }
+interface Operation { tags?: string[], requestBody?: { content?: Record<string, Media> }, responses?: Record<string, { content?: Record<string, Media> }> }
+
+/** Every key of a JSON value, at any depth. */
+function keysOf (value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(keysOf)
+  if (value === null || typeof value !== 'object') return []
+  return Object.entries(value).flatMap(([key, inner]) => [key, ...keysOf(inner)])
+}
+
+t.test('Swagger UI\'s examples: publish bodies carry no fixed uuid, each error status shows its own example', async (t) => {
+  const document = parse(committed) as { paths: Record<string, Record<string, Operation>> }
+  let bodies = 0
+  let errors = 0
+  for (const [path, methods] of Object.entries(document.paths)) {
+    for (const [method, operation] of Object.entries(methods)) {
+      const route = `${method.toUpperCase()} ${path}`
+      const body = operation.requestBody?.content?.['application/json']
+      if (operation.tags?.includes('publish')) {
+        t.ok(body?.example !== undefined, `${route} has an example body`)
+        bodies += 1
+      }
+      if (body?.example !== undefined) {
+        t.notOk(keysOf(body.example).includes('uuid'), `${route}: the example body has no uuid (Execute twice must publish twice)`)
+      }
+      const seen = new Map<string, string>()
+      for (const [status, response] of Object.entries(operation.responses ?? {})) {
+        if (Number(status) < 400) continue
+        errors += 1
+        const media = response.content?.['application/json']
+        const example = media?.example as Record<string, unknown> | undefined
+        t.ok(example !== undefined, `${route} ${status} has an example`)
+        if (example === undefined) continue
+        // Fastify's error shape names its status; Pusher's `{ error }` has only the required fields of its schema.
+        if ('statusCode' in example) t.equal(example.statusCode, Number(status), `${route} ${status}: the example's statusCode is ${status}`)
+        for (const field of media?.schema?.required ?? []) t.ok(field in example, `${route} ${status}: the example has ${field}`)
+        const text = JSON.stringify(example)
+        t.notOk(seen.has(text), `${route} ${status}: its example is not the one of ${seen.get(text) ?? ''}`)
+        seen.set(text, status)
+      }
+    }
+  }
+  t.ok(bodies >= 6, `${bodies} publish bodies checked`)
+  t.ok(errors >= 30, `${errors} error answers checked`)
+})
+
 t.test('GET /docs serves Swagger UI', async (t) => {
   const fastify = await buildApp(t)
   const response = await fastify.inject({ method: 'GET', url: '/docs/' })

@@ -14,7 +14,8 @@ import {
   secrets,
   signedHeaders,
   socketToken,
-  subscribe
+  subscribe,
+  waitFor
 } from './helper.ts'
 
 // Each case starts a Node process compiling TypeScript: slow on a busy machine.
@@ -164,4 +165,21 @@ t.test('development without secrets runs open and says so loudly', async (t) => 
   })
   t.equal(answer.status, 202)
   socket.disconnect()
+})
+
+t.test('open development mode listens on 127.0.0.1 unless HOST says otherwise, and says so', async (t) => {
+  const local = await runServer(t, { NODE_ENV: 'development', PORT: '0' })
+  const url = await listening(local)
+  t.notMatch(local.stdout(), /Server listening at http:\/\/(?!127\.0\.0\.1)/, 'listens on 127.0.0.1 only')
+  t.equal((await fetch(`${url}/health`)).status, 200)
+  await waitFor(() => local.stdout().includes('open development mode: listening'), 'the open development mode line')
+  const says = local.stdout().split('\n').filter((line) => line.includes('open development mode: listening on 127.0.0.1 only'))
+  t.equal(says.length, 1, 'one log line says where it listens and how to change it')
+  t.match(says[0], /set HOST/)
+
+  const everywhere = await runServer(t, { NODE_ENV: 'development', PORT: '0', HOST: '0.0.0.0' })
+  await listening(everywhere)
+  await waitFor(() => everywhere.stdout().includes('open development mode: listening'), 'the open development mode line')
+  const warning = everywhere.stdout().split('\n').find((line) => line.includes('open development mode: listening on 0.0.0.0'))
+  t.match(warning, /"level":40/, 'a warning when HOST opens it to other machines')
 })

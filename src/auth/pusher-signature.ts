@@ -5,10 +5,10 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 
 /** How far auth_timestamp may be from the bridge's clock, in seconds (Pusher's own window). */
-export const PUSHER_TIMESTAMP_WINDOW_SECONDS = 600
+const PUSHER_TIMESTAMP_WINDOW_SECONDS = 600
 
 /** The query string Pusher signs: every parameter but auth_signature, keys sorted, not encoded. */
-export function stringToSign (method: string, path: string, params: ReadonlyMap<string, string>): string {
+function stringToSign (method: string, path: string, params: ReadonlyMap<string, string>): string {
   const query = [...params].filter(([key]) => key !== 'auth_signature')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => `${key}=${value}`)
@@ -16,11 +16,11 @@ export function stringToSign (method: string, path: string, params: ReadonlyMap<
   return `${method.toUpperCase()}\n${path}\n${query}`
 }
 
-export function pusherSignatureOf (secret: string, method: string, path: string, params: ReadonlyMap<string, string>): string {
+function pusherSignatureOf (secret: string, method: string, path: string, params: ReadonlyMap<string, string>): string {
   return createHmac('sha256', secret).update(stringToSign(method, path, params)).digest('hex')
 }
 
-export function md5Hex (body: Buffer | string): string {
+function md5Hex (body: Buffer | string): string {
   return createHash('md5').update(body).digest('hex')
 }
 

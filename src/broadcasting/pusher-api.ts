@@ -42,7 +42,7 @@ function payloadOf (data: string, field: string): unknown {
 }
 
 /** The channels of a trigger: `channel` or `channels` (each once), never both, never none. */
-export function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): string[] {
+function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): string[] {
   if (body.channel !== undefined && body.channels !== undefined) throw new PusherBadRequest('body must have channel or channels, not both')
   if (body.channel !== undefined) return [body.channel]
   if (body.channels !== undefined) return [...new Set(body.channels)]

@@ -185,5 +185,3 @@ export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: L
     }
   }
 }
-
-export type LaravelAuthorizer = ReturnType<typeof createLaravelAuthorizer>

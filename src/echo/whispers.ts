@@ -4,9 +4,9 @@ import { deeperThan } from './json-depth.ts'
 import type { ClientEvent } from './requests.ts'
 
 /** Most bytes of a whisper's data, as encoded JSON. */
-export const MAX_WHISPER_BYTES = 10 * 1024
+const MAX_WHISPER_BYTES = 10 * 1024
 /** Deepest nesting of a whisper's data (the contract's rule for every free-form JSON). */
-export const MAX_WHISPER_DEPTH = 32
+const MAX_WHISPER_DEPTH = 32
 
 /** `client-` and a name a socket.io client can listen to: visible ASCII, no spaces. */
 const WHISPER_EVENT = /^client-[\x21-\x7e]{1,192}$/

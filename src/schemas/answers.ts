@@ -1,4 +1,5 @@
 // Answers of the HTTP API: the publish answers and Fastify's error shape.
+import { STATUS_CODES } from 'node:http'
 import { Type, type Static } from 'typebox'
 import { Room, Uuid } from './fields.ts'
 
@@ -20,17 +21,23 @@ export const BatchAnswer = Type.Object({
 }, { title: 'BatchAnswer' })
 
 export const ErrorAnswer = Type.Object({
-  statusCode: Type.Integer({ examples: [400] }),
-  error: Type.String({ examples: ['Bad Request'] }),
-  message: Type.String({ examples: ['body must have required property \'room\''] }),
-  code: Type.Optional(Type.String({ examples: ['FST_ERR_VALIDATION'] }))
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.Optional(Type.String())
 }, { title: 'Error' })
+
+/** An error answer with its own example, so each status shows what it looks like. */
+export function errorResponse (statusCode: number, description: string, message: string, code?: string) {
+  const example = { statusCode, error: STATUS_CODES[statusCode] ?? 'Error', message, ...(code === undefined ? {} : { code }) }
+  return { ...ErrorAnswer, description, examples: [example] }
+}
 
 /** Error answers every publish route may give. */
 export const publishErrors = {
-  400: { ...ErrorAnswer, description: 'Invalid body or malformed JSON; the message names the field' },
-  401: { ...ErrorAnswer, description: 'Missing or wrong bearer token, or (with request signing) a missing, stale or wrong signature' },
-  413: { ...ErrorAnswer, description: 'Body larger than BRIDGE_BODY_LIMIT' },
-  415: { ...ErrorAnswer, description: 'Content-Type is not application/json' },
-  503: { ...ErrorAnswer, description: 'Overloaded (a load-shedding threshold is exceeded), shutting down, or in cluster mode Redis is unreachable; nothing was published, retry after the Retry-After header\'s seconds' }
+  400: errorResponse(400, 'Invalid body or malformed JSON; the message names the field', 'body/room is required', 'FST_ERR_VALIDATION'),
+  401: errorResponse(401, 'Missing or wrong bearer token, or (with request signing) a missing, stale or wrong signature', 'Authorization: Bearer <token> header is required', 'BRIDGE_UNAUTHORIZED'),
+  413: errorResponse(413, 'Body larger than BRIDGE_BODY_LIMIT', 'Request body is too large', 'FST_ERR_CTP_BODY_TOO_LARGE'),
+  415: errorResponse(415, 'Content-Type is not application/json', 'Content-Type must be application/json', 'FST_ERR_CTP_INVALID_MEDIA_TYPE'),
+  503: errorResponse(503, 'Overloaded (a load-shedding threshold is exceeded), shutting down, or in cluster mode Redis is unreachable; nothing was published, retry after the Retry-After header\'s seconds', 'The bridge is overloaded; retry in 5 seconds', 'FST_UNDER_PRESSURE')
 }

@@ -7,7 +7,9 @@ function defineEvent<const Kind extends string, const Name extends string, Field
   kind: Kind,
   event: Name,
   title: string,
-  fields: Fields
+  fields: Fields,
+  /** Swagger UI's example body: no `uuid`, so pressing Execute twice publishes twice. */
+  example: Record<string, unknown>
 ) {
   return {
     /** URL segment and batch `type`, e.g. `new-message`. */
@@ -18,7 +20,8 @@ function defineEvent<const Kind extends string, const Name extends string, Field
     payloadName: `${title}Event`,
     body: Type.Object({ ...fields, uuid: Type.Optional(Uuid) }, {
       additionalProperties: false,
-      title: `${title}Request`
+      title: `${title}Request`,
+      examples: [example]
     }),
     batchItem: Type.Object({ type: Type.Literal(kind), ...fields, uuid: Type.Optional(Uuid) }, {
       additionalProperties: false,
@@ -35,31 +38,31 @@ function defineEvent<const Kind extends string, const Name extends string, Field
 export const newMessage = defineEvent('new-message', 'new_message', 'NewMessage', {
   room: Room,
   message: Message
-})
+}, { room: 'chat_123', message: { id: 1, text: 'Привет!', from: 42 } })
 
 export const editMessage = defineEvent('edit-message', 'edit_message', 'EditMessage', {
   room: Room,
   message: Message,
   messageId: MessageRef
-})
+}, { room: 'chat_123', messageId: 1, message: { id: 1, text: 'Привет всем!', from: 42 } })
 
 export const replyMessage = defineEvent('reply-message', 'reply_message', 'ReplyMessage', {
   room: Room,
   message: Message,
   replyTo: MessageRef
-})
+}, { room: 'chat_123', replyTo: 1, message: { id: 2, text: 'И тебе привет', from: 7 } })
 
 export const deleteMessage = defineEvent('delete-message', 'delete_message', 'DeleteMessage', {
   room: Room,
   messageId: MessageRef,
   message: Type.Optional(Message)
-})
+}, { room: 'chat_123', messageId: 1 })
 
 export const statusUpdate = defineEvent('status-update', 'status_update', 'StatusUpdate', {
   room: Room,
   messageId: MessageRef,
   status: Status
-})
+}, { room: 'chat_123', messageId: 1, status: 'read' })
 
 export const eventKinds = [newMessage, editMessage, replyMessage, deleteMessage, statusUpdate] as const
 
@@ -112,6 +115,15 @@ export const BatchRequest = Type.Object({
     maxItems: 100,
     description: 'The events to publish, in order: each item is `{ "type": "<kind>", ...fields of that kind }`'
   })
-}, { additionalProperties: false, title: 'BatchRequest' })
+}, {
+  additionalProperties: false,
+  title: 'BatchRequest',
+  examples: [{
+    events: [
+      { type: 'new-message', room: 'chat_123', message: { id: 3, text: 'Hello', from: 42 } },
+      { type: 'status-update', room: 'chat_123', messageId: 1, status: 'read' }
+    ]
+  }]
+})
 
 export type BatchItem = Static<typeof BatchRequest>['events'][number]

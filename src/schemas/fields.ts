@@ -1,7 +1,7 @@
 // Field types shared by every event kind, exactly as the contract defines them.
 import { Type } from 'typebox'
 
-export const ROOM_PATTERN = '^[A-Za-z0-9_\\-.:@]{1,128}$'
+const ROOM_PATTERN = '^[A-Za-z0-9_\\-.:@]{1,128}$'
 
 export const Room = Type.String({
   minLength: 1,

@@ -27,8 +27,16 @@ export function publishRouteSchema<Body extends TSchema> (definition: EventDefin
     },
     body: definition.body,
     response: {
-      202: { ...PublishAnswer, description: `Accepted: \`${event}\` was handed to socket.io` },
-      200: { ...PublishAnswer, description: 'Duplicate: this uuid was already accepted; nothing was emitted' },
+      202: {
+        ...PublishAnswer,
+        description: `Accepted: \`${event}\` was handed to socket.io`,
+        examples: [{ ok: true, event, room: 'chat_123', uuid: '2f1c7a52-8d0e-4c4b-9a57-3e6f0b1d9c21' }]
+      },
+      200: {
+        ...PublishAnswer,
+        description: 'Duplicate: this uuid was already accepted; nothing was emitted',
+        examples: [{ ok: true, event, room: 'chat_123', uuid: '2f1c7a52-8d0e-4c4b-9a57-3e6f0b1d9c21', duplicate: true }]
+      },
       ...publishErrors
     }
   }

@@ -134,14 +134,19 @@ export const UsersAnswer = Type.Object({
 }, { title: 'PusherUsers' })
 
 export const PusherError = Type.Object({
-  error: Type.String({ description: 'What is wrong, in words; Laravel shows it in its BroadcastException', examples: ['Invalid signature'] })
+  error: Type.String({ description: 'What is wrong, in words; Laravel shows it in its BroadcastException' })
 }, { title: 'PusherError' })
+
+/** A Pusher error answer with its own example, so each status shows what it looks like. */
+function pusherError (description: string, error: string) {
+  return { ...PusherError, description, examples: [{ error }] }
+}
 
 /** Error answers every Pusher route may give, in Pusher's shape. */
 export const pusherErrors = {
-  400: { ...PusherError, description: 'Invalid body or query (the message names the field) or malformed JSON' },
-  401: { ...PusherError, description: 'Not signed by the configured app: wrong app id, key, signature or body_md5, or auth_timestamp more than 600 s away' },
-  413: { ...PusherError, description: 'Body larger than BRIDGE_BODY_LIMIT' },
-  415: { ...PusherError, description: 'Content-Type is not application/json' },
-  503: { ...PusherError, description: 'Overloaded, shutting down, or in cluster mode Redis is unreachable; nothing was published, retry after the Retry-After header\'s seconds' }
+  400: pusherError('Invalid body or query (the message names the field) or malformed JSON', 'body/name is required'),
+  401: pusherError('Not signed by the configured app: wrong app id, key, signature or body_md5, or auth_timestamp more than 600 s away', 'Invalid signature'),
+  413: pusherError('Body larger than BRIDGE_BODY_LIMIT', 'Request body is too large'),
+  415: pusherError('Content-Type is not application/json', 'Content-Type must be application/json'),
+  503: pusherError('Overloaded, shutting down, or in cluster mode Redis is unreachable; nothing was published, retry after the Retry-After header\'s seconds', 'The bridge is overloaded; retry in 5 seconds')
 }

@@ -116,5 +116,3 @@ export function createInterest (announce: (changes: InterestChange[]) => void, p
     }
   }
 }
-
-export type Interest = ReturnType<typeof createInterest>

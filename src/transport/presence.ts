@@ -16,7 +16,7 @@ export type PresenceChange = [channel: string, user: string, member: Member | nu
 /** Sends `event` for `member` to the channel's Echo subscribers on this node, except `except`. */
 export type Announce = (channel: string, event: 'presence:joining' | 'presence:leaving', member: Member, except: ReadonlySet<string>) => void
 
-export function userKey (member: Member): string {
+function userKey (member: Member): string {
   return String(member.user_id)
 }
 

@@ -94,5 +94,3 @@ export function createRecoveryLog ({ maxBytes, keepMs, now = Date.now }: Recover
     }
   }
 }
-
-export type RecoveryLog = ReturnType<typeof createRecoveryLog>

@@ -23,7 +23,7 @@ function reconnectDelay (retries: number): number {
   return Math.min(100 * 2 ** retries, 2000)
 }
 
-export function createRedisClient (url: string, name: string, giveUpAt: () => number | undefined) {
+function createRedisClient (url: string, name: string, giveUpAt: () => number | undefined) {
   return createClient({
     url,
     // Shown by CLIENT LIST, so operators can tell the bridge's connections apart.

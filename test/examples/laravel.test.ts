@@ -2,6 +2,7 @@
 // bridge: what it publishes reaches a socket.io client, its tokens open connections and rooms,
 // a wrong token is Laravel's RequestException 401, and a retried publish is delivered once.
 import { spawn, spawnSync } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -284,4 +285,37 @@ t.test('roomInfo reads GET /api/rooms/{room}', { skip }, async (t) => {
     ok: true,
     result: { room: 'chat_nobody', subscribers: 0, users: 0 }
   })
+})
+
+const snippetRunner = fileURLToPath(new URL('../php/testing-snippet.php', import.meta.url))
+
+/** The README's AppServiceProvider binding and its "Testing your app" snippet, exactly as documented. */
+async function readmeTestingCode (): Promise<{ binding: string, snippet: string }> {
+  const readme = await readFile(new URL('../../examples/laravel/README.md', import.meta.url), 'utf8')
+  const binding = /```php\n(use App\\Services\\RealtimeBridge;[\s\S]*?public function register\(\)[\s\S]*?\n})\n```/.exec(readme)?.[1]
+  const snippet = /## Testing your app[\s\S]*?```php\n([\s\S]*?)```/.exec(readme)?.[1]
+  if (binding === undefined || snippet === undefined) throw new Error('examples/laravel/README.md: the binding or the "Testing your app" snippet is missing')
+  return { binding, snippet }
+}
+
+/** Runs the snippet with `act` in place of its `// ... act ...` line. */
+async function runTestingSnippet (act: string): Promise<{ ok: boolean, exception?: string, message?: string }> {
+  const php = spawn('php', [snippetRunner], { stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  php.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
+  php.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
+  php.stdin.end(JSON.stringify({ ...await readmeTestingCode(), act }))
+  const code = await new Promise<number | null>((resolve) => php.once('close', resolve))
+  if (code !== 0) throw new Error(`php exited ${code}: ${stderr}${stdout}`)
+  return JSON.parse(stdout)
+}
+
+t.test('the README\'s "Testing your app" snippet: Http::fake() reaches the RealtimeBridge singleton (Laravel 8.83)', { skip }, async (t) => {
+  const bridge = '\\Illuminate\\Container\\Container::getInstance()->make(\\App\\Services\\RealtimeBridge::class)'
+  // The singleton was built before the fake: the fake still answers, and the request is recorded.
+  t.same(await runTestingSnippet(`${bridge}->newMessage('chat_1', ['id' => 1, 'text' => 'hi']);`), { ok: true })
+  // The snippet's assertion fails when the app sent nothing, or sent to another room.
+  t.match(await runTestingSnippet(''), { ok: false, exception: 'PHPUnit\\Framework\\AssertionFailedError' })
+  t.match(await runTestingSnippet(`${bridge}->newMessage('chat_2', ['id' => 1]);`), { ok: false, exception: 'PHPUnit\\Framework\\AssertionFailedError' })
 })

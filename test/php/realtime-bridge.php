@@ -11,14 +11,17 @@ require '/usr/share/php/GuzzleHttp/autoload.php';
 require __DIR__.'/../../examples/laravel/app/Services/RealtimeBridge.php';
 
 use App\Services\RealtimeBridge;
-use Illuminate\Http\Client\Factory;
+use Illuminate\Container\Container;
 use Illuminate\Http\Client\RequestException;
+use Illuminate\Support\Facades\Facade;
 
 $input = json_decode(stream_get_contents(STDIN), true, 512, JSON_THROW_ON_ERROR);
 $config = $input['config'] === 'services.php'
     ? (require __DIR__.'/../../examples/laravel/config/services.php')['bridge']
     : $input['config'];
-$bridge = new RealtimeBridge(new Factory(), $config);
+// The Http facade the class sends through, resolved from a container as in an application.
+Facade::setFacadeApplication(Container::getInstance());
+$bridge = new RealtimeBridge($config);
 
 $results = [];
 foreach ($input['calls'] as $call) {

@@ -13,7 +13,8 @@ t.test('defaults need no variables', async (t) => {
     nodeEnv: 'development',
     production: false,
     port: 3000,
-    host: '0.0.0.0',
+    host: '127.0.0.1',
+    openDevelopment: true,
     logLevel: 'info',
     corsOrigins: true,
     bodyLimit: 65536,
@@ -21,6 +22,14 @@ t.test('defaults need no variables', async (t) => {
     idempotencyTtlSeconds: 600,
     shutdownTimeoutMs: 10000
   })
+})
+
+t.test('open development mode (no secrets) listens on 127.0.0.1 unless HOST says otherwise', async (t) => {
+  t.match(loadConfig({}), { host: '127.0.0.1', openDevelopment: true })
+  t.match(loadConfig({ HOST: '0.0.0.0' }), { host: '0.0.0.0', openDevelopment: true })
+  t.match(loadConfig({ BRIDGE_API_TOKEN: 'dev-token' }), { host: '0.0.0.0', openDevelopment: false })
+  t.match(loadConfig({ BRIDGE_JWT_SECRET: 'dev-secret' }), { host: '0.0.0.0', openDevelopment: false })
+  t.match(loadConfig({ NODE_ENV: 'production', BRIDGE_API_TOKEN: secrets.apiToken, BRIDGE_JWT_SECRET: secrets.jwtSecret }), { host: '0.0.0.0', openDevelopment: false })
 })
 
 t.test('values are read and converted', async (t) => {

@@ -1,7 +1,7 @@
 // GET /api/rooms/:room: how many sockets and users are in a room, counted on every node, so
 // the backend can fall back to a push notification when nobody is online.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorAnswer } from '../../../src/schemas/answers.ts'
+import { errorResponse } from '../../../src/schemas/answers.ts'
 import { RoomInfo, RoomParams } from '../../../src/schemas/room-info.ts'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -16,8 +16,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       params: RoomParams,
       response: {
         200: { ...RoomInfo, description: 'The room\'s subscribers and users right now' },
-        400: { ...ErrorAnswer, description: 'The room name breaks the room rules' },
-        503: { ...ErrorAnswer, description: 'Cluster mode: Redis is unreachable or a node did not answer in time; retry later' }
+        400: errorResponse(400, 'The room name breaks the room rules', 'params/room is invalid: Room name: 1-128 characters of A-Z a-z 0-9 _ - . : @', 'FST_ERR_VALIDATION'),
+        503: errorResponse(503, 'Cluster mode: Redis is unreachable or a node did not answer in time; retry later', 'Redis is unreachable (cluster mode); the room cannot be counted, retry later', 'BRIDGE_REDIS_UNAVAILABLE')
       }
     }
   }, async (request) => {

@@ -7,9 +7,9 @@ namespace App\Services;
 
 use GuzzleHttp\Exception\TransferException;
 use Illuminate\Http\Client\ConnectionException;
-use Illuminate\Http\Client\Factory;
 use Illuminate\Http\Client\PendingRequest;
 use Illuminate\Http\Client\RequestException;
+use Illuminate\Support\Facades\Http;
 use Illuminate\Support\Str;
 use InvalidArgumentException;
 use LogicException;
@@ -19,11 +19,10 @@ use Throwable;
 class RealtimeBridge
 {
     /**
-     * @param  Factory  $http  Laravel's HTTP client (what the `Http` facade resolves to)
      * @param  array  $config  config('services.bridge'): url, token, jwt_secret, signing_secret,
      *                         and optionally timeout, retries, retry_sleep_ms, token_ttl
      */
-    public function __construct(private Factory $http, private array $config)
+    public function __construct(private array $config)
     {
         if (empty($config['url'])) {
             throw new InvalidArgumentException('services.bridge.url is not set (BRIDGE_URL)');
@@ -156,8 +155,9 @@ class RealtimeBridge
 
     private function request(): PendingRequest
     {
-        $request = $this->http
-            ->baseUrl(rtrim($this->config['url'], '/'))
+        // Through the facade at each call, not a Factory kept since construction: a singleton
+        // built before Http::fake() would otherwise keep sending real requests in your tests.
+        $request = Http::baseUrl(rtrim($this->config['url'], '/'))
             ->acceptJson()
             ->timeout((int) ($this->config['timeout'] ?? 5))
             ->retry(
