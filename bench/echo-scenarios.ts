@@ -89,8 +89,18 @@ export async function pusherPath (context: EchoScenarioContext): Promise<Scenari
     const pusherRatios: number[] = []
     for (let i = 0; i < context.repeats; i++) {
       const ceiling = await measureRun({ loadGenerator, servers: [bare], crowds: [], plan: context.plan(bare.url, 'pusher-ceiling', empty, saturate) })
-      const sms = await measureRun({ loadGenerator, servers: [bridge], crowds, plan: context.plan(bridge.url, 'pusher-sms', pairs, saturate) })
-      const pusher = await measureRun({ loadGenerator, servers: [bridge], crowds, plan: { ...context.plan(bridge.url, 'pusher', pairs, saturate), pusher: app } })
+      const measureSms = () => measureRun({ loadGenerator, servers: [bridge], crowds, plan: context.plan(bridge.url, 'pusher-sms', pairs, saturate) })
+      const measurePusher = () => measureRun({ loadGenerator, servers: [bridge], crowds, plan: { ...context.plan(bridge.url, 'pusher', pairs, saturate), pusher: app } })
+      // Each path goes first in every other run, so neither always inherits the other's garbage.
+      let sms: RunFigures
+      let pusher: RunFigures
+      if (i % 2 === 0) {
+        sms = await measureSms()
+        pusher = await measurePusher()
+      } else {
+        pusher = await measurePusher()
+        sms = await measureSms()
+      }
       smsRuns.push(sms)
       pusherRuns.push(pusher)
       smsRatios.push(sms.publishesPerSec / ceiling.publishesPerSec)

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { serve } from './ipc.ts'
-import { acceptedStatus, signedEventsPath, triggerBody, type PusherApp } from './pusher-path.ts'
+import { acceptedStatus, eventsSigner, triggerBody, type PusherApp } from './pusher-path.ts'
 import { SampleBuffer } from './stats.ts'
 
 export interface LoadPlan {
@@ -49,6 +49,7 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${plan.apiToken}` }
   const pusherHeaders = { 'content-type': 'application/json' }
   const accepted = acceptedStatus(plan)
+  const signedPath = plan.pusher === undefined ? undefined : eventsSigner(plan.pusher)
   const statuses: Record<string, number> = {}
   const acceptedPerRoom: Record<string, number> = {}
   const latencies = new SampleBuffer()
@@ -64,9 +65,9 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
     const body = plan.pusher === undefined
       ? JSON.stringify({ room, uuid: `${plan.uuidPrefix}-${seq}`, message })
       : triggerBody(room, 'new_message', { message })
-    const request = plan.pusher === undefined
+    const request = signedPath === undefined
       ? { path: '/api/sms/new-message', headers }
-      : { path: signedEventsPath(plan.pusher, body), headers: pusherHeaders }
+      : { path: signedPath(body), headers: pusherHeaders }
     sent++
     try {
       const response = await pool.request({ ...request, method: 'POST', body })

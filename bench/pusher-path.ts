@@ -1,7 +1,8 @@
 // The Pusher HTTP API as the load generator drives it: `POST /apps/{app_id}/events` signed
-// the way Pusher's server SDKs (and so Laravel's `pusher` broadcaster) sign each request, with
-// the body Laravel sends (`name`, `channels`, `data` as a JSON string).
-import { createHash, createHmac, randomBytes } from 'node:crypto'
+// by Pusher's official Node server SDK (which signs as the PHP SDK under Laravel's `pusher`
+// broadcaster does), with the body Laravel sends (`name`, `channels`, `data` as a JSON string).
+import { randomBytes } from 'node:crypto'
+import Pusher from 'pusher'
 
 export interface PusherApp {
   appId: string
@@ -22,20 +23,14 @@ export function pusherEnv (app: PusherApp): Record<string, string> {
 }
 
 /**
- * The signed request path: auth_key, auth_timestamp, auth_version and body_md5 in the query,
- * and auth_signature = hex HMAC-SHA256(secret, "POST\n<path>\n<query, keys sorted>").
+ * Signs requests as the SDK's `trigger()` does: auth_key, auth_timestamp, auth_version and
+ * body_md5 in the query, auth_signature = hex HMAC-SHA256(secret, "POST\n<path>\n<sorted query>").
  */
-export function signedEventsPath (app: PusherApp, body: string, nowMs = Date.now()): string {
+export function eventsSigner (app: PusherApp): (body: string) => string {
+  // The SDK wants a host; it is not contacted, only its signing is used.
+  const sdk = new Pusher({ appId: app.appId, key: app.key, secret: app.secret, host: '127.0.0.1' })
   const path = `/apps/${app.appId}/events`
-  const params: Array<[string, string]> = [
-    ['auth_key', app.key],
-    ['auth_timestamp', String(Math.floor(nowMs / 1000))],
-    ['auth_version', '1.0'],
-    ['body_md5', createHash('md5').update(body).digest('hex')]
-  ]
-  const query = params.sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => `${key}=${value}`).join('&')
-  const signature = createHmac('sha256', app.secret).update(`POST\n${path}\n${query}`).digest('hex')
-  return `${path}?${query}&auth_signature=${signature}`
+  return (body) => `${path}?${sdk.createSignedQueryString({ method: 'POST', path, body })}`
 }
 
 /** A trigger as Laravel's broadcaster sends it: one channel, `data` encoded as JSON. */
