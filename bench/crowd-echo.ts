@@ -54,6 +54,8 @@ export interface PresenceCounts {
   knownTotal: number
   /** Sockets that have received the watched user's `presence:joining`. */
   watchedArrivals: number
+  /** Sockets of the group that lost their connection, by socket.io-client's reason. */
+  disconnects: Record<string, number>
 }
 
 export interface PresenceReport extends PresenceCounts {
@@ -69,6 +71,7 @@ interface GroupState {
   seen: Seen[]
   watched?: string
   watchedAt: number[]
+  disconnects: Record<string, number>
 }
 
 const fresh = (): Seen => ({ known: new Set(), subscribed: false, duplicates: 0, joinings: 0, leavings: 0, refusals: 0 })
@@ -99,13 +102,17 @@ export function presenceHandlers (socketsOf: (name: string) => Socket[]) {
     socket.on('subscription_error', (channel: string) => {
       if (channel === state.channel) seen().refusals++
     })
+    socket.on('disconnect', (reason: string) => {
+      // The crowd's own disconnect at the end of a scenario is not a problem.
+      if (reason !== 'io client disconnect') state.disconnects[reason] = (state.disconnects[reason] ?? 0) + 1
+    })
   }
 
   function stateOf (name: string, channel: string): GroupState {
     let state = states.get(name)
     if (state === undefined) {
       const sockets = socketsOf(name)
-      state = { channel, seen: sockets.map(fresh), watchedAt: [] }
+      state = { channel, seen: sockets.map(fresh), watchedAt: [], disconnects: {} }
       states.set(name, state)
       sockets.forEach((socket, index) => listen(state as GroupState, socket, index))
     }
@@ -120,7 +127,8 @@ export function presenceHandlers (socketsOf: (name: string) => Socket[]) {
       joinings: sum('joinings'),
       leavings: sum('leavings'),
       knownTotal: state.seen.reduce((total, seen) => total + seen.known.size, 0),
-      watchedArrivals: state.watchedAt.length
+      watchedArrivals: state.watchedAt.length,
+      disconnects: { ...state.disconnects }
     }
   }
 
