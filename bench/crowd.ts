@@ -1,7 +1,9 @@
 // Child process holding a crowd of real socket.io clients: connects them with their JWT,
-// subscribes them to their rooms, counts what each receives and how long it took.
+// subscribes them to their rooms (or, as Laravel Echo does, to channels), counts what each
+// receives and how long it took.
 import { performance } from 'node:perf_hooks'
 import { io, type Socket } from 'socket.io-client'
+import { echoSubscribe, presenceHandlers } from './crowd-echo.ts'
 import { serve } from './ipc.ts'
 import { SampleBuffer } from './stats.ts'
 
@@ -9,6 +11,8 @@ export interface CrowdMember {
   url: string
   token: string
   rooms: string[]
+  /** Speak Laravel Echo's protocol: `rooms` are Echo channels, events arrive as `(channel, data)`. */
+  echo?: boolean
 }
 
 export interface CrowdReport {
@@ -48,13 +52,19 @@ async function connectOne (plan: CrowdMember, latencies: SampleBuffer): Promise<
     reconnection: false,
     forceNew: true,
     timeout: 60_000,
-    auth: { token: plan.token }
+    // Echo passes `auth: { headers }` to io(); the bridge reads the token beside it.
+    auth: plan.echo === true ? { token: plan.token, headers: {} } : { token: plan.token }
   })
   const member: Member = { socket, received: 0 }
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve)
     socket.once('connect_error', reject)
   })
+  if (plan.echo === true) {
+    for (const channel of plan.rooms) await echoSubscribe(socket, channel)
+    socket.on('new_message', (_channel, data) => onEvent(member, latencies, data))
+    return member
+  }
   for (const room of plan.rooms) {
     const ack = await socket.timeout(60_000).emitWithAck('subscribe', { room }) as { ok: boolean, error?: { message: string } }
     if (!ack.ok) throw new Error(`subscribe ${room} refused: ${ack.error?.message}`)
@@ -98,5 +108,6 @@ serve({
   /** Events received so far by a group, to wait for stragglers without a report. */
   count: ({ name }: { name: string }) => group(name).members.reduce((sum, member) => sum + member.received, 0),
   report,
-  disconnect
+  disconnect,
+  ...presenceHandlers((name) => group(name).members.map((member) => member.socket))
 })

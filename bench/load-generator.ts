@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { serve } from './ipc.ts'
+import { acceptedStatus, eventsSigner, triggerBody, type PusherApp } from './pusher-path.ts'
 import { SampleBuffer } from './stats.ts'
 
 export interface LoadPlan {
@@ -20,6 +21,8 @@ export interface LoadPlan {
   /** Open loop: `count` publishes spread evenly at `rate` per second. */
   rate?: number
   count?: number
+  /** Publish through the Pusher HTTP API of this app (answered 200) instead of /api/sms (202). */
+  pusher?: PusherApp
 }
 
 export interface LoadResult {
@@ -28,7 +31,7 @@ export interface LoadResult {
   statuses: Record<string, number>
   errors: number
   firstError?: string
-  /** Accepted (202) publishes per room: what the crowd must have received. */
+  /** Accepted (202, or 200 from the Pusher API) publishes per room: what the crowd must have received. */
   acceptedPerRoom: Record<string, number>
   /** HTTP latency of each accepted publish, in ms. */
   latencies: Float64Array
@@ -44,6 +47,9 @@ const filler = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do 
 async function run (plan: LoadPlan): Promise<LoadResult> {
   const pool = new Pool(plan.origin, { connections: plan.connections, pipelining: 1 })
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${plan.apiToken}` }
+  const pusherHeaders = { 'content-type': 'application/json' }
+  const accepted = acceptedStatus(plan)
+  const signedPath = plan.pusher === undefined ? undefined : eventsSigner(plan.pusher)
   const statuses: Record<string, number> = {}
   const acceptedPerRoom: Record<string, number> = {}
   const latencies = new SampleBuffer()
@@ -54,18 +60,21 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
   async function publish (seq: number): Promise<void> {
     const room = plan.rooms[seq % plan.rooms.length] as string
     const sentAt = now()
-    const body = JSON.stringify({
-      room,
-      uuid: `${plan.uuidPrefix}-${seq}`,
-      message: { id: seq, text: filler, from: 'bench', sentAt }
-    })
+    const message = { id: seq, text: filler, from: 'bench', sentAt }
+    // The Pusher path carries the same message, as Laravel's broadcaster would send it.
+    const body = plan.pusher === undefined
+      ? JSON.stringify({ room, uuid: `${plan.uuidPrefix}-${seq}`, message })
+      : triggerBody(room, 'new_message', { message })
+    const request = signedPath === undefined
+      ? { path: '/api/sms/new-message', headers }
+      : { path: signedPath(body), headers: pusherHeaders }
     sent++
     try {
-      const response = await pool.request({ path: '/api/sms/new-message', method: 'POST', headers, body })
+      const response = await pool.request({ ...request, method: 'POST', body })
       await response.body.text()
       const status = String(response.statusCode)
       statuses[status] = (statuses[status] ?? 0) + 1
-      if (response.statusCode === 202) {
+      if (response.statusCode === accepted) {
         latencies.push(now() - sentAt)
         acceptedPerRoom[room] = (acceptedPerRoom[room] ?? 0) + 1
       }

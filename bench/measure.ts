@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { BenchChild } from './ipc.ts'
 import type { CrowdMember, CrowdReport } from './crowd.ts'
 import type { LoadPlan, LoadResult } from './load-generator.ts'
+import { acceptedStatus } from './pusher-path.ts'
 import type { ServerProcess } from './servers.ts'
 import { median, percentiles } from './stats.ts'
 
@@ -96,13 +97,14 @@ export async function measureRun (setup: RunSetup): Promise<RunFigures> {
     })
   })
 
-  const accepted = load.statuses['202'] ?? 0
+  const acceptedAs = String(acceptedStatus(setup.plan))
+  const accepted = load.statuses[acceptedAs] ?? 0
   const refused = load.sent - accepted
   const [httpP50, httpP99] = percentiles([load.latencies], [50, 99]) as [number, number]
   const [e2eP50, e2eP99] = percentiles(reports.map((report) => report.latencies), [50, 99]) as [number, number]
   const notes: string[] = []
   if (refused > 0) {
-    const other = Object.entries(load.statuses).filter(([status]) => status !== '202').map(([status, n]) => `${n}× ${status}`)
+    const other = Object.entries(load.statuses).filter(([status]) => status !== acceptedAs).map(([status, n]) => `${n}× ${status}`)
     if (load.errors > 0) other.push(`${load.errors}× ${load.firstError ?? 'error'}`)
     notes.push(`not accepted: ${other.join(', ')}`)
   }

@@ -8,10 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { createClient } from 'redis'
 import type { CrowdMember } from './crowd.ts'
+import { largeRoomEcho, pusherPath, type EchoScenarioContext } from './echo-scenarios.ts'
 import { BenchChild, killAll, root } from './ipc.ts'
 import type { LoadPlan } from './load-generator.ts'
 import { describeMachine, machineLine } from './machine.ts'
 import { measureRun, summarize, type Crowd, type RunFigures } from './measure.ts'
+import { presenceScenario } from './presence.ts'
 import { startServer, type ServerProcess } from './servers.ts'
 import { fmt, markdownTable, median } from './stats.ts'
 import { newCredentials, socketToken } from './tokens.ts'
@@ -261,6 +263,16 @@ async function main (): Promise<void> {
       measureRun({ loadGenerator, servers: [bridge], crowds, plan: plan(bridge.url, 'steady', roomNames, { connections: 16, rate: 500, count: 2500 }) })))
     rows.push({ id: 'steady', scenario: 'steady 500 publishes/s (200 sockets, 50 rooms)', figures, notes: figures.notes })
     await disconnectCrowds(crowds)
+  }
+
+  // Laravel Echo and Laravel's Pusher path (bench/echo-scenarios.ts, bench/presence.ts).
+  const echoContext: EchoScenarioContext = { loadGenerator, crowdChildren, bridge, bare, jwtSecret: credentials.jwtSecret, repeats, startBridge, plan, log }
+  if (wanted('large-room-echo')) rows.push(await largeRoomEcho(echoContext))
+  if (wanted('pusher')) rows.push(...await pusherPath(echoContext))
+  if (wanted('presence')) {
+    log('presence: 1,000 Echo sockets join and leave one presence channel (authorized by tokens)')
+    const presence = await presenceScenario({ crowdChildren, server: bridge, jwtSecret: credentials.jwtSecret, repeats, log })
+    rows.push({ id: 'presence', scenario: 'presence channel, 1,000 members joining and leaving', notes: presence.notes })
   }
 
   await bare.stop()
