@@ -20,6 +20,12 @@ export interface LoadPlan {
   /** Open loop: `count` publishes spread evenly at `rate` per second. */
   rate?: number
   count?: number
+  /** Size of the `message.text` of each publish, in bytes (default: one short sentence). */
+  payloadBytes?: number
+  /** `laravel-echo-server`: its HTTP API (`POST /apps/bench/events`, answered 200) instead of the bridge's. */
+  target?: 'bridge' | 'laravel-echo-server'
+  /** Return the sequence number of every accepted publish (to check recovery for gaps). */
+  recordAccepted?: boolean
 }
 
 export interface LoadResult {
@@ -32,6 +38,13 @@ export interface LoadResult {
   acceptedPerRoom: Record<string, number>
   /** HTTP latency of each accepted publish, in ms. */
   latencies: Float64Array
+  /** Publishes accepted (202 from the bridge, 200 from laravel-echo-server). */
+  accepted: number
+  /** HTTP latency of each 503, in ms, and how many of them came without `Retry-After`. */
+  shedLatencies: Float64Array
+  missingRetryAfter: number
+  /** Sequence numbers of the accepted publishes, when asked for; publish `seq` goes to `rooms[seq % rooms.length]`. */
+  acceptedSeqs?: number[]
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
@@ -44,9 +57,17 @@ const filler = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do 
 async function run (plan: LoadPlan): Promise<LoadResult> {
   const pool = new Pool(plan.origin, { connections: plan.connections, pipelining: 1 })
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${plan.apiToken}` }
+  const echoServer = plan.target === 'laravel-echo-server'
+  const path = echoServer ? '/apps/bench/events' : '/api/sms/new-message'
+  const acceptedStatus = echoServer ? 200 : 202
+  const text = plan.payloadBytes === undefined ? filler : filler.repeat(Math.ceil(plan.payloadBytes / filler.length)).slice(0, plan.payloadBytes)
   const statuses: Record<string, number> = {}
   const acceptedPerRoom: Record<string, number> = {}
   const latencies = new SampleBuffer()
+  const shedLatencies = new SampleBuffer()
+  const acceptedSeqs: number[] = []
+  let accepted = 0
+  let missingRetryAfter = 0
   let sent = 0
   let errors = 0
   let firstError: string | undefined
@@ -54,20 +75,24 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
   async function publish (seq: number): Promise<void> {
     const room = plan.rooms[seq % plan.rooms.length] as string
     const sentAt = now()
-    const body = JSON.stringify({
-      room,
-      uuid: `${plan.uuidPrefix}-${seq}`,
-      message: { id: seq, text: filler, from: 'bench', sentAt }
-    })
+    const message = { id: seq, text, from: 'bench', sentAt }
+    const body = JSON.stringify(echoServer
+      ? { channel: room, name: 'new_message', data: { room, uuid: `${plan.uuidPrefix}-${seq}`, message } }
+      : { room, uuid: `${plan.uuidPrefix}-${seq}`, message })
     sent++
     try {
-      const response = await pool.request({ path: '/api/sms/new-message', method: 'POST', headers, body })
+      const response = await pool.request({ path, method: 'POST', headers, body })
       await response.body.text()
       const status = String(response.statusCode)
       statuses[status] = (statuses[status] ?? 0) + 1
-      if (response.statusCode === 202) {
+      if (response.statusCode === acceptedStatus) {
+        accepted++
         latencies.push(now() - sentAt)
         acceptedPerRoom[room] = (acceptedPerRoom[room] ?? 0) + 1
+        if (plan.recordAccepted === true) acceptedSeqs.push(seq)
+      } else if (response.statusCode === 503) {
+        shedLatencies.push(now() - sentAt)
+        if (response.headers['retry-after'] === undefined) missingRetryAfter++
       }
     } catch (error) {
       errors++
@@ -98,7 +123,56 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
   }
   const elapsedMs = now() - start
   await pool.close()
-  return { sent, elapsedMs, statuses, errors, ...(firstError !== undefined && { firstError }), acceptedPerRoom, latencies: latencies.values() }
+  return {
+    sent,
+    elapsedMs,
+    statuses,
+    errors,
+    ...(firstError !== undefined && { firstError }),
+    acceptedPerRoom,
+    latencies: latencies.values(),
+    accepted,
+    shedLatencies: shedLatencies.values(),
+    missingRetryAfter,
+    ...(plan.recordAccepted === true && { acceptedSeqs })
+  }
 }
 
-serve({ run: (plan: LoadPlan) => run(plan) })
+export interface FloodPlan {
+  origin: string
+  /** Clients opening handshakes one after the other, side by side. */
+  clients: number
+  durationMs: number
+}
+
+export interface FloodResult {
+  handshakes: number
+  statuses: Record<string, number>
+  errors: number
+}
+
+/** Unauthenticated Engine.IO polling handshakes, as fast as the server answers them, never followed up. */
+async function flood (plan: FloodPlan): Promise<FloodResult> {
+  const pool = new Pool(plan.origin, { connections: plan.clients, pipelining: 1 })
+  const statuses: Record<string, number> = {}
+  let handshakes = 0
+  let errors = 0
+  const end = now() + plan.durationMs
+  await Promise.all(Array.from({ length: plan.clients }, async () => {
+    while (now() < end) {
+      try {
+        const response = await pool.request({ path: '/socket.io/?EIO=4&transport=polling', method: 'GET' })
+        await response.body.text()
+        handshakes++
+        statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1
+      } catch {
+        errors++
+        await sleep(10)
+      }
+    }
+  }))
+  await pool.close()
+  return { handshakes, statuses, errors }
+}
+
+serve({ run: (plan: LoadPlan) => run(plan), flood: (plan: FloodPlan) => flood(plan) })

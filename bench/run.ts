@@ -175,11 +175,17 @@ async function main (): Promise<void> {
     // The same bridge with LOG_LEVEL=warn shows what the one log line per publish costs.
     const quiet = args['log-level'] === 'info' ? await startBridge('bridge-warn', { LOG_LEVEL: 'warn' }) : undefined
     if (quiet !== undefined) await measureRun({ loadGenerator, servers: [quiet], crowds: [], plan: plan(quiet.url, 'warm-up', rooms('empty', 1000), { connections: 32, durationMs: 2000 }) })
+    // laravel-echo-server's HTTP API, the server this bridge replaces, in the same run.
+    const echoServer = await startServer({ name: 'laravel-echo-server', kind: 'laravel-echo-server', env: { ECHO_KEY: credentials.apiToken }, logFile: join(workDir, 'laravel-echo-server.log'), cwd: workDir })
+    const echoPlan = (scenario: string, load: Partial<LoadPlan>) => ({ ...plan(echoServer.url, scenario, rooms('empty', 1000), load), target: 'laravel-echo-server' as const })
+    await measureRun({ loadGenerator, servers: [echoServer], crowds: [], plan: echoPlan('warm-up', { connections: 32, durationMs: 2000 }) })
     const bareRuns: RunFigures[] = []
     const bridgeRuns: RunFigures[] = []
     const quietRuns: RunFigures[] = []
+    const echoRuns: RunFigures[] = []
     const ratios: number[] = []
     const quietRatios: number[] = []
+    const echoRatios: number[] = []
     await withProfile(bare, 'ceiling', () => withProfile(bridge, 'no-listeners', async () => {
       for (let i = 0; i < repeats; i++) {
         const ceiling = await measureRun({ loadGenerator, servers: [bare], crowds: [], plan: plan(bare.url, 'ceiling', rooms('empty', 1000), saturate) })
@@ -192,8 +198,12 @@ async function main (): Promise<void> {
           quietRuns.push(quietIngest)
           quietRatios.push(quietIngest.publishesPerSec / ceiling.publishesPerSec)
         }
+        const echoIngest = await measureRun({ loadGenerator, servers: [echoServer], crowds: [], plan: echoPlan('laravel-echo-server', saturate) })
+        echoRuns.push(echoIngest)
+        echoRatios.push(echoIngest.publishesPerSec / ceiling.publishesPerSec)
         log(`  run ${i + 1}/${repeats}: bare ${fmt(ceiling.publishesPerSec)}/s, bridge ${fmt(ingest.publishesPerSec)}/s` +
-          (quiet === undefined ? '' : `, bridge at warn ${fmt(quietRuns.at(-1)?.publishesPerSec)}/s`))
+          (quiet === undefined ? '' : `, bridge at warn ${fmt(quietRuns.at(-1)?.publishesPerSec)}/s`) +
+          `, laravel-echo-server ${fmt(echoRuns.at(-1)?.publishesPerSec)}/s`)
       }
     }))
     bareFigures = summarize(bareRuns)
@@ -205,6 +215,9 @@ async function main (): Promise<void> {
       rows.push({ id: 'no-listeners-warn', scenario: 'publishes, no listeners, LOG_LEVEL=warn', figures: quietIngest, ratioToBare: median(quietRatios), notes: quietIngest.notes })
       await quiet.stop()
     }
+    const echoIngest = summarize(echoRuns)
+    rows.push({ id: 'laravel-echo-server', scenario: 'yardstick: laravel-echo-server HTTP API, no listeners', figures: echoIngest, ratioToBare: median(echoRatios), notes: echoIngest.notes })
+    await echoServer.stop()
   }
 
   if (wanted('small-rooms')) {
