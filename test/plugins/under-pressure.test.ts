@@ -3,7 +3,10 @@
 import t from 'tap'
 import { loadConfig } from '../../src/config.ts'
 import { RETRY_AFTER_SECONDS } from '../../src/errors.ts'
-import { captureLogs, connectClient, metricValue, postJson, startBridge, subscribe, waitFor } from '../helper.ts'
+import { captureLogs, connectClient, freePort, metricValue, postJson, startBridge, startServer, subscribe, waitFor } from '../helper.ts'
+
+// Each test waits for load samples, one starts a bridge process: more than the default minute on a busy machine.
+t.setTimeout(180_000)
 
 const message = { room: 'chat_load', message: { text: 'hi' } }
 
@@ -132,4 +135,20 @@ t.test('memory shedding starts on live heap and ends when it is freed, though no
   await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 202, 'publishes to be accepted again')
   t.ok(metricValue(await scrape(url), 'bridge_heap_used_after_gc_bytes') <= fastify.config.maxHeapUsedBytes, 'the freed heap counts as free')
   t.equal(held, undefined)
+})
+
+t.test('in a quiet process, memory shedding ends once the heap is garbage, though nothing else would collect it', async (t) => {
+  const port = await freePort()
+  // Over 160 MiB of live heap sheds; the arrays take about 240 MB.
+  const server = startServer({ PORT: String(port), LOG_LEVEL: 'info', BRIDGE_MAX_HEAP_USED_BYTES: String(160 * 2 ** 20) }, 'test/plugins/fixtures/quiet-bridge.ts')
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  await server.logLine('Server listening')
+  const url = `http://127.0.0.1:${port}`
+  t.equal((await postJson(url, '/api/sms/new-message', message)).status, 202, 'accepted before')
+
+  t.equal((await postJson(url, '/test/allocate', {})).status, 200)
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 503, 'a publish to be shed while the heap is full')
+  t.equal((await postJson(url, '/test/free', {})).status, 200)
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 202, 'publishes to be accepted again')
+  t.ok(metricValue(await scrape(url), 'bridge_heap_used_after_gc_bytes') < 160 * 2 ** 20, 'the heap after a full collection is under the threshold')
 })
