@@ -27,14 +27,23 @@ const FULL_GC = constants.NODE_PERFORMANCE_GC_MAJOR
 
 let collector: (() => void) | undefined
 
-/** V8's `gc()`: the one from `--expose-gc` when present, else one made available at run time. */
+/**
+ * V8's `gc()`: the one from `--expose-gc` when present, else one made available at run time.
+ * Should a runtime refuse, collections V8 runs on its own are all there is to go by.
+ */
 function fullCollection (): () => void {
   if (collector !== undefined) return collector
   const exposed = (globalThis as { gc?: () => void }).gc
-  if (exposed !== undefined) return (collector = exposed)
-  // `--expose-gc` set after start applies to contexts created from then on.
-  setFlagsFromString('--expose-gc')
-  return (collector = runInNewContext('gc') as () => void)
+  if (typeof exposed === 'function') return (collector = exposed)
+  try {
+    // `--expose-gc` set after start applies to contexts created from then on.
+    setFlagsFromString('--expose-gc')
+    const made: unknown = runInNewContext('gc')
+    collector = typeof made === 'function' ? made as () => void : () => {}
+  } catch {
+    collector = () => {}
+  }
+  return collector
 }
 
 function measure (): Measure {
