@@ -23,6 +23,12 @@ export interface LoadPlan {
   count?: number
   /** Publish through the Pusher HTTP API of this app (answered 200) instead of /api/sms (202). */
   pusher?: PusherApp
+  /** Size of the `message.text` of each publish, in bytes (default: one short sentence). */
+  payloadBytes?: number
+  /** `laravel-echo-server`: its HTTP API (`POST /apps/bench/events`, answered 200) instead of the bridge's. */
+  target?: 'bridge' | 'laravel-echo-server'
+  /** Return the sequence number of every accepted publish (to check recovery for gaps). */
+  recordAccepted?: boolean
 }
 
 export interface LoadResult {
@@ -35,6 +41,13 @@ export interface LoadResult {
   acceptedPerRoom: Record<string, number>
   /** HTTP latency of each accepted publish, in ms. */
   latencies: Float64Array
+  /** Publishes accepted (202 from the bridge, 200 from laravel-echo-server). */
+  accepted: number
+  /** HTTP latency of each 503, in ms, and how many of them came without `Retry-After`. */
+  shedLatencies: Float64Array
+  missingRetryAfter: number
+  /** Sequence numbers of the accepted publishes, when asked for; publish `seq` goes to `rooms[seq % rooms.length]`. */
+  acceptedSeqs?: number[]
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
@@ -48,11 +61,18 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
   const pool = new Pool(plan.origin, { connections: plan.connections, pipelining: 1 })
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${plan.apiToken}` }
   const pusherHeaders = { 'content-type': 'application/json' }
-  const accepted = acceptedStatus(plan)
+  const echoServer = plan.target === 'laravel-echo-server'
   const signedPath = plan.pusher === undefined ? undefined : eventsSigner(plan.pusher)
+  const path = echoServer ? '/apps/bench/events' : '/api/sms/new-message'
+  const acceptedCode = echoServer ? 200 : acceptedStatus(plan)
+  const text = plan.payloadBytes === undefined ? filler : filler.repeat(Math.ceil(plan.payloadBytes / filler.length)).slice(0, plan.payloadBytes)
   const statuses: Record<string, number> = {}
   const acceptedPerRoom: Record<string, number> = {}
   const latencies = new SampleBuffer()
+  const shedLatencies = new SampleBuffer()
+  const acceptedSeqs: number[] = []
+  let accepted = 0
+  let missingRetryAfter = 0
   let sent = 0
   let errors = 0
   let firstError: string | undefined
@@ -60,13 +80,15 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
   async function publish (seq: number): Promise<void> {
     const room = plan.rooms[seq % plan.rooms.length] as string
     const sentAt = now()
-    const message = { id: seq, text: filler, from: 'bench', sentAt }
+    const message = { id: seq, text, from: 'bench', sentAt }
     // The Pusher path carries the same message, as Laravel's broadcaster would send it.
-    const body = plan.pusher === undefined
-      ? JSON.stringify({ room, uuid: `${plan.uuidPrefix}-${seq}`, message })
-      : triggerBody(room, 'new_message', { message })
+    const body = plan.pusher !== undefined
+      ? triggerBody(room, 'new_message', { message })
+      : JSON.stringify(echoServer
+        ? { channel: room, name: 'new_message', data: { room, uuid: `${plan.uuidPrefix}-${seq}`, message } }
+        : { room, uuid: `${plan.uuidPrefix}-${seq}`, message })
     const request = signedPath === undefined
-      ? { path: '/api/sms/new-message', headers }
+      ? { path, headers }
       : { path: signedPath(body), headers: pusherHeaders }
     sent++
     try {
@@ -74,9 +96,14 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
       await response.body.text()
       const status = String(response.statusCode)
       statuses[status] = (statuses[status] ?? 0) + 1
-      if (response.statusCode === accepted) {
+      if (response.statusCode === acceptedCode) {
+        accepted++
         latencies.push(now() - sentAt)
         acceptedPerRoom[room] = (acceptedPerRoom[room] ?? 0) + 1
+        if (plan.recordAccepted === true) acceptedSeqs.push(seq)
+      } else if (response.statusCode === 503) {
+        shedLatencies.push(now() - sentAt)
+        if (response.headers['retry-after'] === undefined) missingRetryAfter++
       }
     } catch (error) {
       errors++
@@ -107,7 +134,56 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
   }
   const elapsedMs = now() - start
   await pool.close()
-  return { sent, elapsedMs, statuses, errors, ...(firstError !== undefined && { firstError }), acceptedPerRoom, latencies: latencies.values() }
+  return {
+    sent,
+    elapsedMs,
+    statuses,
+    errors,
+    ...(firstError !== undefined && { firstError }),
+    acceptedPerRoom,
+    latencies: latencies.values(),
+    accepted,
+    shedLatencies: shedLatencies.values(),
+    missingRetryAfter,
+    ...(plan.recordAccepted === true && { acceptedSeqs })
+  }
 }
 
-serve({ run: (plan: LoadPlan) => run(plan) })
+export interface FloodPlan {
+  origin: string
+  /** Clients opening handshakes one after the other, side by side. */
+  clients: number
+  durationMs: number
+}
+
+export interface FloodResult {
+  handshakes: number
+  statuses: Record<string, number>
+  errors: number
+}
+
+/** Unauthenticated Engine.IO polling handshakes, as fast as the server answers them, never followed up. */
+async function flood (plan: FloodPlan): Promise<FloodResult> {
+  const pool = new Pool(plan.origin, { connections: plan.clients, pipelining: 1 })
+  const statuses: Record<string, number> = {}
+  let handshakes = 0
+  let errors = 0
+  const end = now() + plan.durationMs
+  await Promise.all(Array.from({ length: plan.clients }, async () => {
+    while (now() < end) {
+      try {
+        const response = await pool.request({ path: '/socket.io/?EIO=4&transport=polling', method: 'GET' })
+        await response.body.text()
+        handshakes++
+        statuses[response.statusCode] = (statuses[response.statusCode] ?? 0) + 1
+      } catch {
+        errors++
+        await sleep(10)
+      }
+    }
+  }))
+  await pool.close()
+  return { handshakes, statuses, errors }
+}
+
+serve({ run: (plan: LoadPlan) => run(plan), flood: (plan: FloodPlan) => flood(plan) })

@@ -1,6 +1,7 @@
 // `npm run bench`: starts the bridge, the bare ceiling, a load generator and crowds of
 // socket.io clients as separate processes on 127.0.0.1, runs each scenario a fixed number
 // of times and prints one table of medians. Every process is killed when it ends.
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +14,7 @@ import { BenchChild, killAll, root } from './ipc.ts'
 import type { LoadPlan } from './load-generator.ts'
 import { describeMachine, machineLine } from './machine.ts'
 import { measureRun, summarize, type Crowd, type RunFigures } from './measure.ts'
+import { runOverloadScenarios, type Finding } from './overload.ts'
 import { presenceScenario } from './presence.ts'
 import { startServer, type ServerProcess } from './servers.ts'
 import { fmt, markdownTable, median } from './stats.ts'
@@ -24,11 +26,14 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '3' },
     'log-level': { type: 'string', default: 'info' },
     profile: { type: 'boolean', default: false },
+    /** Short durations and one run each: a smoke test that every scenario works, not figures. */
+    quick: { type: 'boolean', default: false },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/13' }
   }
 })
 
-const repeats = Math.max(1, Number(args.repeats))
+const quick = args.quick === true
+const repeats = quick ? 1 : Math.max(1, Number(args.repeats))
 const only = args.only?.split(',')
 const wanted = (id: string) => only === undefined || only.some((name) => id.startsWith(name))
 const workDir = mkdtempSync(join(tmpdir(), 'bridge-bench-'))
@@ -44,6 +49,11 @@ interface Row {
   notes: string[]
 }
 const rows: Row[] = []
+const findings: Finding[] = []
+/** Scenarios of this file (the overload and recovery ones are in overload.ts). */
+const CLASSIC = ['ceiling', 'no-listeners', 'small-rooms', 'large-room', 'steady', 'idle']
+/** `/metrics` needs it when the build supports BRIDGE_METRICS_TOKEN; ignored otherwise. */
+const metricsToken = randomBytes(18).toString('base64url')
 /** The ceiling's figures, once measured: throughput ratios are taken against them. */
 let bareFigures: RunFigures | undefined
 const ratio = (figures: RunFigures) => bareFigures === undefined ? undefined : figures.publishesPerSec / bareFigures.publishesPerSec
@@ -62,6 +72,7 @@ const bridgeEnv = (extra: Record<string, string> = {}): Record<string, string> =
   // thresholds would answer 503 there, which is their job but not what is measured.
   BRIDGE_MAX_EVENT_LOOP_DELAY: '0',
   BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '0',
+  BRIDGE_METRICS_TOKEN: metricsToken,
   ...extra
 })
 
@@ -142,7 +153,7 @@ function plan (origin: string, scenario: string, roomNames: string[], load: Part
 }
 
 /** Closed-loop load: as many publishes as the server answers, 32 in flight, for 4 s. */
-const saturate = { connections: 32, durationMs: 4000 }
+const saturate = { connections: 32, durationMs: quick ? 1500 : 4000 }
 
 async function main (): Promise<void> {
   const machine = describeMachine()
@@ -151,6 +162,41 @@ async function main (): Promise<void> {
 
   const loadGenerator = startChild('load-generator', 'load-generator.ts')
   const crowdChildren = [startChild('crowd-1', 'crowd.ts'), startChild('crowd-2', 'crowd.ts')]
+
+  const reconnector = startChild('reconnector', 'reconnector.ts')
+  findings.push(...await runOverloadScenarios({
+    quick,
+    repeats,
+    wanted,
+    log,
+    loadGenerator,
+    crowdChildren,
+    reconnector,
+    apiToken: credentials.apiToken,
+    metricsToken,
+    token: (sub) => socketToken(credentials.jwtSecret, sub, ['*']),
+    startBridge: (name, options) => startBridge(name, {
+      ...(options.shedding === 'defaults'
+        ? { BRIDGE_MAX_EVENT_LOOP_DELAY: '', BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '' }
+        : { BRIDGE_MAX_HEAP_USED_BYTES: '0', BRIDGE_MAX_RSS_BYTES: '0' }),
+      ...options.env
+    }),
+    plan,
+    connectCrowds,
+    disconnectCrowds,
+    clusterEnv: () => {
+      const prefix = `bench-${runId}-${Math.random().toString(36).slice(2, 8)}:`
+      return {
+        env: { REDIS_URL: args['redis-url'] as string, BRIDGE_REDIS_PREFIX: prefix },
+        cleanUp: () => removeKeys(args['redis-url'] as string, prefix)
+      }
+    }
+  }))
+  if (only !== undefined && !only.some((name) => CLASSIC.some((id) => id.startsWith(name) || name.startsWith(id)) || name.startsWith('cluster'))) {
+    printReport(machineLine(machine))
+    writeFileSync(join(workDir, 'results.json'), JSON.stringify({ machine, args, rows, findings }, null, 2))
+    return
+  }
 
   const bare = await startServer({ name: 'bare', kind: 'bare', env: bridgeEnv(), logFile: join(workDir, 'bare.log'), cwd: workDir })
   const bridge = await startBridge('bridge')
@@ -177,11 +223,17 @@ async function main (): Promise<void> {
     // The same bridge with LOG_LEVEL=warn shows what the one log line per publish costs.
     const quiet = args['log-level'] === 'info' ? await startBridge('bridge-warn', { LOG_LEVEL: 'warn' }) : undefined
     if (quiet !== undefined) await measureRun({ loadGenerator, servers: [quiet], crowds: [], plan: plan(quiet.url, 'warm-up', rooms('empty', 1000), { connections: 32, durationMs: 2000 }) })
+    // laravel-echo-server's HTTP API, the server this bridge replaces, in the same run.
+    const echoServer = await startServer({ name: 'laravel-echo-server', kind: 'laravel-echo-server', env: { ECHO_KEY: credentials.apiToken }, logFile: join(workDir, 'laravel-echo-server.log'), cwd: workDir })
+    const echoPlan = (scenario: string, load: Partial<LoadPlan>) => ({ ...plan(echoServer.url, scenario, rooms('empty', 1000), load), target: 'laravel-echo-server' as const })
+    await measureRun({ loadGenerator, servers: [echoServer], crowds: [], plan: echoPlan('warm-up', { connections: 32, durationMs: 2000 }) })
     const bareRuns: RunFigures[] = []
     const bridgeRuns: RunFigures[] = []
     const quietRuns: RunFigures[] = []
+    const echoRuns: RunFigures[] = []
     const ratios: number[] = []
     const quietRatios: number[] = []
+    const echoRatios: number[] = []
     await withProfile(bare, 'ceiling', () => withProfile(bridge, 'no-listeners', async () => {
       for (let i = 0; i < repeats; i++) {
         const ceiling = await measureRun({ loadGenerator, servers: [bare], crowds: [], plan: plan(bare.url, 'ceiling', rooms('empty', 1000), saturate) })
@@ -194,8 +246,12 @@ async function main (): Promise<void> {
           quietRuns.push(quietIngest)
           quietRatios.push(quietIngest.publishesPerSec / ceiling.publishesPerSec)
         }
+        const echoIngest = await measureRun({ loadGenerator, servers: [echoServer], crowds: [], plan: echoPlan('laravel-echo-server', saturate) })
+        echoRuns.push(echoIngest)
+        echoRatios.push(echoIngest.publishesPerSec / ceiling.publishesPerSec)
         log(`  run ${i + 1}/${repeats}: bare ${fmt(ceiling.publishesPerSec)}/s, bridge ${fmt(ingest.publishesPerSec)}/s` +
-          (quiet === undefined ? '' : `, bridge at warn ${fmt(quietRuns.at(-1)?.publishesPerSec)}/s`))
+          (quiet === undefined ? '' : `, bridge at warn ${fmt(quietRuns.at(-1)?.publishesPerSec)}/s`) +
+          `, laravel-echo-server ${fmt(echoRuns.at(-1)?.publishesPerSec)}/s`)
       }
     }))
     bareFigures = summarize(bareRuns)
@@ -207,6 +263,9 @@ async function main (): Promise<void> {
       rows.push({ id: 'no-listeners-warn', scenario: 'publishes, no listeners, LOG_LEVEL=warn', figures: quietIngest, ratioToBare: median(quietRatios), notes: quietIngest.notes })
       await quiet.stop()
     }
+    const echoIngest = summarize(echoRuns)
+    rows.push({ id: 'laravel-echo-server', scenario: 'yardstick: laravel-echo-server HTTP API, no listeners', figures: echoIngest, ratioToBare: median(echoRatios), notes: echoIngest.notes })
+    await echoServer.stop()
   }
 
   if (wanted('small-rooms')) {
@@ -303,7 +362,7 @@ async function main (): Promise<void> {
   }
 
   printReport(machineLine(machine))
-  writeFileSync(join(workDir, 'results.json'), JSON.stringify({ machine, args, rows }, null, 2))
+  writeFileSync(join(workDir, 'results.json'), JSON.stringify({ machine, args, rows, findings }, null, 2))
   log(`results in ${join(workDir, 'results.json')}`)
 }
 
@@ -390,6 +449,11 @@ async function repeat (label: string, once: () => Promise<RunFigures>): Promise<
   return summarize(runs)
 }
 
+function printFindings (): string[] {
+  if (findings.length === 0) return []
+  return ['', markdownTable(['scenario', 'measured', 'command'], findings.map((finding) => [finding.scenario, finding.measured.join('; '), `\`${finding.command}\``])), '']
+}
+
 function printReport (machine: string): void {
   const header = ['scenario', 'publishes/s', 'deliveries/s', 'lost', 'HTTP p50/p99 ms', 'e2e p50/p99 ms', 'CPU µs/publish', 'CPU µs/delivery', 'KB/idle socket', 'ratio to bare']
   const table = rows.map((row) => {
@@ -415,8 +479,8 @@ function printReport (machine: string): void {
     return [...split, ...row.notes].map((note) => `- ${row.scenario}: ${note}`)
   })
   process.stdout.write([
-    '',
-    markdownTable(header, table),
+    ...(rows.length === 0 ? [] : ['', markdownTable(header, table)]),
+    ...printFindings(),
     '',
     `Machine: ${machine}.`,
     `Medians of ${repeats} runs per scenario; "lost" counts events owed and not received (plus any received twice) over all runs.`,

@@ -60,8 +60,11 @@ async function waitHealthy (url: string, child: BenchChild, timeoutMs = 30_000):
 
 export interface StartOptions {
   name: string
-  /** `bridge` runs src/server.ts, `bare` the validate-and-answer route, `socket.io`/`ws` the fan-out yardsticks. */
-  kind: 'bridge' | 'bare' | 'socket.io' | 'ws'
+  /**
+   * `bridge` runs src/server.ts, `bare` the validate-and-answer route, `socket.io`/`ws` the
+   * fan-out yardsticks, `laravel-echo-server` its HTTP API (key: `ECHO_KEY` in `env`).
+   */
+  kind: 'bridge' | 'bare' | 'socket.io' | 'ws' | 'laravel-echo-server'
   env: Record<string, string>
   logFile: string
   /** A working directory without a `.env`, so the developer's settings do not leak in. */
@@ -74,7 +77,8 @@ export async function startServer (options: StartOptions): Promise<ServerProcess
     bridge: join(root, 'src', 'server.ts'),
     bare: join(root, 'bench', 'bare-server.ts'),
     'socket.io': join(root, 'bench', 'reference-server.ts'),
-    ws: join(root, 'bench', 'reference-server.ts')
+    ws: join(root, 'bench', 'reference-server.ts'),
+    'laravel-echo-server': join(root, 'bench', 'echo-server-reference.ts')
   }[options.kind]
   const child = new BenchChild(options.name, entry, {
     cwd: options.cwd,

@@ -121,12 +121,14 @@ export default fp(async function metrics (fastify) {
   const all = createMetrics()
   fastify.decorate('metrics', all)
 
-  fastify.addHook('onRequest', async (_request, reply) => {
+  // Callback hooks, not async ones: they run on every request, and a promise each is not free.
+  fastify.addHook('onRequest', (_request, reply, done) => {
     all.httpInFlight.inc()
     // 'close' comes exactly once: when answered, or when the client went away first.
     reply.raw.once('close', () => all.httpInFlight.dec())
+    done()
   })
-  fastify.addHook('onResponse', async (request, reply) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
     const labels = {
       method: request.method,
       // The pattern, not the URL, so room names and typos cannot multiply the series.
@@ -135,5 +137,6 @@ export default fp(async function metrics (fastify) {
     }
     all.httpRequests.inc(labels)
     all.httpDuration.observe(labels, reply.elapsedTime / 1000)
+    done()
   })
 }, { name: 'metrics' })

@@ -9,6 +9,9 @@ export class BridgeLogController extends LogController {
   override incomingRequest (): void {}
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const failed = Boolean(error) || (reply.statusCode >= 500 && reply.statusCode !== 503)
+    // The common case writes nothing: do not build a line that is thrown away.
+    if (!failed && reply.log.level !== 'debug' && reply.log.level !== 'trace') return
     const details = {
       method: request.method,
       url: withoutSignature(request.url),

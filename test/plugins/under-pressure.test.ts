@@ -1,8 +1,12 @@
 // Load shedding: past a threshold, publishes answer 503 with Retry-After and new sockets are
 // refused, while /health, /ready and /metrics keep answering and connected sockets stay.
 import t from 'tap'
+import { loadConfig } from '../../src/config.ts'
 import { RETRY_AFTER_SECONDS } from '../../src/errors.ts'
-import { captureLogs, connectClient, metricValue, postJson, startBridge, subscribe, waitFor } from '../helper.ts'
+import { captureLogs, connectClient, freePort, metricValue, postJson, startBridge, startServer, subscribe, waitFor } from '../helper.ts'
+
+// Each test waits for load samples, one starts a bridge process: more than the default minute on a busy machine.
+t.setTimeout(180_000)
 
 const message = { room: 'chat_load', message: { text: 'hi' } }
 
@@ -89,4 +93,62 @@ t.test('a busy event loop sheds publishes for real, keeps connected sockets, and
   })
   t.equal((await postJson(url, '/api/sms/new-message', { ...message, uuid: 'after-load' })).status, 202)
   t.match(await delivered, { uuid: 'after-load' }, 'the socket kept through the overload receives events')
+})
+
+t.test('with the default delay threshold, a blocked event loop sheds, and shedding ends once it runs again', async (t) => {
+  const { maxEventLoopDelayMs } = loadConfig({})
+  const { fastify, url } = await startBridge(t, { BRIDGE_MAX_EVENT_LOOP_DELAY: String(maxEventLoopDelayMs) })
+  await waitFor(() => !fastify.isUnderPressure(), 'a calm load sample after the start')
+
+  // Blocks of several times the threshold, with a turn of the loop between them.
+  const loadState = { blocking: true }
+  const load = (async () => {
+    while (loadState.blocking) {
+      const until = performance.now() + maxEventLoopDelayMs * 4
+      while (performance.now() < until) { /* blocked */ }
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  })()
+  t.teardown(() => { loadState.blocking = false })
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 503, 'a publish to be shed')
+  t.ok(metricValue(await scrape(url), 'bridge_shed_requests_total{reason="eventLoopDelay"}') >= 1, 'shed for the event-loop delay')
+
+  loadState.blocking = false
+  await load
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 202, 'publishes to be accepted again')
+  t.equal(metricValue(await scrape(url), 'bridge_overloaded'), 0, 'no longer overloaded')
+})
+
+t.test('memory shedding starts on live heap and ends when it is freed, though nothing else collects it', async (t) => {
+  const { fastify, url } = await startBridge(t, { BRIDGE_MAX_HEAP_USED_BYTES: String(process.memoryUsage().heapUsed + 96 * 2 ** 20) })
+  await waitFor(() => !fastify.isUnderPressure(), 'a calm load sample after the start')
+
+  // About 200 MB of live arrays on the V8 heap (doubles, not buffers: those are off the heap).
+  let held: number[][] | undefined = Array.from({ length: 25 }, (_, i) => new Array<number>(1_000_000).fill(i + 0.5))
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 503, 'a publish to be shed while the heap is full')
+  t.ok(metricValue(await scrape(url), 'bridge_shed_requests_total{reason="heapUsedBytes"}') >= 1, 'shed for the heap')
+  t.ok(held.length === 25 && metricValue(await scrape(url), 'bridge_heap_used_after_gc_bytes') > fastify.config.maxHeapUsedBytes,
+    'the heap measured after a full collection is over the threshold')
+
+  // Garbage now, which this quiet process would keep for a long time without a full collection.
+  held = undefined
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 202, 'publishes to be accepted again')
+  t.ok(metricValue(await scrape(url), 'bridge_heap_used_after_gc_bytes') <= fastify.config.maxHeapUsedBytes, 'the freed heap counts as free')
+  t.equal(held, undefined)
+})
+
+t.test('in a quiet process, memory shedding ends once the heap is garbage, though nothing else would collect it', async (t) => {
+  const port = await freePort()
+  // Over 160 MiB of live heap sheds; the arrays take about 240 MB.
+  const server = startServer({ PORT: String(port), LOG_LEVEL: 'info', BRIDGE_MAX_HEAP_USED_BYTES: String(160 * 2 ** 20) }, 'test/plugins/fixtures/quiet-bridge.ts')
+  t.teardown(() => { server.child.kill('SIGKILL') })
+  await server.logLine('Server listening')
+  const url = `http://127.0.0.1:${port}`
+  t.equal((await postJson(url, '/api/sms/new-message', message)).status, 202, 'accepted before')
+
+  t.equal((await postJson(url, '/test/allocate', {})).status, 200)
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 503, 'a publish to be shed while the heap is full')
+  t.equal((await postJson(url, '/test/free', {})).status, 200)
+  await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 202, 'publishes to be accepted again')
+  t.ok(metricValue(await scrape(url), 'bridge_heap_used_after_gc_bytes') < 160 * 2 ** 20, 'the heap after a full collection is under the threshold')
 })
