@@ -51,7 +51,7 @@ interface Row {
 const rows: Row[] = []
 const findings: Finding[] = []
 /** Scenarios of this file (the overload and recovery ones are in overload.ts). */
-const CLASSIC = ['ceiling', 'no-listeners', 'small-rooms', 'large-room', 'steady', 'idle']
+const CLASSIC = ['ceiling', 'no-listeners', 'small-rooms', 'large-room', 'steady', 'idle', 'large-room-echo', 'pusher', 'presence']
 /** `/metrics` needs it when the build supports BRIDGE_METRICS_TOKEN; ignored otherwise. */
 const metricsToken = randomBytes(18).toString('base64url')
 /** The ceiling's figures, once measured: throughput ratios are taken against them. */
