@@ -3,6 +3,7 @@
 import type { FastifyServerOptions } from 'fastify'
 import { pino } from 'pino'
 import type { Config } from './config.ts'
+import { maxDepthKeyword } from './json-depth.ts'
 import { BridgeLogController } from './request-logging.ts'
 
 export function serverOptions (config: Config): FastifyServerOptions {
@@ -35,6 +36,8 @@ export function serverOptions (config: Config): FastifyServerOptions {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: {
+      // `x-max-depth` on free-form fields (src/schemas/fields.ts) is checked, not only documented.
+      plugins: [maxDepthKeyword],
       customOptions: {
         // Unknown fields are an error (almost always a typo), not silently dropped.
         removeAdditional: false,
