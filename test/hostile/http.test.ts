@@ -157,6 +157,9 @@ t.test('hostile HTTP input against the production server', async (t) => {
           : await signedPost(url, path, (pusherRoutes[path] as (data: string) => string)(value))
         const expected = depth <= 32 ? [200, 202] : [400]
         if (!expected.includes(answer.status)) throw new Error(`${path}, depth ${depth} (${shape}): ${answer.status} ${JSON.stringify(answer.body)}`)
+        const message = JSON.stringify(answer.body)
+        if (depth > 32 && !/nests deeper than 32 levels/.test(message)) throw new Error(`${path}, depth ${depth}: the answer does not say so: ${message}`)
+        if (depth > 32 && path.startsWith('/api/') && (answer.body as { code?: string }).code !== 'INVALID_PAYLOAD') throw new Error(`${path}, depth ${depth}: code ${message}`)
         if (depth <= 32) accepted++
         else refused++
       }
