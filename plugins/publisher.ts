@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { SIGNATURE_WINDOW_SECONDS } from '../src/auth/request-signature.ts'
 import type { PublishAnswer } from '../src/schemas/answers.ts'
 import type { EventName, EventPayloads, PublishBody } from '../src/schemas/events.ts'
 import type { Delivery } from '../src/transport/transport.ts'
@@ -28,12 +29,35 @@ export type Outcome = 'published' | 'duplicate'
  */
 export type Source = 'api' | 'pusher' | 'laravel-redis'
 
+/**
+ * A signature is claimed for as long as its timestamp can be fresh (300 s either side of the
+ * clock), so a replay is refused for the whole time it would otherwise be accepted.
+ */
+const SIGNATURE_CLAIM_SECONDS = 2 * SIGNATURE_WINDOW_SECONDS
+/** A signature's claim key: longer than any uuid (at most 128 characters), so no uuid can take its claim. */
+const signatureKey = (signature: string) => `signature:${signature}`.padEnd(129, '.')
+
 function createPublisher (fastify: FastifyInstance) {
   const { transport, metrics } = fastify
   const ttl = fastify.config.idempotencyTtlSeconds
 
-  /** Claims each uuid (in order, so a uuid repeated within the events is a duplicate the second time). */
-  async function claimAll (events: readonly OutgoingEvent[]): Promise<boolean[]> {
+  /**
+   * Claims each uuid (in order, so a uuid repeated within the events is a duplicate the second
+   * time); with a signature, claims it first: a signed request seen before delivers nothing.
+   */
+  async function claimAll (events: readonly OutgoingEvent[], signature: string | undefined): Promise<boolean[]> {
+    if (signature !== undefined && !await transport.claims.claim(signatureKey(signature), SIGNATURE_CLAIM_SECONDS)) {
+      return events.map(() => false)
+    }
+    try {
+      return await claimUuids(events)
+    } catch (error) {
+      if (signature !== undefined) await transport.claims.release(signatureKey(signature)).catch(() => {})
+      throw error
+    }
+  }
+
+  async function claimUuids (events: readonly OutgoingEvent[]): Promise<boolean[]> {
     const claims = events.map(({ uuid }) => uuid === undefined ? Promise.resolve(true) : transport.claims.claim(uuid, ttl))
     const settled = await Promise.allSettled(claims)
     const failed = settled.find((result) => result.status === 'rejected')
@@ -54,10 +78,10 @@ function createPublisher (fastify: FastifyInstance) {
    * uuid already claimed within the window makes its event a duplicate (not delivered).
    * Rejects (503 while the cluster's Redis is away) with every claim given back.
    */
-  async function publish (events: readonly OutgoingEvent[], log: FastifyBaseLogger, source: Source = 'api'): Promise<Outcome[]> {
+  async function publish (events: readonly OutgoingEvent[], log: FastifyBaseLogger, source: Source = 'api', signature?: string): Promise<Outcome[]> {
     let claimed: boolean[]
     try {
-      claimed = await claimAll(events)
+      claimed = await claimAll(events, signature)
     } catch (error) {
       log.warn({ reason: String(error) }, 'publish refused: could not claim the uuid')
       throw error
@@ -69,6 +93,7 @@ function createPublisher (fastify: FastifyInstance) {
       // Nothing was handed on: give the uuids back, so that the publisher's retry is not
       // answered as a duplicate. If Redis is gone for this too, the claims expire.
       await releaseAll(fresh)
+      if (signature !== undefined) await transport.claims.release(signatureKey(signature)).catch(() => {})
       throw error
     }
     return events.map(({ event, channel, uuid, except }, index) => {
@@ -88,22 +113,23 @@ function createPublisher (fastify: FastifyInstance) {
 
   /**
    * Section 1's publishes: each payload is the request body with its uuid filled in (a v4
-   * UUID when the publisher sent none), delivered to the body's room.
+   * UUID when the publisher sent none), delivered to the body's room. `signature`: the
+   * request's verified signature, when signing is on (a replay is answered as a duplicate).
    */
-  async function publishApiEvents (items: ReadonlyArray<{ event: EventName, body: PublishBody<EventName> }>, log: FastifyBaseLogger): Promise<PublishAnswer[]> {
+  async function publishApiEvents (items: ReadonlyArray<{ event: EventName, body: PublishBody<EventName> }>, log: FastifyBaseLogger, signature?: string): Promise<PublishAnswer[]> {
     const events = items.map(({ event, body }) => {
       const uuid = body.uuid ?? randomUUID()
       const payload: EventPayloads[EventName] = { ...body, uuid } as EventPayloads[EventName]
       return { channel: body.room, event, payload, uuid }
     })
-    const outcomes = await publish(events, log)
+    const outcomes = await publish(events, log, 'api', signature)
     return events.map(({ event, channel, uuid }, index) => outcomes[index] === 'duplicate'
       ? { ok: true, event, room: channel, uuid, duplicate: true }
       : { ok: true, event, room: channel, uuid })
   }
 
-  async function publishApiEvent<E extends EventName> (event: E, body: PublishBody<E>, log: FastifyBaseLogger): Promise<PublishAnswer> {
-    const [answer] = await publishApiEvents([{ event, body }], log)
+  async function publishApiEvent<E extends EventName> (event: E, body: PublishBody<E>, log: FastifyBaseLogger, signature?: string): Promise<PublishAnswer> {
+    const [answer] = await publishApiEvents([{ event, body }], log, signature)
     return answer as PublishAnswer
   }
 

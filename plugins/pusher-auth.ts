@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { bodyProblem, queryParams, signatureProblem } from '../src/auth/pusher-signature.ts'
 import { PusherUnauthorized } from '../src/errors.ts'
+import { parseJsonBody } from '../src/json-body.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -38,9 +39,7 @@ export default fp(async function pusherAuth (fastify) {
     })
 
     // body_md5 covers the exact bytes sent: JSON bodies are read as a buffer, checked, then
-    // parsed by Fastify's own (poisoning-safe) parser.
-    const { onProtoPoisoning, onConstructorPoisoning } = scope.initialConfig
-    const parseJson = scope.getDefaultJsonParser(onProtoPoisoning ?? 'error', onConstructorPoisoning ?? 'error')
+    // parsed by the bridge's one JSON reader.
     scope.removeContentTypeParser('application/json')
     scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
       // An empty body has nothing to hash: the JSON parser answers 400 for it.
@@ -52,7 +51,14 @@ export default fp(async function pusherAuth (fastify) {
           return
         }
       }
-      parseJson(request, body.toString('utf8'), done)
+      let value: unknown
+      try {
+        value = parseJsonBody(body.toString('utf8'))
+      } catch (error) {
+        done(error as Error, undefined)
+        return
+      }
+      done(null, value)
     })
   })
 }, { name: 'pusher-auth' })

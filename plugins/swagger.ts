@@ -21,7 +21,8 @@ const bearerAuth = {
   scheme: 'bearer',
   description: 'One of the tokens in the bridge\'s `BRIDGE_API_TOKEN`: `Authorization: Bearer <token>`. ' +
     'When the bridge has `BRIDGE_API_SIGNING_SECRET`, requests also carry `X-Bridge-Timestamp: <unix seconds>` and ' +
-    '`X-Bridge-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + raw body)>` (see docs/security.md).'
+    '`X-Bridge-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "\\n" + METHOD + "\\n" + path with query + "\\n" + raw body)>` ' +
+    '(see docs/security.md); each signed publish is accepted once (a replay is answered as a duplicate).'
 }
 
 const pusherSignature = {

@@ -6,6 +6,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
+import { parseJsonBody } from './json-body.ts'
 import { formatValidationErrors } from './validation-errors.ts'
 
 declare module 'fastify' {
@@ -33,6 +34,18 @@ async function bridge (fastify: FastifyInstance, opts: AppOptions) {
 
   // Publishers send JSON; anything else is a 415, not a string to validate.
   fastify.removeContentTypeParser('text/plain')
+  // One JSON reader for every body, with 400s that say what is wrong (src/json-body.ts).
+  fastify.removeContentTypeParser('application/json')
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    let value: unknown
+    try {
+      value = parseJsonBody(body as string)
+    } catch (error) {
+      done(error as Error, undefined)
+      return
+    }
+    done(null, value)
+  })
   fastify.setSchemaErrorFormatter(formatValidationErrors)
 
   fastify.setErrorHandler(errorHandler)

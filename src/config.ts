@@ -23,6 +23,10 @@ export interface Config {
   /** Most uuids the in-memory de-duplication store remembers (oldest forgotten first). */
   idempotencyMaxEntries: number
   shutdownTimeoutMs: number
+  /** Longest time from a request's first byte to its last (headers: at most 10 s of it), in ms; then 408. */
+  requestTimeoutMs: number
+  /** Bearer token `/metrics` requires; absent: `/metrics` is open (local Prometheus). */
+  metricsToken?: string
   /** Bearer tokens accepted from publishers (several during a rotation); empty: publishing is open. */
   apiTokens: string[]
   /** Turns on request signing (X-Bridge-Signature) for publishers. */
@@ -286,6 +290,8 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     jwtSecret,
     idempotencyMaxEntries: readInteger(env, 'BRIDGE_IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
     shutdownTimeoutMs: readInteger(env, 'BRIDGE_SHUTDOWN_TIMEOUT', 10_000, 100, 10 * 60_000),
+    requestTimeoutMs: readInteger(env, 'BRIDGE_REQUEST_TIMEOUT', 30_000, 1000, 10 * 60_000),
+    metricsToken: readSecret(env, 'BRIDGE_METRICS_TOKEN', production),
     recoveryMaxBytes: readInteger(env, 'BRIDGE_RECOVERY_MAX_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     maxBufferedBytes: readInteger(env, 'BRIDGE_MAX_BUFFERED_BYTES', 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     maxEventLoopDelayMs: readInteger(env, 'BRIDGE_MAX_EVENT_LOOP_DELAY', 100, 0, 60_000),

@@ -5,6 +5,7 @@ import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { withoutSignature } from './auth/pusher-signature.ts'
+import { MAX_DEPTH_KEYWORD } from './json-depth.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -78,6 +79,8 @@ export function errorHandler (error: FastifyError, request: FastifyRequest, repl
     request.log.error({ err: error }, 'request failed')
   } else {
     error.message = clientMessage(error)
+    // Too deep is one problem with one code, whether the body reader or a field's schema saw it.
+    if (error.validation?.[0]?.keyword === MAX_DEPTH_KEYWORD) error.code = 'INVALID_PAYLOAD'
     request.log.info({ method: request.method, url, statusCode, reason: error.message }, 'request refused')
   }
   // As Fastify's own handler does: e.g. WWW-Authenticate on a 401, Retry-After on a 503.

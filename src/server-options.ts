@@ -1,11 +1,19 @@
 // Options of the Fastify instance itself (logger, limits, validator): shared by the
 // server entry point and the tests, so both run the bridge the same way.
-import type { FastifyServerOptions } from 'fastify'
+import type { Server } from 'node:http'
+import type { FastifyHttpOptions } from 'fastify'
 import { pino } from 'pino'
 import type { Config } from './config.ts'
+import { maxDepthKeyword } from './json-depth.ts'
 import { BridgeLogController } from './request-logging.ts'
 
-export function serverOptions (config: Config): FastifyServerOptions {
+/** Longest time to receive a request's headers (the contract's 10 s). */
+export const HEADERS_TIMEOUT_MS = 10_000
+/** How often Node looks for requests past their timeouts: the most a timeout may be overrun by. */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
+const KEEP_ALIVE_TIMEOUT_MS = 72_000
+
+export function serverOptions (config: Config): FastifyHttpOptions<Server> {
   return {
     logger: {
       level: config.logLevel,
@@ -24,6 +32,17 @@ export function serverOptions (config: Config): FastifyServerOptions {
       }
     },
     bodyLimit: config.bodyLimit,
+    // Every request has an end (contract, section 4): the whole request within
+    // BRIDGE_REQUEST_TIMEOUT of its first byte, its headers within HEADERS_TIMEOUT_MS, else 408
+    // and the connection is closed. Node checks both only every `connectionsCheckingInterval`.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.requestTimeoutMs),
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS
+    },
+    // An idle keep-alive connection is closed after this; longer than the 60 s idle timeout of
+    // common load balancers, so they never reuse a connection the bridge is closing.
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // Loading every plugin from TypeScript sources (tests, `npm run dev`) on a busy machine can
     // take longer than Fastify's 10 s default, and in cluster mode the start waits for Redis
     // before giving up with its own message; a plugin that really hangs still fails the start.
@@ -35,6 +54,8 @@ export function serverOptions (config: Config): FastifyServerOptions {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: {
+      // `x-max-depth` on free-form fields (src/schemas/fields.ts) is checked, not only documented.
+      plugins: [maxDepthKeyword],
       customOptions: {
         // Unknown fields are an error (almost always a typo), not silently dropped.
         removeAdditional: false,

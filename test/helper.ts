@@ -143,12 +143,22 @@ export function socketToken (claims: Record<string, unknown>, secret = secrets.j
   return createSigner({ key: secret, algorithm: 'HS256', expiresIn: 3_600_000 })(claims)
 }
 
-/** Headers of a publish request signed with `secret`, as a Laravel publisher sends them. */
-export function signedHeaders (body: string, secret = secrets.signingSecret, timestamp = Math.floor(Date.now() / 1000)) {
+export interface SigningOptions {
+  /** Default POST. */
+  method?: string
+  /** The path and query the request is sent to; default `/api/sms/new-message`. */
+  url?: string
+  secret?: string
+  /** Unix seconds; default now. */
+  timestamp?: number
+}
+
+/** Headers of a request signed with `secret`, as a Laravel publisher sends them (a GET signs an empty body). */
+export function signedHeaders (body: string, { method = 'POST', url = '/api/sms/new-message', secret = secrets.signingSecret, timestamp = Math.floor(Date.now() / 1000) }: SigningOptions = {}) {
   return {
     authorization: `Bearer ${secrets.apiToken}`,
     'x-bridge-timestamp': String(timestamp),
-    'x-bridge-signature': signatureOf(secret, String(timestamp), body)
+    'x-bridge-signature': signatureOf(secret, { timestamp: String(timestamp), method, url, body })
   }
 }
 

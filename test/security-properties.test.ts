@@ -78,7 +78,7 @@ t.test('random JSON at every publish route: a 4xx or an acceptance, never a 5xx;
     routeAndBody,
     fc.constantFrom<Auth>('none', 'wrong token', 'unsigned', 'signed', 'signed, then changed'),
     async ([route, body], auth) => {
-      const signed = signedHeaders(body)
+      const signed = signedHeaders(body, { url: `/api/sms/${route}` })
       const headers = {
         none: {},
         'wrong token': { ...signed, authorization: 'Bearer wrong' },

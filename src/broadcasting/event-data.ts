@@ -5,9 +5,6 @@ import { CHANNEL_PATTERN } from '../schemas/fields.ts'
 
 /** Longest event name, as Pusher allows. */
 export const MAX_EVENT_NAME_LENGTH = 200
-/** Deepest nesting of free-form JSON the bridge accepts (the contract's rule, on every path). */
-export const MAX_JSON_DEPTH = 32
-
 const channelPattern = new RegExp(CHANNEL_PATTERN)
 
 export function validChannel (name: string): boolean {
@@ -25,19 +22,6 @@ const redisSocketPattern = /^[A-Za-z0-9_\-.]{1,64}$/
 
 export function validRedisSocket (socket: string): boolean {
   return redisSocketPattern.test(socket)
-}
-
-/** True when `value` nests objects or arrays deeper than `max` levels (a scalar is level 0). */
-export function nestedDeeperThan (value: unknown, max: number): boolean {
-  // Iterative, so a hostile depth cannot overflow the stack.
-  const stack: Array<{ value: unknown, depth: number }> = [{ value, depth: 0 }]
-  while (stack.length > 0) {
-    const { value: current, depth } = stack.pop() as { value: unknown, depth: number }
-    if (current === null || typeof current !== 'object') continue
-    if (depth + 1 > max) return true
-    for (const child of Object.values(current)) stack.push({ value: child, depth: depth + 1 })
-  }
-  return false
 }
 
 /**

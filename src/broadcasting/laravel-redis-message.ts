@@ -2,7 +2,8 @@
 // Laravel publishes `{"event","data","socket"}` on `<prefix><channel>`; Laravel 8 also leaves
 // `socket` inside `data`. Nothing here throws, whatever the message holds.
 import type { Delivery } from '../transport/transport.ts'
-import { MAX_EVENT_NAME_LENGTH, MAX_JSON_DEPTH, nestedDeeperThan, validChannel, validRedisSocket } from './event-data.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
+import { MAX_EVENT_NAME_LENGTH, validChannel, validRedisSocket } from './event-data.ts'
 
 export type DropReason = 'too_large' | 'not_json' | 'no_event' | 'bad_channel' | 'bad_socket' | 'too_deep'
 
@@ -44,6 +45,6 @@ export function readBroadcastMessage (redisChannel: string, message: string, { p
   if (socket !== undefined && socket !== null && (typeof socket !== 'string' || !validRedisSocket(socket))) {
     return { ok: false, reason: 'bad_socket' }
   }
-  if (nestedDeeperThan(payload, MAX_JSON_DEPTH)) return { ok: false, reason: 'too_deep' }
+  if (deeperThan(payload, MAX_JSON_DEPTH)) return { ok: false, reason: 'too_deep' }
   return { ok: true, delivery: { channel, event, payload, ...(typeof socket === 'string' && { except: socket }) } }
 }

@@ -3,7 +3,8 @@
 import { PusherBadRequest } from '../errors.ts'
 import type { BatchEvent, ChannelAttributes, TriggerRequest } from '../schemas/pusher.ts'
 import type { Delivery } from '../transport/transport.ts'
-import { decodeEventData, MAX_JSON_DEPTH, nestedDeeperThan } from './event-data.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
+import { decodeEventData } from './event-data.ts'
 
 /** What the transport answers about channels, as far as Pusher's attributes need it. */
 export interface ChannelCounter {
@@ -37,7 +38,7 @@ export async function channelAttributes (transport: ChannelCounter, name: string
 /** The payload of Pusher's `data`, or a 400 naming `field` when it nests too deep. */
 function payloadOf (data: string, field: string): unknown {
   const payload = decodeEventData(data)
-  if (nestedDeeperThan(payload, MAX_JSON_DEPTH)) throw new PusherBadRequest(`${field} nests deeper than ${MAX_JSON_DEPTH} levels`)
+  if (deeperThan(payload, MAX_JSON_DEPTH)) throw new PusherBadRequest(`${field} nests deeper than ${MAX_JSON_DEPTH} levels`)
   return payload
 }
 

@@ -4,7 +4,7 @@ import type { LogFn } from 'pino'
 import type { PusherApp } from '../config.ts'
 import type { Member } from '../transport/presence.ts'
 import type { ChannelKind } from './channel-name.ts'
-import { deeperThan } from './json-depth.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
 import { pusherAuthMatches } from './pusher-signature.ts'
 import type { ForwardedHeaders } from './requests.ts'
 
@@ -34,7 +34,7 @@ export interface LaravelAuthorizerOptions {
 /** Largest answer read from the endpoint; Laravel's are a few hundred bytes. */
 const MAX_ANSWER_BYTES = 64 * 1024
 /** The deepest `user_info` the bridge passes on (the contract's rule for free-form JSON). */
-const MAX_DEPTH = 32
+const MAX_DEPTH = MAX_JSON_DEPTH
 
 function refused (status: number, reason: string): Authorization {
   return { allowed: false, status, reason }

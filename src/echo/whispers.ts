@@ -1,12 +1,12 @@
 // Whispers (Echo's client events): which ones the bridge relays to a channel's other sockets.
 import { channelKind, validChannelName } from './channel-name.ts'
-import { deeperThan } from './json-depth.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
 import type { ClientEvent } from './requests.ts'
 
 /** Most bytes of a whisper's data, as encoded JSON. */
 const MAX_WHISPER_BYTES = 10 * 1024
 /** Deepest nesting of a whisper's data (the contract's rule for every free-form JSON). */
-const MAX_WHISPER_DEPTH = 32
+const MAX_WHISPER_DEPTH = MAX_JSON_DEPTH
 
 /** `client-` and a name a socket.io client can listen to: visible ASCII, no spaces. */
 const WHISPER_EVENT = /^client-[\x21-\x7e]{1,192}$/

@@ -1,5 +1,6 @@
 // Field types shared by every event kind, exactly as the contract defines them.
 import { Type } from 'typebox'
+import { MAX_DEPTH_KEYWORD, MAX_JSON_DEPTH } from '../json-depth.ts'
 
 const ROOM_PATTERN = '^[A-Za-z0-9_\\-.:@]{1,128}$'
 
@@ -13,7 +14,8 @@ export const Room = Type.String({
 
 export const Message = Type.Object({}, {
   additionalProperties: true,
-  description: 'The message itself, free-form JSON (id, text, from, timestamp, reply_to, ...)',
+  [MAX_DEPTH_KEYWORD]: MAX_JSON_DEPTH,
+  description: `The message itself, free-form JSON (id, text, from, timestamp, reply_to, ...), nested at most ${MAX_JSON_DEPTH} levels deep`,
   examples: [{ id: 1, text: 'Привет!', from: 42, timestamp: '2026-11-24T10:00:00Z' }]
 })
 

@@ -94,7 +94,7 @@ t.test('a publish on one node reaches Echo subscribers on both, once each', asyn
 
 async function publishSignedStatus (url: string) {
   const body = { room: 'chat_1', messageId: 1, status: 'read' }
-  await postJson(url, '/api/sms/status-update', body, signedHeaders(JSON.stringify(body)))
+  await postJson(url, '/api/sms/status-update', body, signedHeaders(JSON.stringify(body), { url: '/api/sms/status-update' }))
 }
 
 /** A bridge as its own process (src/server.ts), to be killed as a crash would. */

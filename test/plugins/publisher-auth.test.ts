@@ -1,5 +1,7 @@
-// Only publishers with a token (and, with signing on, a fresh valid signature) may publish.
+// Only publishers with a token (and, with signing on, a fresh valid signature for this very
+// request) may publish, and a signed publish is accepted once.
 import t, { type Test } from 'tap'
+import { clusterEnv } from '../cluster/redis.ts'
 import {
   connectClient,
   nextEvent,
@@ -55,7 +57,7 @@ t.test('every publish route refuses a request without a token: 401 JSON, WWW-Aut
 
   for (const [path, value] of Object.entries(validBodies)) {
     const body = JSON.stringify(value)
-    const { authorization: _unused, ...unauthenticated } = signedHeaders(body)
+    const { authorization: _unused, ...unauthenticated } = signedHeaders(body, { url: path })
     const answer = await post(url, path, body, unauthenticated)
     t.equal(answer.status, 401, `${path} without a token`)
     t.equal(answer.headers.get('www-authenticate'), 'Bearer')
@@ -116,11 +118,11 @@ t.test('request signing: a missing, stale, malformed or wrong signature is refus
   const cases: Record<string, Record<string, string>> = {
     'no timestamp': { ...authHeader(), 'x-bridge-signature': signed['x-bridge-signature'] },
     'no signature': { ...authHeader(), 'x-bridge-timestamp': signed['x-bridge-timestamp'] },
-    'a timestamp 301 s old': signedHeaders(body, secrets.signingSecret, now - 301),
+    'a timestamp 301 s old': signedHeaders(body, { timestamp: now - 301 }),
     // Sent some seconds after `now` on a busy machine, so ahead by more than the margin.
-    'a timestamp 330 s ahead': signedHeaders(body, secrets.signingSecret, now + 330),
+    'a timestamp 330 s ahead': signedHeaders(body, { timestamp: now + 330 }),
     'a timestamp that is not unix seconds': { ...signed, 'x-bridge-timestamp': new Date().toISOString() },
-    'a signature made with another secret': signedHeaders(body, `${secrets.signingSecret}x`),
+    'a signature made with another secret': signedHeaders(body, { secret: `${secrets.signingSecret}x` }),
     'a signature for another timestamp': { ...signed, 'x-bridge-timestamp': String(now - 1) },
     'a signature without its sha256= prefix': { ...signed, 'x-bridge-signature': signed['x-bridge-signature'].slice(7) },
     'an empty signature': { ...signed, 'x-bridge-signature': 'sha256=' }
@@ -136,7 +138,7 @@ t.test('request signing: a missing, stale, malformed or wrong signature is refus
   const changed = JSON.stringify({ ...validBodies['/api/sms/new-message'], room: 'chat_autg' })
   const answer = await post(url, '/api/sms/new-message', changed, signed)
   t.equal(answer.status, 401, 'a body changed after signing')
-  t.equal(answer.body.message, 'X-Bridge-Signature does not match the body and timestamp')
+  t.equal(answer.body.message, 'X-Bridge-Signature does not match the timestamp, method, path and query, and body')
 
   await assertNothingDelivered(t, url, received, socket)
 })
@@ -149,8 +151,78 @@ t.test('request signing covers the exact bytes sent, whatever their formatting',
   t.equal(answer.status, 202)
   t.equal(answer.body.room, room)
   const now = Math.floor(Date.now() / 1000)
-  const withinWindow = await post(url, '/api/sms/new-message', body, signedHeaders(body, secrets.signingSecret, now - 200))
+  const withinWindow = await post(url, '/api/sms/new-message', body, signedHeaders(body, { timestamp: now - 200 }))
   t.equal(withinWindow.status, 202, 'a timestamp 200 s old is within the window')
+})
+
+t.test('a signature is good for one method, path and query only: a signed body sent elsewhere is refused', async (t) => {
+  const { url } = await startBridge(t, securedEnv())
+  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
+  t.same(await subscribe(socket, room), { ok: true, room })
+  const received = recordEvents(socket)
+
+  // An edit-message body (it carries every field delete-message needs) replayed to delete-message.
+  const edit = JSON.stringify({ room, message: { text: 'edited' }, messageId: 7 })
+  const editSigned = signedHeaders(edit, { url: '/api/sms/edit-message' })
+  const toDelete = await post(url, '/api/sms/delete-message', edit, editSigned)
+  t.equal(toDelete.status, 401, 'the edit body replayed to delete-message')
+  t.equal(toDelete.body.code, 'BRIDGE_BAD_SIGNATURE')
+  const withQuery = await post(url, '/api/sms/edit-message?x=1', edit, editSigned)
+  t.equal(withQuery.status, 401, 'the same path with a query added')
+
+  // A signed GET for one room is refused for another.
+  const get = (path: string, headers: Record<string, string>) => fetch(`${url}${path}`, { headers })
+  const forChat1 = signedHeaders('', { method: 'GET', url: '/api/rooms/chat_1' })
+  t.equal((await get('/api/rooms/chat_1', forChat1)).status, 200, 'the room it was signed for')
+  t.equal((await get('/api/rooms/chat_2', forChat1)).status, 401, 'another room')
+  t.equal((await post(url, '/api/sms/edit-message', edit, signedHeaders(edit, { method: 'PUT', url: '/api/sms/edit-message' }))).status, 401,
+    'signed for another method')
+
+  await assertNothingDelivered(t, url, received, socket)
+})
+
+t.test('a signed publish is accepted once: a replay (even without uuid) is a 200 duplicate and emits nothing', async (t) => {
+  const { url } = await startBridge(t, securedEnv())
+  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
+  t.same(await subscribe(socket, room), { ok: true, room })
+  const received = recordEvents(socket)
+
+  for (const [path, value] of Object.entries(validBodies)) {
+    const body = JSON.stringify(value)
+    const signed = signedHeaders(body, { url: path })
+    const first = await post(url, path, body, signed)
+    t.equal(first.status, 202, `${path}: first`)
+    const replay = await post(url, path, body, signed)
+    // A batch is answered 202 with one answer per item (section 1), here each a duplicate.
+    t.equal(replay.status, path === '/api/sms/batch' ? 202 : 200, `${path}: the replay is answered`)
+    const answers = path === '/api/sms/batch' ? replay.body.results as Array<Record<string, unknown>> : [replay.body]
+    for (const answer of answers) t.equal(answer.duplicate, true, `${path}: as a duplicate`)
+  }
+  const sentinel = JSON.stringify({ room, uuid: 'sentinel', message: { text: 'sentinel' } })
+  const arrived = nextEvent(socket, 'new_message')
+  t.equal((await post(url, '/api/sms/new-message', sentinel, signedHeaders(sentinel))).status, 202)
+  await arrived
+  t.equal(received.length, Object.keys(validBodies).length + 1, 'each signed publish was emitted once')
+})
+
+t.test('cluster: a signed publish replayed to another node is a duplicate there too', async (t) => {
+  const env = { ...securedEnv(), ...clusterEnv(t) }
+  const a = await startBridge(t, env)
+  const b = await startBridge(t, env)
+  const socket = await connectClient(t, b.url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
+  t.same(await subscribe(socket, room), { ok: true, room })
+  const received = recordEvents(socket)
+
+  const body = JSON.stringify({ room, message: { text: 'once' } })
+  const signed = signedHeaders(body)
+  const arrived = nextEvent(socket, 'new_message')
+  t.equal((await post(a.url, '/api/sms/new-message', body, signed)).status, 202, 'node A accepts it')
+  await arrived
+  const replay = await post(b.url, '/api/sms/new-message', body, signed)
+  t.equal(replay.status, 200, 'node B answers the replay')
+  t.equal(replay.body.duplicate, true)
+  received.splice(0, 1)
+  await assertNothingDelivered(t, b.url, received, socket)
 })
 
 t.test('ops endpoints answer without a token', async (t) => {
@@ -170,7 +242,7 @@ t.test('development with only a signing secret enforces signing, not a token', a
   const { url } = await startBridge(t, { NODE_ENV: 'development', BRIDGE_API_SIGNING_SECRET: 'short-dev-secret' })
   const body = JSON.stringify(validBodies['/api/sms/new-message'])
   t.equal((await post(url, '/api/sms/new-message', body, {})).status, 401, 'unsigned')
-  const { authorization: _unused, ...signed } = signedHeaders(body, 'short-dev-secret')
+  const { authorization: _unused, ...signed } = signedHeaders(body, { secret: 'short-dev-secret' })
   t.equal((await post(url, '/api/sms/new-message', body, signed)).status, 202, 'signed, no token')
 })
 

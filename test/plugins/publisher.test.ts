@@ -106,3 +106,34 @@ t.test('log lines carry the publish uuid and the X-Request-Id of the request', a
     { level: 30, msg: 'published', reqId: /^req-/, uuid: 'in-batch' }
   ])
 })
+
+t.test('an event that cannot be encoded: a 400 error, nothing of its batch delivered or claimed, the process unharmed', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const client = await connectClient(t, url)
+  await subscribe(client, 'chat_encode')
+  const received = recordEvents(client)
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown) => { unhandled.push(reason) }
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled) })
+
+  // What no route lets through (a BigInt, a cycle), handed to the one delivery path directly.
+  const cyclic: Record<string, unknown> = {}
+  cyclic.self = cyclic
+  for (const [what, payload] of Object.entries({ 'a BigInt': { n: 10n }, 'a cycle': cyclic })) {
+    const batch = [
+      { channel: 'chat_encode', event: 'new_message', payload: { fine: true }, uuid: `fine-${what}` },
+      { channel: 'chat_encode', event: 'new_message', payload, uuid: `bad-${what}` }
+    ]
+    const error = await fastify.publisher.publish(batch, fastify.log).then(() => undefined, (reason: unknown) => reason)
+    t.match(error, { statusCode: 400, code: 'BRIDGE_UNENCODABLE_EVENT', message: /event 1 cannot be encoded/ }, what)
+    // The claims were given back: a retry with encodable payloads is delivered, not a duplicate.
+    t.same(await fastify.publisher.publish([batch[0]!], fastify.log), ['published'], `${what}: the first item's uuid was released`)
+  }
+  const marker = nextEvent(client, 'new_message')
+  await postJson(url, '/api/sms/new-message', { room: 'chat_encode', message: { marker: true }, uuid: 'marker' })
+  await marker
+  t.same(received.map(({ data }) => (data as { fine?: boolean, uuid?: string }).fine ?? (data as { uuid: string }).uuid),
+    [true, true, 'marker'], 'only the retried items and the marker arrived: no half batch')
+  t.same(unhandled, [], 'no unhandled rejection')
+})

@@ -66,3 +66,25 @@ t.test('each bridge has its own registry: two in one process do not mix their co
   t.equal(await count(first), 1)
   t.equal(await count(second), 0)
 })
+
+t.test('BRIDGE_METRICS_TOKEN: /metrics requires it as a bearer token; without it /metrics is open', async (t) => {
+  const token = 'metrics-token-0123456789abcdef0123456789abcdef'
+  const secured = await buildApp(t, { BRIDGE_METRICS_TOKEN: token })
+  const scrapeWith = (authorization?: string) => secured.inject({ method: 'GET', url: '/metrics', headers: authorization === undefined ? {} : { authorization } })
+  t.equal((await scrapeWith(`Bearer ${token}`)).statusCode, 200, 'the token')
+  for (const [what, authorization] of Object.entries({
+    none: undefined,
+    'another token': `Bearer ${token}x`,
+    'a prefix of it': `Bearer ${token.slice(0, -1)}`,
+    'without Bearer': token
+  })) {
+    const answer = await scrapeWith(authorization)
+    t.equal(answer.statusCode, 401, what)
+    t.match(answer.json(), { statusCode: 401, message: /BRIDGE_METRICS_TOKEN/ }, what)
+    t.notMatch(answer.body, token, `${what}: the token is not echoed`)
+  }
+  t.equal((await secured.inject({ method: 'GET', url: '/health' })).statusCode, 200, '/health stays open')
+
+  const open = await buildApp(t)
+  t.equal((await open.inject({ method: 'GET', url: '/metrics' })).statusCode, 200, 'open without the variable')
+})

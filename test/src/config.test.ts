@@ -20,8 +20,10 @@ t.test('defaults need no variables', async (t) => {
     bodyLimit: 65536,
     maxRoomsPerSocket: 100,
     idempotencyTtlSeconds: 600,
-    shutdownTimeoutMs: 10000
+    shutdownTimeoutMs: 10000,
+    requestTimeoutMs: 30000
   })
+  t.equal(config.metricsToken, undefined, '/metrics is open by default')
 })
 
 t.test('open development mode (no secrets) listens on 127.0.0.1 unless HOST says otherwise', async (t) => {
@@ -41,7 +43,9 @@ t.test('values are read and converted', async (t) => {
     BRIDGE_BODY_LIMIT: '131072',
     BRIDGE_MAX_ROOMS_PER_SOCKET: '20',
     BRIDGE_IDEMPOTENCY_TTL: '0',
-    BRIDGE_SHUTDOWN_TIMEOUT: '5000'
+    BRIDGE_SHUTDOWN_TIMEOUT: '5000',
+    BRIDGE_REQUEST_TIMEOUT: '15000',
+    BRIDGE_METRICS_TOKEN: 'scrape-token'
   })
   t.match(config, {
     port: 8080,
@@ -51,7 +55,9 @@ t.test('values are read and converted', async (t) => {
     bodyLimit: 131072,
     maxRoomsPerSocket: 20,
     idempotencyTtlSeconds: 0,
-    shutdownTimeoutMs: 5000
+    shutdownTimeoutMs: 5000,
+    requestTimeoutMs: 15000,
+    metricsToken: 'scrape-token'
   })
 })
 
@@ -75,7 +81,10 @@ t.test('each bad value is refused with one line naming the variable', async (t) 
     [{ BRIDGE_BODY_LIMIT: '64k' }, /^BRIDGE_BODY_LIMIT must be a whole number/],
     [{ BRIDGE_MAX_ROOMS_PER_SOCKET: '0' }, /^BRIDGE_MAX_ROOMS_PER_SOCKET must be between 1/],
     [{ BRIDGE_IDEMPOTENCY_TTL: 'ten minutes' }, /^BRIDGE_IDEMPOTENCY_TTL must be a whole number/],
-    [{ BRIDGE_SHUTDOWN_TIMEOUT: '10s' }, /^BRIDGE_SHUTDOWN_TIMEOUT must be a whole number/]
+    [{ BRIDGE_SHUTDOWN_TIMEOUT: '10s' }, /^BRIDGE_SHUTDOWN_TIMEOUT must be a whole number/],
+    [{ BRIDGE_REQUEST_TIMEOUT: '30s' }, /^BRIDGE_REQUEST_TIMEOUT must be a whole number/],
+    [{ BRIDGE_REQUEST_TIMEOUT: '500' }, /^BRIDGE_REQUEST_TIMEOUT must be between 1000/],
+    [{ NODE_ENV: 'production', ...productionSecrets(), BRIDGE_METRICS_TOKEN: 'short' }, /^BRIDGE_METRICS_TOKEN must be at least 32 bytes/]
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))

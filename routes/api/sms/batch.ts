@@ -23,7 +23,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request, reply) => {
     const items = request.body.events.map(({ type, ...fields }) => ({ event: eventByKind[type], body: fields as PublishBody<EventName> }))
-    const results = await fastify.publisher.publishApiEvents(items, request.log)
+    const results = await fastify.publisher.publishApiEvents(items, request.log, request.publisherSignature)
     return reply.code(202).send({ ok: true, results })
   })
 }

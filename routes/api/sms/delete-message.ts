@@ -7,7 +7,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/delete-message', {
     schema: publishRouteSchema(deleteMessage, 'Publish the deletion of a message')
   }, async (request, reply) => {
-    const answer = await fastify.publisher.publishApiEvent(deleteMessage.event, request.body, request.log)
+    const answer = await fastify.publisher.publishApiEvent(deleteMessage.event, request.body, request.log, request.publisherSignature)
     return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }

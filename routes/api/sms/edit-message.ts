@@ -7,7 +7,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/edit-message', {
     schema: publishRouteSchema(editMessage, 'Publish an edited message')
   }, async (request, reply) => {
-    const answer = await fastify.publisher.publishApiEvent(editMessage.event, request.body, request.log)
+    const answer = await fastify.publisher.publishApiEvent(editMessage.event, request.body, request.log, request.publisherSignature)
     return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }

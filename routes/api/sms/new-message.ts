@@ -7,7 +7,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/new-message', {
     schema: publishRouteSchema(newMessage, 'Publish a new message')
   }, async (request, reply) => {
-    const answer = await fastify.publisher.publishApiEvent(newMessage.event, request.body, request.log)
+    const answer = await fastify.publisher.publishApiEvent(newMessage.event, request.body, request.log, request.publisherSignature)
     return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }

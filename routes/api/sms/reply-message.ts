@@ -7,7 +7,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/reply-message', {
     schema: publishRouteSchema(replyMessage, 'Publish a reply to a message')
   }, async (request, reply) => {
-    const answer = await fastify.publisher.publishApiEvent(replyMessage.event, request.body, request.log)
+    const answer = await fastify.publisher.publishApiEvent(replyMessage.event, request.body, request.log, request.publisherSignature)
     return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }

@@ -7,7 +7,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/status-update', {
     schema: publishRouteSchema(statusUpdate, 'Publish a message status change (sent, delivered, read)')
   }, async (request, reply) => {
-    const answer = await fastify.publisher.publishApiEvent(statusUpdate.event, request.body, request.log)
+    const answer = await fastify.publisher.publishApiEvent(statusUpdate.event, request.body, request.log, request.publisherSignature)
     return reply.code(answer.duplicate === true ? 200 : 202).send(answer)
   })
 }

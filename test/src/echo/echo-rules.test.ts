@@ -3,7 +3,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { channelKind, validChannelName } from '../../../src/echo/channel-name.ts'
-import { deeperThan } from '../../../src/echo/json-depth.ts'
+import { deeperThan } from '../../../src/json-depth.ts'
 import { readAnswer, type LaravelAuthorizationRequest } from '../../../src/echo/laravel-authorizer.ts'
 import { pusherAuthMatches, pusherChannelAuth } from '../../../src/echo/pusher-signature.ts'
 import { createRateLimiter } from '../../../src/echo/rate-limit.ts'

@@ -139,10 +139,16 @@ class RealtimeBridge
         $json = $body === null ? '' : json_encode($body, JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
         $request = $this->request();
         if (! empty($this->config['signing_secret'])) {
+            // Signed: timestamp, method, the path as the bridge receives it (with the URL's own
+            // path, if any), and body, so the signature is good for this one request only. A
+            // retry carries the same signature: the bridge answers it as a duplicate if the
+            // first attempt got through.
             $timestamp = (string) time();
+            $target = (parse_url(rtrim($this->config['url'], '/'), PHP_URL_PATH) ?? '').$path;
+            $signed = $timestamp."\n".$method."\n".$target."\n".$json;
             $request->withHeaders([
                 'X-Bridge-Timestamp' => $timestamp,
-                'X-Bridge-Signature' => 'sha256='.hash_hmac('sha256', $timestamp.'.'.$json, $this->config['signing_secret']),
+                'X-Bridge-Signature' => 'sha256='.hash_hmac('sha256', $signed, $this->config['signing_secret']),
             ]);
         }
 

@@ -89,3 +89,18 @@ t.test('events in one room arrive in publish order', async (t) => {
   await all
   t.same(received.map((e) => (e.data as { message: { i: number } }).message.i), Array.from({ length: count }, (_, i) => i))
 })
+
+t.test('documented JSON behaviours: integers past 2^53 lose precision, the last of duplicate keys wins', async (t) => {
+  const { url } = await startBridge(t)
+  const client = await connectClient(t, url)
+  await subscribe(client, 'chat_b')
+  const send = (body: string) => fetch(`${url}/api/sms/status-update`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+
+  let arrived = nextEvent(client, 'status_update')
+  t.equal((await send('{"room":"chat_b","messageId":9007199254740993,"status":"read"}')).status, 202)
+  t.equal((await arrived).messageId, 9007199254740992, 'read as the nearest JavaScript number')
+
+  arrived = nextEvent(client, 'status_update')
+  t.equal((await send('{"room":"chat_a","room":"chat_b","messageId":"9007199254740993","status":"read"}')).status, 202)
+  t.match(await arrived, { room: 'chat_b', messageId: '9007199254740993' }, 'delivered to the last room named; a string id exactly as sent')
+})
