@@ -74,10 +74,22 @@ function refuseBusy (response: unknown, message: string): void {
   }
   // Engine.IO's stand-in response of an upgrade: the raw socket is all there is.
   const socket = (response as { socket?: Socket }).socket
-  if (socket !== undefined && socket.writable) {
-    socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  if (socket === undefined) return
+  if (!socket.writable) {
+    socket.destroy()
+    return
   }
-  socket?.destroy()
+  const head = `HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`
+  socket.end(head + body, () => socket.destroy())
+}
+
+/**
+ * Whether Engine.IO will take this request as a handshake: its query's `sid` is absent or
+ * empty, the last one counting when repeated (Engine.IO reads the query the same way).
+ */
+export function isHandshake (request: Pick<IncomingMessage, 'url'>): boolean {
+  const sid = new URL(request.url ?? '/', 'http://bridge').searchParams.getAll('sid').at(-1)
+  return sid === undefined || sid === ''
 }
 
 export default fp(async function socketIo (fastify) {
@@ -93,8 +105,8 @@ export default fp(async function socketIo (fastify) {
 
   // Past the cap, handshakes are refused before Engine.IO creates a session for them. Engine.IO
   // middlewares run for every request; only a handshake (no `sid`) is counted.
-  fastify.io.engine.use((request: IncomingMessage & { _query?: Record<string, string> }, response: unknown, next: () => void) => {
-    if (request._query?.sid !== undefined) return next()
+  fastify.io.engine.use((request: IncomingMessage, response: unknown, next: () => void) => {
+    if (!isHandshake(request)) return next()
     const full = pending.full(clientAddress(request))
     if (full === undefined) return next()
     fastify.metrics.socketConnectionsRefused.inc({ reason: full === 'address' ? 'pending_per_address' : 'pending' })

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { WebSocket } from 'ws'
+import { isHandshake } from '../../plugins/socket-io.ts'
 import {
   connectClient, metricValue, nextEvent, postJson, refusedConnection, secrets, securedEnv, socketToken, startBridge, subscribe, waitFor
 } from '../helper.ts'
@@ -106,4 +107,22 @@ t.test('behind a trusted proxy, pending connections are capped per client addres
   // Without a trusted proxy, X-Forwarded-For says nothing: only the global cap applies.
   const direct = await startBridge(t, securedEnv({ BRIDGE_MAX_PENDING_CONNECTIONS_PER_ADDRESS: '3', BRIDGE_CONNECT_TIMEOUT: '60000' }))
   for (let i = 0; i < 5; i++) t.equal((await pollingHandshake(direct.url, from('203.0.113.7'))).status, 200)
+})
+
+t.test('a handshake is told apart from a session\'s request as Engine.IO does, so none slips past the cap', async (t) => {
+  const cases: Array<[string, boolean]> = [
+    ['/socket.io/?EIO=4&transport=polling', true],
+    ['/socket.io/?EIO=4&transport=polling&sid=', true],
+    ['/socket.io/?EIO=4&transport=polling&sid=abc&sid=', true],
+    ['/socket.io/?EIO=4&transport=polling&x=sid%3Dabc', true],
+    ['/socket.io/?EIO=4&transport=polling&sid=abc', false],
+    ['/socket.io/?sid=&sid=abc&EIO=4&transport=websocket', false]
+  ]
+  for (const [url, handshake] of cases) t.equal(isHandshake({ url }), handshake, url)
+
+  const { url } = await startBridge(t, securedEnv({ BRIDGE_MAX_PENDING_CONNECTIONS: '1', BRIDGE_CONNECT_TIMEOUT: '60000' }))
+  t.equal((await pollingHandshake(url)).status, 200)
+  for (const query of ['sid=', 'sid=abc&sid=']) {
+    t.equal((await fetch(`${url}/socket.io/?EIO=4&transport=polling&${query}`)).status, 503, query)
+  }
 })
