@@ -186,3 +186,60 @@ t.test('deep and wide JSON on every socket event: answered or dropped, never a c
   t.pass('every hostile payload was answered, or dropped its sender for its size')
   await stillServing(t, bystander, 'deep and wide JSON')
 })
+
+/** A raw Engine.IO websocket session: the frames it receives, and a way to send one. */
+async function rawSession (t: Test): Promise<{ frames: string[], send: (frame: string) => void, closed: Promise<void>, next: (match: (frame: string) => boolean) => Promise<string | 'closed'> }> {
+  const socket = new WebSocket(`${url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`)
+  t.teardown(() => socket.terminate())
+  const frames: string[] = []
+  const waiters: Array<() => void> = []
+  socket.on('message', (data) => {
+    frames.push(String(data))
+    for (const wake of waiters.splice(0)) wake()
+  })
+  const closed = new Promise<void>((resolve) => socket.once('close', () => {
+    resolve()
+    for (const wake of waiters.splice(0)) wake()
+  }))
+  await new Promise((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject) })
+  async function next (match: (frame: string) => boolean): Promise<string | 'closed'> {
+    for (;;) {
+      const found = frames.find(match)
+      if (found !== undefined) return found
+      if (socket.readyState !== WebSocket.OPEN) return 'closed'
+      await new Promise<void>((resolve) => waiters.push(resolve))
+    }
+  }
+  return { frames, send: (frame) => socket.send(frame), closed, next }
+}
+
+t.test('deep and wide JSON as the connect packet\'s auth: refused "unauthorized" or dropped for size (property-based)', async (t) => {
+  const bystander = await bystanderOf(t)
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('auth', 'auth.token', 'auth.headers', 'auth.headers.Authorization'),
+    fc.constantFrom('deep-array', 'deep-object', 'wide-array', 'wide-object') as fc.Arbitrary<Parameters<typeof hostileJson>[0]>,
+    fc.integer({ min: 1, max: 6000 }),
+    async (placement, shape, size) => {
+      const value = hostileJson(shape, size)
+      const auth = {
+        auth: value,
+        'auth.token': `{"token":${value}}`,
+        'auth.headers': `{"headers":${value}}`,
+        'auth.headers.Authorization': `{"headers":{"Authorization":${value}}}`
+      }[placement]
+      const session = await rawSession(t)
+      // Engine.IO message (4) carrying socket.io CONNECT (0) with the auth payload.
+      const frame = `40${auth}`
+      session.send(frame)
+      const answer = await session.next((received) => received.startsWith('44') || received.startsWith('40'))
+      session.send('1') // Engine.IO close
+      // Dropped: past the size limit, or an auth that is not an object (socket.io's parser
+      // refuses the packet and closes that connection).
+      if (answer === 'closed') return Buffer.byteLength(frame) > MAX_MESSAGE_BYTES || (placement === 'auth' && shape.endsWith('array'))
+      // Otherwise no valid token: CONNECT_ERROR, which the client sees as "unauthorized".
+      return answer.startsWith('44') && answer.includes('unauthorized') && server.child.exitCode === null
+    }
+  ), { numRuns: 60, seed: Number(process.env.HOSTILE_SEED ?? Date.now() % 2 ** 31) })
+  t.pass('every hostile connect was refused, or dropped for its size')
+  await stillServing(t, bystander, 'deep and wide connect payloads')
+})
