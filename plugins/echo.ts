@@ -5,13 +5,10 @@
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
 import { channelKind, validChannelName, type ChannelKind } from '../src/echo/channel-name.ts'
-import { createRateLimiter, type RateLimiter } from '../src/echo/rate-limit.ts'
+import { createRateLimiter, type RateLimiter } from '../src/rate-limiter.ts'
 import { isEchoRequest, readClientEvent, readSubscribe, readUnsubscribe } from '../src/echo/requests.ts'
 import { whisperProblem, type WhisperDrop } from '../src/echo/whispers.ts'
 import type { BridgeSocket, EchoGrant, EchoSocketData } from '../src/schemas/socket.ts'
-
-/** Calls to `subscribe`/`unsubscribe` a connection may make per second (BRIDGE_MAX_SUBSCRIBES_PER_SECOND). */
-export const SUBSCRIBES_PER_SECOND = 20
 
 /** Status of a subscription refused for coming too fast (the client may try again later). */
 const TOO_MANY_REQUESTS = 429
@@ -20,7 +17,6 @@ const FORBIDDEN = 403
 
 /** What the bridge keeps per connection and never stores: rate limits and authorizations in flight. */
 interface ConnectionState {
-  subscribes: RateLimiter
   whispers: RateLimiter
   /** Channels whose authorization is being asked; the ticket tells a current answer from a stale one. */
   pending: Map<string, symbol>
@@ -41,7 +37,7 @@ function forget (socket: BridgeSocket, channel: string): void {
 }
 
 export default fp(async function echo (fastify) {
-  const { transport, echoAuthorization } = fastify
+  const { transport, echoAuthorization, subscribeRateLimit } = fastify
   const { maxRoomsPerSocket, maxWhispersPerSecond, whispers: whispersOn } = fastify.config
   const registers = [fastify.metrics.registry]
   const metrics = {
@@ -113,7 +109,7 @@ export default fp(async function echo (fastify) {
       return
     }
     const { channel, headers } = request
-    if (!state.subscribes.take()) {
+    if (!subscribeRateLimit.take(socket)) {
       return refuse(socket, channel, TOO_MANY_REQUESTS, 'more subscribe/unsubscribe calls than BRIDGE_MAX_SUBSCRIBES_PER_SECOND')
     }
     if (!validChannelName(channel)) {
@@ -156,7 +152,7 @@ export default fp(async function echo (fastify) {
     const request = readUnsubscribe(payload)
     if (request === undefined || !validChannelName(request.channel)) return
     // Counted against the limit, but always carried out: a client that left must stop receiving.
-    state.subscribes.take()
+    subscribeRateLimit.take(socket)
     const { channel } = request
     state.pending.delete(channel)
     forget(socket, channel)
@@ -200,7 +196,6 @@ export default fp(async function echo (fastify) {
 
   fastify.io.on('connection', (socket: BridgeSocket) => {
     const state: ConnectionState = {
-      subscribes: createRateLimiter(SUBSCRIBES_PER_SECOND),
       whispers: createRateLimiter(maxWhispersPerSecond),
       pending: new Map()
     }
@@ -222,5 +217,5 @@ export default fp(async function echo (fastify) {
   })
 }, {
   name: 'echo',
-  dependencies: ['socket-io', 'echo-authorization', 'transport', 'metrics']
+  dependencies: ['socket-io', 'echo-authorization', 'transport', 'metrics', 'subscriptions']
 })

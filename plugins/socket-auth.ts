@@ -38,8 +38,9 @@ function connectionData (grant: ReturnType<SocketTokenVerifier['connection']>) {
 export default fp(async function socketAuth (fastify) {
   const { jwtSecret, corsOrigins } = fastify.config
 
-  // socket.io's `cors` option only covers polling; browsers do not apply CORS to WebSocket,
-  // so the Origin header is checked here for both transports. Non-browser clients send none.
+  // socket.io's `cors` option only covers polling; browsers do not apply CORS to WebSocket.
+  // plugins/socket-io.ts refuses other origins at the Engine.IO handshake; this is the same
+  // rule at the socket.io connect, should a handshake ever get past it. Non-browser clients send none.
   if (corsOrigins !== true) {
     const allowed = new Set(corsOrigins)
     fastify.io.use((socket, next) => {

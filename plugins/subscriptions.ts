@@ -3,8 +3,19 @@ import fp from 'fastify-plugin'
 import { Compile } from 'typebox/compile'
 import { roomAllowed, type RoomGrant } from '../src/auth/room-allowed.ts'
 import { isEchoRequest } from '../src/echo/requests.ts'
+import { createConnectionRateLimit, type ConnectionRateLimit } from '../src/rate-limiter.ts'
 import { Room } from '../src/schemas/fields.ts'
 import type { BridgeSocket, SubscribeErrorCode, SubscriptionAck } from '../src/schemas/socket.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * BRIDGE_MAX_SUBSCRIBES_PER_SECOND: one allowance per connection for the subscribe and
+     * unsubscribe calls of both protocols (the bridge's here, Laravel Echo's in plugins/echo.ts).
+     */
+    subscribeRateLimit: ConnectionRateLimit<BridgeSocket>
+  }
+}
 
 const validRoom = Compile(Room)
 
@@ -40,6 +51,9 @@ function ackOf (args: unknown[]): (answer: SubscriptionAck) => void {
 export default fp(async function subscriptions (fastify) {
   const maxRooms = fastify.config.maxRoomsPerSocket
   const { socketTokens: tokens, transport } = fastify
+  const rateLimit = createConnectionRateLimit<BridgeSocket>(fastify.config.maxSubscribesPerSecond)
+  fastify.decorate('subscribeRateLimit', rateLimit)
+  const rateLimited = refuse('RATE_LIMITED', `a connection may make at most ${fastify.config.maxSubscribesPerSecond} subscribe/unsubscribe calls a second; try again later`)
 
   /** Open development mode allows every room; otherwise the tokens decide. */
   function mayJoin (socket: BridgeSocket, room: string, token: string | undefined): boolean {
@@ -71,6 +85,7 @@ export default fp(async function subscriptions (fastify) {
   }
 
   function subscribe (socket: BridgeSocket, request: unknown): SubscriptionAck {
+    if (!rateLimit.take(socket)) return rateLimited
     const parsed = requestedRoom(request)
     if ('refusal' in parsed) return parsed.refusal
     const { room, token } = parsed
@@ -85,6 +100,7 @@ export default fp(async function subscriptions (fastify) {
   }
 
   function unsubscribe (socket: BridgeSocket, request: unknown): SubscriptionAck {
+    if (!rateLimit.take(socket)) return rateLimited
     const parsed = requestedRoom(request)
     if ('refusal' in parsed) return parsed.refusal
     transport.leave(socket, 'room', parsed.room)
@@ -107,7 +123,9 @@ export default fp(async function subscriptions (fastify) {
     })
     listen('unsubscribe', (...args) => {
       if (isEchoRequest(args[0])) return
-      ackOf(args)(unsubscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined))
+      const answer = unsubscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
+      if (!answer.ok) fastify.metrics.subscribeRefusals.inc({ code: answer.error.code })
+      ackOf(args)(answer)
     })
   })
 }, {

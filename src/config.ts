@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { totalmem } from 'node:os'
 import { getHeapStatistics } from 'node:v8'
+import proxyAddr from '@fastify/proxy-addr'
 import { parse as parseDotenv } from 'dotenv'
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -19,6 +20,16 @@ export interface Config {
   corsOrigins: string[] | true
   bodyLimit: number
   maxRoomsPerSocket: number
+  /** subscribe/unsubscribe calls one connection may make a second (both protocols together). */
+  maxSubscribesPerSecond: number
+  /** Longest time from the Engine.IO handshake to a completed socket.io connect, in ms. */
+  connectTimeoutMs: number
+  /** Most connections handshaken but not yet connected (authenticated) at once, on this node. */
+  maxPendingConnections: number
+  /** The same, per client address; applies when BRIDGE_TRUST_PROXY says who the client is. */
+  maxPendingConnectionsPerAddress: number
+  /** Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, loopback/linklocal/uniquelocal); empty: none. */
+  trustProxy: string[]
   idempotencyTtlSeconds: number
   /** Most uuids the in-memory de-duplication store remembers (oldest forgotten first). */
   idempotencyMaxEntries: number
@@ -207,6 +218,19 @@ function readAuthEndpoint (env: Env): string | undefined {
   return raw
 }
 
+/** BRIDGE_TRUST_PROXY: comma-separated addresses or CIDR ranges of proxies, as Fastify's `trustProxy` takes them. */
+function readTrustProxy (env: Env): string[] {
+  const entries = (readString(env, 'BRIDGE_TRUST_PROXY') ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)
+  for (const entry of entries) {
+    try {
+      proxyAddr.compile(entry)
+    } catch {
+      throw new ConfigError(`BRIDGE_TRUST_PROXY must list proxy addresses or CIDR ranges (e.g. 10.0.0.0/8,loopback), got "${entry}"`)
+    }
+  }
+  return entries
+}
+
 function readSwitch (env: Env, name: string, fallback: boolean): boolean {
   const raw = readString(env, name)?.toLowerCase()
   if (raw === undefined) return fallback
@@ -284,6 +308,11 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     corsOrigins: readOrigins(env, production),
     bodyLimit: readInteger(env, 'BRIDGE_BODY_LIMIT', 65536, 1024, 64 * 1024 * 1024),
     maxRoomsPerSocket: readInteger(env, 'BRIDGE_MAX_ROOMS_PER_SOCKET', 100, 1, 100_000),
+    maxSubscribesPerSecond: readInteger(env, 'BRIDGE_MAX_SUBSCRIBES_PER_SECOND', 20, 1, 10_000),
+    connectTimeoutMs: readInteger(env, 'BRIDGE_CONNECT_TIMEOUT', 5000, 100, 60_000),
+    maxPendingConnections: readInteger(env, 'BRIDGE_MAX_PENDING_CONNECTIONS', 1000, 1, 1_000_000),
+    maxPendingConnectionsPerAddress: readInteger(env, 'BRIDGE_MAX_PENDING_CONNECTIONS_PER_ADDRESS', 50, 1, 1_000_000),
+    trustProxy: readTrustProxy(env),
     idempotencyTtlSeconds: readInteger(env, 'BRIDGE_IDEMPOTENCY_TTL', 600, 0, 7 * 24 * 3600),
     apiTokens,
     apiSigningSecret: readSecret(env, 'BRIDGE_API_SIGNING_SECRET', production),

@@ -43,6 +43,8 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
     // An idle keep-alive connection is closed after this; longer than the 60 s idle timeout of
     // common load balancers, so they never reuse a connection the bridge is closing.
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // request.ip is the client's only behind the proxies BRIDGE_TRUST_PROXY names.
+    trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
     // Loading every plugin from TypeScript sources (tests, `npm run dev`) on a busy machine can
     // take longer than Fastify's 10 s default, and in cluster mode the start waits for Redis
     // before giving up with its own message; a plugin that really hangs still fails the start.

@@ -30,7 +30,8 @@ export const SubscriptionAck = Type.Union([
         Type.Literal('INVALID_PAYLOAD'),
         Type.Literal('INVALID_ROOM'),
         Type.Literal('FORBIDDEN'),
-        Type.Literal('TOO_MANY_ROOMS')
+        Type.Literal('TOO_MANY_ROOMS'),
+        Type.Literal('RATE_LIMITED')
       ]),
       message: Type.String()
     })

@@ -96,3 +96,41 @@ t.test('a rooms claim of "*" allows every room', async (t) => {
   const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: 'admin', rooms: ['*'] }) } })
   t.same(await subscribe(socket, 'any.room:at@all'), { ok: true, room: 'any.room:at@all' })
 })
+
+t.test('a room or Echo channel named like another socket\'s id reaches that room only, never the socket\'s own messages', async (t) => {
+  const { fastify, url } = await startBridge(t, env)
+  const victim = await connectClient(t, url, { auth: { token: socketToken({ sub: 'victim', rooms: ['chat_*'] }) } })
+  const attacker = await connectClient(t, url, { auth: { token: socketToken({ sub: 'attacker', rooms: ['*'] }) } })
+  const victimId = victim.id ?? ''
+  t.match(victimId, /^\d+\.\d+$/, 'a Pusher-shaped id: a valid room name')
+  const engineId = (victim.io.engine as unknown as { id: string }).id
+  for (const room of [victimId, engineId]) {
+    t.same(await subscribe(attacker, room), { ok: true, room }, 'the name is a room like any other')
+  }
+  const echoJoined = new Promise((resolve) => {
+    attacker.on('subscription_succeeded' as never, resolve)
+  })
+  ;(attacker.emit as (event: string, ...args: unknown[]) => void)('subscribe', { channel: victimId })
+  await echoJoined
+  const seenByAttacker = recordEvents(attacker)
+  const seenByVictim = recordEvents(victim)
+
+  // What the bridge sends to the victim's own socket.io room (a direct emit, a `toOthers()`
+  // exclusion's counterpart) goes to the victim alone.
+  const direct = nextEvent(victim, 'subscribed')
+  fastify.io.to(victimId).emit('subscribed', { room: 'for-the-victim-only' })
+  t.same(await direct, { room: 'for-the-victim-only' })
+
+  // A publish to the room of that name reaches its subscribers, not the socket of that id.
+  const published = nextEvent(attacker, 'new_message')
+  await publish(url, victimId, 'to the room named like the victim')
+  t.match(await published, { room: victimId })
+  const marker = nextEvent(victim, 'new_message')
+  t.same(await subscribe(victim, 'chat_marker'), { ok: true, room: 'chat_marker' })
+  await publish(url, 'chat_marker', 'marker')
+  await marker
+  t.same(seenByVictim.map(({ event, data }) => [event, (data as { room: string }).room]),
+    [['subscribed', 'for-the-victim-only'], ['subscribed', 'chat_marker'], ['new_message', 'chat_marker']],
+    'the victim got its own message, its first subscription\'s notice and the marker only')
+  t.notOk(seenByAttacker.some(({ data }) => JSON.stringify(data).includes('for-the-victim-only')), 'the attacker got none of the victim\'s messages')
+})

@@ -113,15 +113,22 @@ t.test('open development mode: no token needed, any room may be joined', async (
 })
 
 t.test('a socket from an origin outside CORS_ORIGINS is refused; one from a listed origin or with none connects', async (t) => {
-  const { url } = await startBridge(t, securedEnv({ CORS_ORIGINS: 'https://app.example.com' }))
+  const { fastify, url } = await startBridge(t, securedEnv({ CORS_ORIGINS: 'https://app.example.com' }))
   const token = socketToken({ sub: 'user-1' })
+  // Refused at the Engine.IO handshake, before any session exists for it.
+  const handshake = await fetch(`${url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example.com' } })
+  t.equal(handshake.status, 403)
+  t.match(await handshake.json(), { message: 'origin not allowed' })
   for (const transports of [['websocket'], ['polling']]) {
-    t.equal(await refusedConnection(t, url, { transports, auth: { token }, extraHeaders: { origin: 'https://evil.example.com' } }),
-      'origin not allowed', `${transports[0]} from another origin`)
+    t.match(await refusedConnection(t, url, { transports, auth: { token }, extraHeaders: { origin: 'https://evil.example.com' } }),
+      /error/, `${transports[0]} from another origin`)
     const listed = await connectClient(t, url, { transports, auth: { token }, extraHeaders: { origin: 'https://app.example.com' } })
     t.ok(listed.connected, `${transports[0]} from the listed origin`)
     // Before the bridge closes: a polling client left behind keeps the test process alive.
     listed.disconnect()
   }
   t.ok((await connectClient(t, url, { auth: { token } })).connected, 'a client without Origin (an app, a server)')
+  t.equal(fastify.io.engine.clientsCount, 1, 'no session was created for the refused handshakes')
+  const metrics = (await fastify.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /bridge_socket_connections_refused_total\{reason="origin"\} 3/)
 })

@@ -200,6 +200,40 @@ t.test('Laravel Broadcasting and Echo settings (section 5): defaults, values, on
     'the Pusher secret follows the rules of the other secrets in production')
 })
 
+t.test('socket limits (section 3): defaults, values, one line per bad value', async (t) => {
+  t.match(loadConfig({}), {
+    maxSubscribesPerSecond: 20,
+    connectTimeoutMs: 5000,
+    maxPendingConnections: 1000,
+    maxPendingConnectionsPerAddress: 50,
+    trustProxy: []
+  })
+  t.match(loadConfig({
+    BRIDGE_MAX_SUBSCRIBES_PER_SECOND: '5',
+    BRIDGE_CONNECT_TIMEOUT: '2000',
+    BRIDGE_MAX_PENDING_CONNECTIONS: '200',
+    BRIDGE_MAX_PENDING_CONNECTIONS_PER_ADDRESS: '10',
+    BRIDGE_TRUST_PROXY: ' 10.0.0.0/8 , loopback ,'
+  }), {
+    maxSubscribesPerSecond: 5,
+    connectTimeoutMs: 2000,
+    maxPendingConnections: 200,
+    maxPendingConnectionsPerAddress: 10,
+    trustProxy: ['10.0.0.0/8', 'loopback']
+  })
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ BRIDGE_MAX_SUBSCRIBES_PER_SECOND: '0' }, /^BRIDGE_MAX_SUBSCRIBES_PER_SECOND must be between 1/],
+    [{ BRIDGE_CONNECT_TIMEOUT: '5s' }, /^BRIDGE_CONNECT_TIMEOUT must be a whole number/],
+    [{ BRIDGE_CONNECT_TIMEOUT: '10' }, /^BRIDGE_CONNECT_TIMEOUT must be between 100/],
+    [{ BRIDGE_MAX_PENDING_CONNECTIONS: '0' }, /^BRIDGE_MAX_PENDING_CONNECTIONS must be between 1/],
+    [{ BRIDGE_MAX_PENDING_CONNECTIONS_PER_ADDRESS: '-1' }, /^BRIDGE_MAX_PENDING_CONNECTIONS_PER_ADDRESS must be a whole number/],
+    [{ BRIDGE_TRUST_PROXY: '10.0.0.0/8,proxy.internal' }, /^BRIDGE_TRUST_PROXY must list proxy addresses or CIDR ranges .*got "proxy.internal"$/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+})
+
 t.test('empty values count as unset', async (t) => {
   t.equal(loadConfig({ PORT: '', LOG_LEVEL: '  ' }).port, 3000)
 })

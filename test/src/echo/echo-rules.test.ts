@@ -6,7 +6,7 @@ import { channelKind, validChannelName } from '../../../src/echo/channel-name.ts
 import { deeperThan } from '../../../src/json-depth.ts'
 import { readAnswer, type LaravelAuthorizationRequest } from '../../../src/echo/laravel-authorizer.ts'
 import { pusherAuthMatches, pusherChannelAuth } from '../../../src/echo/pusher-signature.ts'
-import { createRateLimiter } from '../../../src/echo/rate-limit.ts'
+import { createConnectionRateLimit, createRateLimiter } from '../../../src/rate-limiter.ts'
 import { forwardedHeaders, isEchoRequest, readClientEvent, readSubscribe } from '../../../src/echo/requests.ts'
 import { whisperProblem } from '../../../src/echo/whispers.ts'
 
@@ -44,6 +44,17 @@ t.test('the rate limiter allows a burst of perSecond, then perSecond a second', 
   t.same([limiter.take(), limiter.take()], [true, false], 'one more after a third of a second')
   now += 10_000
   t.same([limiter.take(), limiter.take(), limiter.take(), limiter.take()], [true, true, true, false], 'an idle time does not save up more than the burst')
+})
+
+t.test('a connection rate limit keeps one bucket per connection', async (t) => {
+  let now = 0
+  const limit = createConnectionRateLimit<object>(2, () => now)
+  const first = {}
+  const second = {}
+  t.same([limit.take(first), limit.take(first), limit.take(first)], [true, true, false])
+  t.same([limit.take(second), limit.take(second), limit.take(second)], [true, true, false], 'another connection has its own allowance')
+  now += 500
+  t.same([limit.take(first), limit.take(first)], [true, false])
 })
 
 t.test('Echo payloads: which are Echo\'s, and what is read of them', async (t) => {

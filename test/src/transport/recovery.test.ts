@@ -118,6 +118,26 @@ t.test('a recovered session is checked again: an expired token gets nothing it m
   t.equal(await refusedConnection(t, url, { auth: { token } }), 'unauthorized')
 })
 
+t.test('a recovered session is checked again: from an origin outside CORS_ORIGINS it is refused at the handshake', async (t) => {
+  const { fastify, url } = await startBridge(t, securedEnv({ BRIDGE_API_SIGNING_SECRET: '', CORS_ORIGINS: 'https://app.example.com' }))
+  const token = createSigner({ key: secrets.jwtSecret, algorithm: 'HS256', expiresIn: 3_600_000 })({ sub: '1', rooms: ['chat_origin'] })
+  const client = await connectClient(t, url, { auth: { token }, extraHeaders: { origin: 'https://app.example.com' } })
+  await subscribe(client, 'chat_origin')
+  const received = recordEvents(client)
+
+  await dropConnection(client, fastify)
+  t.equal((await postJson(url, '/api/sms/new-message', { room: 'chat_origin', message: { secret: 'missed' } },
+    { authorization: `Bearer ${secrets.apiToken}` })).status, 202)
+  // The same session (its id and offset) presented from another origin.
+  client.io.opts.extraHeaders = { origin: 'https://evil.example.com' }
+  const refused = new Promise<string>((resolve) => client.once('connect_error', (error) => resolve(error.message)))
+  client.connect()
+  t.equal(await refused, 'websocket error', 'refused before any session exists')
+  t.same(received.filter(({ event }) => event === 'new_message'), [], 'nothing it missed was sent to it')
+  const metrics = (await fastify.inject({ method: 'GET', url: '/metrics' })).body
+  t.equal(metricValue(metrics, 'bridge_socket_connections_refused_total{reason="origin"}'), 1)
+})
+
 t.test('a socket that stops reading is cut loose past BRIDGE_MAX_BUFFERED_BYTES, then recovers', async (t) => {
   const { fastify, url } = await startBridge(t, { BRIDGE_MAX_BUFFERED_BYTES: '200000' })
   const slow = await connectClient(t, url)
