@@ -20,7 +20,7 @@ declare module 'fastify' {
 /** Why a new connection is refused now, if it is. */
 function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting_down' | 'overloaded' | 'origin' | undefined {
   if (fastify.readiness.shuttingDown) return 'shutting_down'
-  if (fastify.isUnderPressure()) return 'overloaded'
+  if (fastify.overloaded()) return 'overloaded'
   const { corsOrigins } = fastify.config
   // Checked at the handshake, before Engine.IO keeps anything for the client. Browsers always
   // send Origin (also on WebSocket, where CORS does not apply); other clients send none.

@@ -9,6 +9,10 @@ import { Overloaded, RETRY_AFTER_SECONDS } from '../src/errors.ts'
 import { watchMemoryPressure, type MemoryPressure } from '../src/memory-pressure.ts'
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Whether load shedding refuses new work now (new sockets ask it too). */
+    overloaded: () => boolean
+  }
   interface FastifyContextConfig {
     /** `false` keeps the route answering while the bridge is overloaded (operations endpoints). */
     loadShedding?: boolean
@@ -24,12 +28,26 @@ const COLLECT_EVERY_MS = 5000
 
 type PressureHandler = NonNullable<FastifyUnderPressureOptions['pressureHandler']>
 
-export function underPressureOptions (fastify: FastifyInstance, memory: MemoryPressure): FastifyUnderPressureOptions {
+/**
+ * The event loop is judged from two full samples after start on: starting (loading modules,
+ * compiling every route's schema) blocks the loop for a moment, and the first sample would
+ * count that as overload and refuse the first requests of a node the load balancer just added.
+ */
+export function startupGrace () {
+  let settledAt = Infinity
+  return {
+    ready: () => { settledAt = Date.now() + 2 * SAMPLE_INTERVAL_MS },
+    active: () => Date.now() < settledAt
+  }
+}
+
+export function underPressureOptions (fastify: FastifyInstance, memory: MemoryPressure, grace: ReturnType<typeof startupGrace>): FastifyUnderPressureOptions {
   let lastWarning = -Infinity
 
   /** Lets opted-out routes through; otherwise counts the request and fails it with a 503. */
   async function shed (...[request, _reply, type, value]: Parameters<PressureHandler>): Promise<void> {
     if (request.routeOptions.config.loadShedding === false) return
+    if ((type === 'eventLoopDelay' || type === 'eventLoopUtilization') && grace.active()) return
     // The health check is the memory watcher: name what it found short.
     const reason = type === 'healthCheck' ? memory.reason ?? 'memory' : type
     fastify.metrics.shedRequests.inc({ reason })
@@ -68,7 +86,11 @@ export default fp(async function loadShedding (fastify) {
     collectEveryMs: COLLECT_EVERY_MS
   })
   fastify.addHook('onClose', async () => { memory.stop() })
-  await fastify.register(underPressure, underPressureOptions(fastify, memory))
+  const grace = startupGrace()
+  fastify.addHook('onReady', async () => { grace.ready() })
+  await fastify.register(underPressure, underPressureOptions(fastify, memory, grace))
+  // During the startup grace only memory counts.
+  fastify.decorate('overloaded', () => fastify.isUnderPressure() && (!grace.active() || memory.reason !== undefined))
 
   // The values load shedding compares with its thresholds, to tune them from real data.
   const { metrics } = fastify

@@ -1,9 +1,12 @@
 // Load shedding: past a threshold, publishes answer 503 with Retry-After and new sockets are
 // refused, while /health, /ready and /metrics keep answering and connected sockets stay.
 import t from 'tap'
+import Fastify from 'fastify'
+import app from '../../src/app.ts'
 import { loadConfig } from '../../src/config.ts'
+import { serverOptions } from '../../src/server-options.ts'
 import { RETRY_AFTER_SECONDS } from '../../src/errors.ts'
-import { captureLogs, connectClient, freePort, metricValue, postJson, startBridge, startServer, subscribe, waitFor } from '../helper.ts'
+import { captureLogs, connectClient, freePort, metricValue, postJson, startBridge, startServer, subscribe, testEnv, waitFor } from '../helper.ts'
 
 // Each test waits for load samples, one starts a bridge process: more than the default minute on a busy machine.
 t.setTimeout(180_000)
@@ -151,4 +154,28 @@ t.test('in a quiet process, memory shedding ends once the heap is garbage, thoug
   t.equal((await postJson(url, '/test/free', {})).status, 200)
   await waitFor(async () => (await postJson(url, '/api/sms/new-message', message)).status === 202, 'publishes to be accepted again')
   t.ok(metricValue(await scrape(url), 'bridge_heap_used_after_gc_bytes') < 160 * 2 ** 20, 'the heap after a full collection is under the threshold')
+})
+
+t.test('the start itself is not overload: a loop blocked while starting does not shed the first requests', async (t) => {
+  // The default event-loop delay threshold (100 ms), memory thresholds off.
+  const config = loadConfig(testEnv({ BRIDGE_MAX_EVENT_LOOP_DELAY: undefined }))
+  t.equal(config.maxEventLoopDelayMs, 100)
+  const fastify = Fastify(serverOptions(config))
+  await fastify.register(app, { config })
+  // Starting keeps the loop busy (modules, schema compilation): here in turns of 150 ms for a
+  // second, past the default 100 ms threshold.
+  await fastify.register(async () => {
+    for (let turn = 0; turn < 7; turn++) {
+      const until = Date.now() + 150
+      while (Date.now() < until) { /* busy, as a slow start is */ }
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  })
+  t.teardown(() => fastify.close())
+  await fastify.ready()
+  // Let the overdue load sample, the one that covers the blocked start, be taken.
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  const response = await fastify.inject({ method: 'POST', url: '/api/sms/new-message', payload: message })
+  t.equal(response.statusCode, 202, 'the first publish after the start is accepted')
+  t.equal(fastify.overloaded(), false, 'and new sockets are not refused')
 })
