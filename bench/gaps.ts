@@ -12,6 +12,8 @@ export interface GapFigures {
   missedAcrossRestart: number
   /** Events received again, or out of order. */
   duplicates: number
+  /** Which events were missed while recovered, and by how many members (the first few). */
+  missedExamples: string[]
 }
 
 /** How many of the sorted `values` lie strictly between `low` and `high`. */
@@ -43,7 +45,7 @@ export function countGaps (traces: MemberTrace[], acceptedSeqs: number[], rooms:
   }
   for (const list of acceptedIn.values()) list.sort((a, b) => a - b)
 
-  const figures: GapFigures = { members: traces.length, recovered: 0, restarted: 0, missedWhileRecovered: 0, missedAcrossRestart: 0, duplicates: 0 }
+  const figures: GapFigures = { members: traces.length, recovered: 0, restarted: 0, missedWhileRecovered: 0, missedAcrossRestart: 0, duplicates: 0, missedExamples: [] }
   for (const trace of traces) {
     figures.recovered += trace.recovered
     figures.restarted += trace.restarts.length
@@ -61,7 +63,13 @@ export function countGaps (traces: MemberTrace[], acceptedSeqs: number[], rooms:
       const missed = countBetween(accepted, low, high)
       // The stretch ending at trace.ids[i - 1] (or at the end) began with a restart recorded at i - 1.
       if (restarts.has(i - 1)) figures.missedAcrossRestart += missed
-      else figures.missedWhileRecovered += missed
+      else {
+        figures.missedWhileRecovered += missed
+        if (missed > 0 && figures.missedExamples.length < 5) {
+          const restartsBefore = trace.restarts.filter((index) => index < i).length
+          figures.missedExamples.push(`member ${traces.indexOf(trace)} missed ${missed} between #${low} and #${high} (received ${i - 1} before, ${restartsBefore} restarts before, ${trace.recovered} recoveries in all)`)
+        }
+      }
     }
   }
   return figures

@@ -83,7 +83,8 @@ function statusLine (load: LoadResult): string {
 function gapLine (gaps: GapFigures): string {
   return `${gaps.members} clients: ${gaps.recovered} reconnects recovered, ${gaps.restarted} not; ` +
     `events missed while recovered === true: ${gaps.missedWhileRecovered}; missed across a non-recovered reconnect: ${gaps.missedAcrossRestart}; ` +
-    `duplicates or out of order: ${gaps.duplicates}`
+    `duplicates or out of order: ${gaps.duplicates}` +
+    (gaps.missedExamples.length > 0 ? `; ${gaps.missedExamples.join('; ')}` : '')
 }
 
 async function traces (ctx: OverloadContext, name: string): Promise<MemberTrace[]> {
