@@ -1,7 +1,10 @@
 // Builds the bridge the way src/server.ts does, for tests: inject requests, or listen on a
 // real port and connect real socket.io clients.
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough, type Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { createSigner } from 'fast-jwt'
@@ -245,12 +248,15 @@ export function freePort (): Promise<number> {
  * given environment (plus development mode and no load shedding), and its output.
  */
 export function startServer (env: Record<string, string>, script = 'src/server.ts') {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: root,
+  // Run from an empty directory, so that no `.env` of the developer's is read.
+  const cwd = mkdtempSync(join(tmpdir(), 'bridge-'))
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, script)], {
+    cwd,
     // Only what the test sets: the developer's environment and .env must not leak in.
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', ...NO_LOAD_SHEDDING, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  child.once('exit', () => { rmSync(cwd, { recursive: true, force: true }) })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
