@@ -52,6 +52,11 @@ export interface RecoveryOptions {
   /** Where a socket joined each of its channels (the position applied then). */
   joinedAt: (sid: string) => ReadonlyMap<string, Position> | undefined
   /**
+   * A restored socket is about to rejoin its channels: what it is sent starts after these
+   * positions, not at the position applied now, until the client has read it.
+   */
+  rejoining: (sid: string, from: ReadonlyMap<string, Position>) => void
+  /**
    * The session of a socket that is still live, as far as its node knows, or of a node that
    * died (at `diedAt`): the client is back before the old connection was seen closed.
    */
@@ -68,6 +73,8 @@ interface Capture {
 
 interface PendingRestore {
   session: StoredSession
+  /** Per channel, the position after which the restored socket is sent events. */
+  after: ReadonlyMap<string, Position>
   missed: PositionedEvent[]
   capture: Capture
   timer: NodeJS.Timeout
@@ -88,7 +95,7 @@ const PENDING_RESTORE_MS = 10_000
 const MAX_CAPTURED = 10_000
 
 export function createRecovery (options: RecoveryOptions) {
-  const { io, fanOut, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, live, now = Date.now } = options
+  const { io, fanOut, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, now = Date.now } = options
   let applied: Position = START
   /** [time, position applied by then], at most one a second, for a session's `from`. */
   const samples: Array<[number, Position]> = []
@@ -248,7 +255,7 @@ export function createRecovery (options: RecoveryOptions) {
       }
       const timer = setTimeout(() => dropPending(session.sid), PENDING_RESTORE_MS)
       timer.unref()
-      pending.set(session.sid, { session, missed, capture, timer })
+      pending.set(session.sid, { session, after, missed, capture, timer })
       return { sid: session.sid, pid: session.pid, rooms: [], data: session.data, missedPackets: [] }
     },
 
@@ -265,6 +272,9 @@ export function createRecovery (options: RecoveryOptions) {
         socket.conn.close()
         return true
       }
+      // If the client drops again before it has read what follows, its next session must
+      // start where this one did, not where the bridge was when it rejoined.
+      rejoining(socket.id, restore.after)
       for (const room of restore.session.rooms) socket.join(room)
       const events = restore.missed.concat(restore.capture.events)
       fanOut.replay(socket, events.map(({ position, event }) => ({ event, offset: formatOffset(position) })))

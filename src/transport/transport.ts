@@ -144,6 +144,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
     // Before the socket leaves its rooms: the channels stay interesting without a gap.
     onPersist: (channels) => interest.hold(channels, RECOVERY_WINDOW_MS),
     joinedAt: (sid) => joined.get(sid),
+    rejoining: (sid, from) => { joined.set(sid, new Map(from)) },
     async live (pid) {
       if (cluster === undefined) {
         const session = await sessions.takeLive(pid, bus.nodeId)

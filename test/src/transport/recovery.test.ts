@@ -235,3 +235,34 @@ t.test('a client back before the bridge noticed its connection dropped recovers;
   t.equal(check.hiddenGaps, 0)
   t.equal(check.duplicates, 0)
 })
+
+t.test('a client dropped again before it read what its recovery sent gets it on the next recovery', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const client = await connectClient(t, url)
+  await subscribe(client, 'chat_again')
+  const received: number[] = []
+  client.on('new_message', (data) => {
+    const n = (data.message as { n?: unknown }).n
+    if (typeof n === 'number') received.push(n)
+  })
+  await postJson(url, '/api/sms/new-message', { room: 'chat_again', message: { n: 0 } })
+  await waitFor(() => received.length === 1, 'the first event')
+  // socket.io-client's record of the last event it read, sent back when it reconnects.
+  const offsets = client as unknown as { _lastOffset: string }
+  const readUpTo = offsets._lastOffset
+  await dropConnection(client, fastify)
+  for (let n = 1; n <= 5; n++) await postJson(url, '/api/sms/new-message', { room: 'chat_again', message: { n } })
+
+  await reconnect(client)
+  t.equal(client.recovered, true, 'the first reconnect recovered')
+  await waitFor(() => received.length === 6, 'what it missed')
+  // Stand for a connection that died before its client read those frames: they never arrived.
+  received.length = 1
+  offsets._lastOffset = readUpTo
+  await dropConnection(client, fastify)
+
+  await reconnect(client)
+  t.equal(client.recovered, true, 'the second reconnect recovers too')
+  await waitFor(() => received.length >= 6, 'what it missed, again', 5000).catch(() => {})
+  t.same(received, [0, 1, 2, 3, 4, 5], 'everything it did not read, once, in order')
+})
