@@ -5,7 +5,7 @@ import type { PusherApp } from '../config.ts'
 import type { Member } from '../transport/presence.ts'
 import type { ChannelKind } from './channel-name.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
-import { pusherAuthMatches } from './pusher-signature.ts'
+import { pusherAuthMatches } from './channel-auth-signature.ts'
 import type { ForwardedHeaders } from './requests.ts'
 
 /** A subscription allowed (with its presence member) or refused with an HTTP-like status. */

@@ -232,7 +232,9 @@ export function createRecovery (options: RecoveryOptions) {
     async restore (pid: string, offsetText: string) {
       const offset = parseOffset(offsetText)
       if (offset === undefined) return null
-      const session = await sessions.take(pid) ?? await liveSession(pid)
+      // Looked for again after the live one: a node that notices the disconnect meanwhile stores
+      // the session before it drops the live record, so one of the three finds it.
+      const session = await sessions.take(pid) ?? await liveSession(pid) ?? await sessions.take(pid)
       if (session === undefined || pending.has(session.sid)) return null
       // Its old connection here is dead (the client says so by coming back): close it; the
       // restored socket takes over what it had (same id).

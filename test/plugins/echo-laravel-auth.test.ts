@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { pusherChannelAuth } from '../../src/echo/pusher-signature.ts'
+import { pusherChannelAuth } from '../../src/echo/channel-auth-signature.ts'
 import {
   captureLogs,
   connectClient,
