@@ -41,8 +41,6 @@ export function channelsOf (rooms: readonly string[]): Set<string> {
 /** Sessions in memory, for a single node. */
 export function createMemorySessionStore ({ ttlMs, maxSessions = 100_000, now = Date.now }: SessionStoreOptions) {
   const sessions = new Map<string, { session: StoredSession, expiresAt: number }>()
-  /** Sessions of live sockets, for a client back before its old connection was seen closed. */
-  const live = new Map<string, StoredSession>()
 
   function forget (pid: string): void {
     sessions.delete(pid)
@@ -62,21 +60,15 @@ export function createMemorySessionStore ({ ttlMs, maxSessions = 100_000, now = 
 
   return {
     save (session: StoredSession): void {
-      live.delete(session.pid)
       forget(session.pid)
       sessions.set(session.pid, { session, expiresAt: now() + ttlMs })
       expire()
     },
-    live (session: StoredSession): void {
-      live.set(session.pid, session)
-    },
-    ended (pid: string): void {
-      live.delete(pid)
-    },
-    async takeLive (pid: string): Promise<StoredSession | undefined> {
-      const session = live.get(pid)
-      live.delete(pid)
-      return session
+    // One node looks its live sockets up itself (the transport): nothing is copied per socket.
+    live (_session: StoredSession): void {},
+    ended (_pid: string): void {},
+    async takeLive (_pid: string): Promise<StoredSession | undefined> {
+      return undefined
     },
     async take (pid: string): Promise<StoredSession | undefined> {
       expire()
@@ -90,7 +82,6 @@ export function createMemorySessionStore ({ ttlMs, maxSessions = 100_000, now = 
     async close (): Promise<void> {
       clearInterval(sweep)
       sessions.clear()
-      live.clear()
     }
   }
 }

@@ -22,7 +22,7 @@ import { compare, type Position } from './positions.ts'
 import { createPresence, type Member } from './presence.ts'
 import { createRecovery, DEAD_CONNECTION_MS, RECOVERY_WINDOW_MS } from './recovery.ts'
 import { createRecoveryLog } from './recovery-log.ts'
-import { createMemorySessionStore, createRedisSessionStore } from './session-store.ts'
+import { createMemorySessionStore, createRedisSessionStore, type StoredSession } from './session-store.ts'
 
 export type { Delivery } from './events.ts'
 export type { Member } from './presence.ts'
@@ -147,7 +147,8 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
     rejoining: (sid, from) => { joined.set(sid, new Map(from)) },
     async live (pid) {
       if (cluster === undefined) {
-        const session = await sessions.takeLive(pid, bus.nodeId)
+        // On one node the live socket itself is the record: nothing is copied per socket.
+        const session = liveSessionOf(pid)
         return session === undefined ? undefined : { session }
       }
       // The client's old node is one the bus knows: alive, or dead within the window.
@@ -204,19 +205,32 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
    */
   const changedSessions = new Set<string>()
   function sessionChanged (sid: string): void {
+    // On one node the live sockets are looked up when needed (liveSessionOf).
+    if (cluster === undefined) return
     if (changedSessions.size === 0) queueMicrotask(writeLiveSessions)
     changedSessions.add(sid)
+  }
+  /** socket.io's private session id: what a reconnecting client names its session by. */
+  const pidOf = (socket: BridgeSocket | undefined): unknown => (socket as unknown as { pid?: unknown } | undefined)?.pid
+  function sessionOf (socket: BridgeSocket, pid: string): StoredSession {
+    const rooms = [...socket.rooms].filter((room) => clientName(room) !== undefined)
+    return { sid: socket.id, pid, rooms, data: socket.data, from: [...joined.get(socket.id) ?? []] }
   }
   function writeLiveSessions (): void {
     for (const sid of changedSessions) {
       const socket = nsp.sockets.get(sid)
-      // socket.io's private session id: what a reconnecting client names its session by.
-      const pid = (socket as unknown as { pid?: unknown } | undefined)?.pid
+      const pid = pidOf(socket)
       if (socket === undefined || !socket.connected || typeof pid !== 'string') continue
-      const rooms = [...socket.rooms].filter((room) => clientName(room) !== undefined)
-      sessions.live({ sid, pid, rooms, data: socket.data, from: [...joined.get(sid) ?? []] })
+      sessions.live(sessionOf(socket, pid))
     }
     changedSessions.clear()
+  }
+  /** The session of this node's live socket whose client names it `pid`, if there is one. */
+  function liveSessionOf (pid: string): StoredSession | undefined {
+    for (const socket of nsp.sockets.values()) {
+      if (socket.connected && pidOf(socket) === pid) return sessionOf(socket, pid)
+    }
+    return undefined
   }
 
   nsp.adapter.on('leave-room', (room: string, sid: string) => {
