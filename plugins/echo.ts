@@ -194,26 +194,35 @@ export default fp(async function echo (fastify) {
     })
   }
 
-  fastify.io.on('connection', (socket: BridgeSocket) => {
-    const state: ConnectionState = {
-      whispers: createRateLimiter(maxWhispersPerSecond),
-      pending: new Map()
+  // Per connection the bridge keeps nothing until the client speaks Echo: the state is made on
+  // first use, and the listeners are shared (socket.io calls them with the socket as `this`).
+  const states = new WeakMap<BridgeSocket, ConnectionState>()
+  function stateOf (socket: BridgeSocket): ConnectionState {
+    let state = states.get(socket)
+    if (state === undefined) {
+      state = { whispers: createRateLimiter(maxWhispersPerSecond), pending: new Map() }
+      states.set(socket, state)
     }
+    return state
+  }
+  // Listeners take raw arguments: a client may send anything. The bridge's own `subscribe`
+  // (plugins/subscriptions.ts) answers the payloads that are not Echo's. An authorization still
+  // under way when the socket goes finds it disconnected and joins nothing.
+  const listeners: Record<string, (this: BridgeSocket, payload: unknown) => void> = {
+    subscribe (payload) {
+      if (isEchoRequest(payload)) safely(this, 'subscribe', () => subscribe(this, stateOf(this), payload))
+    },
+    unsubscribe (payload) {
+      if (isEchoRequest(payload)) safely(this, 'unsubscribe', () => unsubscribe(this, stateOf(this), payload))
+    },
+    'client event' (payload) {
+      safely(this, 'whisper', () => whisper(this, stateOf(this), payload))
+    }
+  }
 
-    // Listeners take raw arguments: a client may send anything. The bridge's own `subscribe`
-    // (plugins/subscriptions.ts) answers the payloads that are not Echo's.
-    const listen = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void
-    listen('subscribe', (payload) => {
-      if (isEchoRequest(payload)) safely(socket, 'subscribe', () => subscribe(socket, state, payload))
-    })
-    listen('unsubscribe', (payload) => {
-      if (isEchoRequest(payload)) safely(socket, 'unsubscribe', () => unsubscribe(socket, state, payload))
-    })
-    listen('client event', (payload) => {
-      safely(socket, 'whisper', () => whisper(socket, state, payload))
-    })
-    // Authorizations still under way must not join a socket that has gone.
-    socket.on('disconnect', () => { state.pending.clear() })
+  fastify.io.on('connection', (socket: BridgeSocket) => {
+    const raw = socket as unknown as { on: (event: string, listener: (this: BridgeSocket, payload: unknown) => void) => void }
+    for (const [event, listener] of Object.entries(listeners)) raw.on(event, listener)
   })
 }, {
   name: 'echo',

@@ -121,13 +121,13 @@ export default fp(async function socketIo (fastify) {
     pending.add(conn, address)
     // Discarded, not closed politely: a polling session that never polls again would linger
     // for Engine.IO's 30 s close timeout.
-    const expiry = setTimeout(() => { if (pending.has(conn)) conn.close(true) }, connectTimeoutMs)
-    expiry.unref()
-    conn.once('close', () => {
-      clearTimeout(expiry)
-      pending.settle(conn)
-    })
+    setTimeout(() => { if (pending.has(conn)) conn.close(true) }, connectTimeoutMs).unref()
+    conn.once('close', settleOnClose)
   })
+  /** Shared by every connection (called with it as `this`): nothing kept per connection. */
+  function settleOnClose (this: EngineConnection): void {
+    pending.settle(this)
+  }
   fastify.io.on('connection', (socket) => { pending.settle(socket.conn) })
 
   fastify.metrics.gauge('bridge_socket_connections', 'socket.io connections open on this node', () => fastify.io.of('/').sockets.size)

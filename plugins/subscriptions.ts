@@ -107,26 +107,30 @@ export default fp(async function subscriptions (fastify) {
     return { ok: true, room: parsed.room }
   }
 
+  // Listeners take raw arguments: a client may send anything, or no ack at all. They are shared
+  // by every connection (socket.io calls them with the socket as `this`): nothing per socket.
+  async function onSubscribe (this: BridgeSocket, ...args: unknown[]): Promise<void> {
+    if (isEchoRequest(args[0])) return // Laravel Echo's, answered by plugins/echo.ts
+    const answer = subscribe(this, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
+    if (answer.ok) {
+      await sendFirstEvent(this, answer.room)
+    } else {
+      fastify.metrics.subscribeRefusals.inc({ code: answer.error.code })
+      fastify.log.debug({ socketId: this.id, userId: this.data.userId, code: answer.error.code }, 'subscribe refused')
+    }
+    ackOf(args)(answer)
+  }
+  function onUnsubscribe (this: BridgeSocket, ...args: unknown[]): void {
+    if (isEchoRequest(args[0])) return
+    const answer = unsubscribe(this, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
+    if (!answer.ok) fastify.metrics.subscribeRefusals.inc({ code: answer.error.code })
+    ackOf(args)(answer)
+  }
+
   fastify.io.on('connection', (socket: BridgeSocket) => {
-    // Listeners take raw arguments: a client may send anything, or no ack at all.
-    const listen = socket.on.bind(socket) as (event: string, listener: (...args: unknown[]) => void) => void
-    listen('subscribe', async (...args) => {
-      if (isEchoRequest(args[0])) return // Laravel Echo's, answered by plugins/echo.ts
-      const answer = subscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
-      if (answer.ok) {
-        await sendFirstEvent(socket, answer.room)
-      } else {
-        fastify.metrics.subscribeRefusals.inc({ code: answer.error.code })
-        fastify.log.debug({ socketId: socket.id, userId: socket.data.userId, code: answer.error.code }, 'subscribe refused')
-      }
-      ackOf(args)(answer)
-    })
-    listen('unsubscribe', (...args) => {
-      if (isEchoRequest(args[0])) return
-      const answer = unsubscribe(socket, args.length > 1 || typeof args[0] !== 'function' ? args[0] : undefined)
-      if (!answer.ok) fastify.metrics.subscribeRefusals.inc({ code: answer.error.code })
-      ackOf(args)(answer)
-    })
+    const raw = socket as unknown as { on: (event: string, listener: (this: BridgeSocket, ...args: unknown[]) => unknown) => void }
+    raw.on('subscribe', onSubscribe)
+    raw.on('unsubscribe', onUnsubscribe)
   })
 }, {
   name: 'subscriptions',

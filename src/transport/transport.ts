@@ -388,25 +388,29 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
       }
       for (const [channel, member] of Object.entries(socket.data.presence ?? {})) presence.join(socket.id, channel, member)
     }
-    socket.on('disconnect', (reason) => {
-      // Its client is back on a new connection that carries on from here (same id).
-      if (recovery.takenOver(socket)) return
-      // A session that is not kept for recovery is not kept as a live one either.
-      const pid = (socket as unknown as { pid?: unknown }).pid
-      if (typeof pid === 'string' && !RECOVERABLE.has(reason)) sessions.ended(pid)
-      const channels = Object.keys(socket.data.presence ?? {})
-      if (channels.length === 0) return
-      if (!RECOVERABLE.has(reason)) return leavePresenceNow(socket.id, channels)
-      let done = () => {}
-      const left = new Promise<void>((resolve) => { done = resolve })
-      const timer = setTimeout(() => {
-        leavingLater.delete(socket.id)
-        leavePresenceNow(socket.id, channels)
-        done()
-      }, PRESENCE_GRACE_MS)
-      leavingLater.set(socket.id, { timer, channels, done, left })
-    })
+    ;(socket as unknown as { on: (event: 'disconnect', listener: typeof onDisconnect) => void }).on('disconnect', onDisconnect)
   })
+
+  /** Shared by every socket (socket.io calls it with the socket as `this`): nothing per socket. */
+  function onDisconnect (this: BridgeSocket, reason: string): void {
+    const socket = this
+    // Its client is back on a new connection that carries on from here (same id).
+    if (recovery.takenOver(socket)) return
+    // A session that is not kept for recovery is not kept as a live one either.
+    const pid = (socket as unknown as { pid?: unknown }).pid
+    if (typeof pid === 'string' && !RECOVERABLE.has(reason)) sessions.ended(pid)
+    const channels = Object.keys(socket.data.presence ?? {})
+    if (channels.length === 0) return
+    if (!RECOVERABLE.has(reason)) return leavePresenceNow(socket.id, channels)
+    let done = () => {}
+    const left = new Promise<void>((resolve) => { done = resolve })
+    const timer = setTimeout(() => {
+      leavingLater.delete(socket.id)
+      leavePresenceNow(socket.id, channels)
+      done()
+    }, PRESENCE_GRACE_MS)
+    leavingLater.set(socket.id, { timer, channels, done, left })
+  }
 
   await bus.start(handler)
   if (cluster !== undefined) await othersKnown(cluster.nodes)
