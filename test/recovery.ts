@@ -1,7 +1,7 @@
 // Dropping and restoring a client's connection the way a flaky mobile network does.
 import { once } from 'node:events'
 import type { FastifyInstance } from 'fastify'
-import type { TestClient } from './helper.ts'
+import { postJson, type TestClient } from './helper.ts'
 
 /**
  * Closes the client's transport (as a lost network would) and resolves once both ends have
@@ -82,4 +82,27 @@ export function gapCheck (client: TestClient): GapCheck & { reconnected: () => v
       }
     }
   })
+}
+
+/**
+ * One publisher counting up (`message.n`), ten `new-message` events a batch into `room`, the
+ * batch starting at `n` sent to `urlFor(n)`, until `stop()`; it resolves with how many were sent.
+ */
+export function countingPublisher (room: string, urlFor: (n: number) => string): { stop: () => Promise<number> } {
+  const state = { on: true }
+  let n = 0
+  const running = (async () => {
+    while (state.on) {
+      const events = Array.from({ length: 10 }, (_, i) => ({ type: 'new-message', room, message: { n: n + i } }))
+      await postJson(urlFor(n), '/api/sms/batch', { events })
+      n += 10
+    }
+  })()
+  return {
+    async stop () {
+      state.on = false
+      await running
+      return n
+    }
+  }
 }

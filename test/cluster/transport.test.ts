@@ -14,7 +14,7 @@ import {
   subscribe,
   type TestClient
 } from '../helper.ts'
-import { dropConnection, gapCheck, reconnect } from '../recovery.ts'
+import { countingPublisher, dropConnection, gapCheck, reconnect } from '../recovery.ts'
 import { loadBalancer } from './load-balancer.ts'
 import { clusterEnv, privateRedis, redisClient, waitFor } from './redis.ts'
 
@@ -30,15 +30,8 @@ t.test('recovered === true never hides a gap when clients come back on the other
   for (const client of clients) await subscribe(client, 'chat_gap')
   const checks = clients.map(gapCheck)
 
-  // One publisher counting up, through both nodes in turn, ten events a request.
-  const publishing = { on: true, n: 0 }
-  const publisher = (async () => {
-    while (publishing.on) {
-      const events = Array.from({ length: 10 }, (_, i) => ({ type: 'new-message', room: 'chat_gap', message: { n: publishing.n + i } }))
-      await postJson(publishing.n % 20 === 0 ? a.url : b.url, '/api/sms/batch', { events })
-      publishing.n += 10
-    }
-  })()
+  // One publisher counting up, through both nodes in turn.
+  const publisher = countingPublisher('chat_gap', (n) => n % 20 === 0 ? a.url : b.url)
 
   const nodes = [a, b]
   for (let round = 0; round < 6; round++) {
@@ -53,11 +46,10 @@ t.test('recovered === true never hides a gap when clients come back on the other
       await new Promise((resolve) => client.once('new_message', resolve))
     }))
   }
-  publishing.on = false
-  await publisher
+  const published = await publisher.stop()
 
   const recovered = checks.reduce((sum, check) => sum + check.recovered, 0)
-  t.comment(`${publishing.n} events, ${recovered} of 18 reconnects recovered`)
+  t.comment(`${published} events, ${recovered} of 18 reconnects recovered`)
   t.ok(recovered > 0, 'recovery happened across nodes')
   t.equal(checks.reduce((sum, check) => sum + check.hiddenGaps, 0), 0, 'no event missing after recovered === true')
   t.equal(checks.reduce((sum, check) => sum + check.duplicates, 0), 0, 'no event twice')

@@ -27,6 +27,13 @@ const validBodies: Record<string, Record<string, unknown>> = {
   '/api/sms/batch': { events: [{ type: 'new-message', room, message: { text: 'hi' } }] }
 }
 
+/** A socket allowed into `room`, subscribed to it, and what it receives. */
+async function listener (t: Test, url: string) {
+  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
+  t.same(await subscribe(socket, room), { ok: true, room })
+  return { socket, received: recordEvents(socket) }
+}
+
 async function post (url: string, path: string, body: string, headers: Record<string, string>) {
   const response = await fetch(`${url}${path}`, {
     method: 'POST',
@@ -51,9 +58,7 @@ async function assertNothingDelivered (t: Test, url: string, received: Array<{ e
 
 t.test('every publish route refuses a request without a token: 401 JSON, WWW-Authenticate, nothing emitted', async (t) => {
   const { url } = await startBridge(t, securedEnv())
-  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
-  t.same(await subscribe(socket, room), { ok: true, room })
-  const received = recordEvents(socket)
+  const { socket, received } = await listener(t, url)
 
   for (const [path, value] of Object.entries(validBodies)) {
     const body = JSON.stringify(value)
@@ -108,9 +113,7 @@ t.test('the token is checked before the body: an invalid body without token is a
 
 t.test('request signing: a missing, stale, malformed or wrong signature is refused with 401', async (t) => {
   const { url } = await startBridge(t, securedEnv())
-  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
-  t.same(await subscribe(socket, room), { ok: true, room })
-  const received = recordEvents(socket)
+  const { socket, received } = await listener(t, url)
 
   const body = JSON.stringify(validBodies['/api/sms/new-message'])
   const now = Math.floor(Date.now() / 1000)
@@ -157,9 +160,7 @@ t.test('request signing covers the exact bytes sent, whatever their formatting',
 
 t.test('a signature is good for one method, path and query only: a signed body sent elsewhere is refused', async (t) => {
   const { url } = await startBridge(t, securedEnv())
-  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
-  t.same(await subscribe(socket, room), { ok: true, room })
-  const received = recordEvents(socket)
+  const { socket, received } = await listener(t, url)
 
   // An edit-message body (it carries every field delete-message needs) replayed to delete-message.
   const edit = JSON.stringify({ room, message: { text: 'edited' }, messageId: 7 })
@@ -183,9 +184,7 @@ t.test('a signature is good for one method, path and query only: a signed body s
 
 t.test('a signed publish is accepted once: a replay (even without uuid) is a 200 duplicate and emits nothing', async (t) => {
   const { url } = await startBridge(t, securedEnv())
-  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
-  t.same(await subscribe(socket, room), { ok: true, room })
-  const received = recordEvents(socket)
+  const { socket, received } = await listener(t, url)
 
   for (const [path, value] of Object.entries(validBodies)) {
     const body = JSON.stringify(value)
@@ -209,9 +208,7 @@ t.test('cluster: a signed publish replayed to another node is a duplicate there 
   const env = { ...securedEnv(), ...clusterEnv(t) }
   const a = await startBridge(t, env)
   const b = await startBridge(t, env)
-  const socket = await connectClient(t, b.url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
-  t.same(await subscribe(socket, room), { ok: true, room })
-  const received = recordEvents(socket)
+  const { socket, received } = await listener(t, b.url)
 
   const body = JSON.stringify({ room, message: { text: 'once' } })
   const signed = signedHeaders(body)

@@ -17,7 +17,7 @@ import {
   waitFor
 } from '../../helper.ts'
 import { loadBalancer } from '../../cluster/load-balancer.ts'
-import { dropConnection, gapCheck, reconnect } from '../../recovery.ts'
+import { countingPublisher, dropConnection, gapCheck, reconnect } from '../../recovery.ts'
 
 // Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
 t.setTimeout(180_000)
@@ -32,15 +32,7 @@ t.test('recovered === true never hides a gap: clients drop and come back while e
   for (const client of clients) await subscribe(client, 'chat_gap')
   const checks = clients.map(gapCheck)
 
-  // One publisher counting up, ten events a request.
-  const publishing = { on: true, n: 0 }
-  const publisher = (async () => {
-    while (publishing.on) {
-      const events = Array.from({ length: 10 }, (_, i) => ({ type: 'new-message', room: 'chat_gap', message: { n: publishing.n + i } }))
-      await postJson(url, '/api/sms/batch', { events })
-      publishing.n += 10
-    }
-  })()
+  const publisher = countingPublisher('chat_gap', () => url)
 
   await Promise.all(clients.map(async (client, index) => {
     for (let round = 0; round < 8; round++) {
@@ -53,8 +45,7 @@ t.test('recovered === true never hides a gap: clients drop and come back while e
       await nextEvent(client, 'new_message')
     }
   }))
-  publishing.on = false
-  await publisher
+  const published = await publisher.stop()
 
   const total = checks.reduce((sum, check) => ({
     recovered: sum.recovered + check.recovered,
@@ -62,7 +53,7 @@ t.test('recovered === true never hides a gap: clients drop and come back while e
     hiddenGaps: sum.hiddenGaps + check.hiddenGaps,
     duplicates: sum.duplicates + check.duplicates
   }), { recovered: 0, restarted: 0, hiddenGaps: 0, duplicates: 0 })
-  t.comment(`${publishing.n} events, ${total.recovered} recovered and ${total.restarted} fresh reconnects`)
+  t.comment(`${published} events, ${total.recovered} recovered and ${total.restarted} fresh reconnects`)
   t.equal(total.recovered + total.restarted, 32, 'every reconnect counted')
   t.ok(total.recovered > 0, 'recovery happened')
   t.equal(total.hiddenGaps, 0, 'no event missing after recovered === true')
