@@ -37,6 +37,8 @@ export const PusherBadRequest = createError('BRIDGE_PUSHER_BAD_REQUEST', '%s', 4
 export const RedisUnavailable = withHeaders(createError('BRIDGE_REDIS_UNAVAILABLE', '%s', 503), unavailableHeaders)
 /** A publish whose payload cannot be encoded (nothing was published). */
 export const UnencodableEvent = createError('BRIDGE_UNENCODABLE_EVENT', '%s', 400)
+/** A publish whose body had not arrived whole when the shutdown's grace ended (nothing was published). */
+export const ShuttingDown = withHeaders(createError('BRIDGE_SHUTTING_DOWN', '%s', 503), unavailableHeaders)
 /** Past a load-shedding threshold. */
 export const Overloaded = withHeaders(createError('FST_UNDER_PRESSURE', '%s', 503), unavailableHeaders)
 
@@ -88,7 +90,7 @@ export function createErrorHandler () {
     const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
     const pusher = request.routeOptions.config?.errorShape === 'pusher'
     if (statusCode === 503) {
-      // Expected (overload, Redis away) and the message says why: no stack. Shed
+      // Expected (overload, Redis away, shutting down) and the message says why: no stack. Shed
       // requests are counted and logged once per overload by the load-shedding plugin, not here.
       if (error.code !== 'FST_UNDER_PRESSURE') logRefused(request, error, statusCode)
     } else if (statusCode >= 500) {
