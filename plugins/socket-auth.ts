@@ -2,9 +2,11 @@
 // `bearerToken` sends it, `auth.headers.Authorization`, from an allowed origin. Sets
 // `socket.data.userId`, `rooms` and `userInfo`, which subscriptions check against. With
 // BRIDGE_AUTH_ENDPOINT, Laravel authorizes Echo channels and a connection may come without one.
+// Refusals are counted in /metrics and logged at most once a second per reason.
 import fp from 'fastify-plugin'
 import { bearerToken } from '../src/auth/bearer-token.ts'
 import { createSocketTokenVerifier, type SocketTokenVerifier } from '../src/auth/socket-tokens.ts'
+import { createRateLimitedLog } from '../src/rate-limited-log.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,6 +39,9 @@ function connectionData (grant: ReturnType<SocketTokenVerifier['connection']>) {
 
 export default fp(async function socketAuth (fastify) {
   const { jwtSecret, corsOrigins } = fastify.config
+  const refused = fastify.metrics.socketConnectionsRefused
+  // One connection may send connect packets without end: each refused one is counted, not each logged.
+  const logRefusal = createRateLimitedLog()
 
   // socket.io's `cors` option only covers polling; browsers do not apply CORS to WebSocket.
   // plugins/socket-io.ts refuses other origins at the Engine.IO handshake; this is the same
@@ -46,7 +51,10 @@ export default fp(async function socketAuth (fastify) {
     fastify.io.use((socket, next) => {
       const origin = socket.handshake.headers.origin
       if (origin === undefined || allowed.has(origin)) return next()
-      fastify.log.info({ origin, address: socket.handshake.address }, 'socket refused: origin not in CORS_ORIGINS')
+      refused.inc({ reason: 'origin' })
+      logRefusal('origin', (notLogged) => {
+        fastify.log.info({ origin: origin.slice(0, 256), address: socket.handshake.address, notLogged }, 'socket refused: origin not in CORS_ORIGINS')
+      })
       next(new Error('origin not allowed'))
     })
   }
@@ -83,11 +91,14 @@ export default fp(async function socketAuth (fastify) {
     } catch (error) {
       // The reason and the client's address, never the token itself.
       const reason = error instanceof Error ? error.message : 'invalid token'
-      fastify.log.info({ reason, address: socket.handshake.address }, 'socket refused')
+      refused.inc({ reason: 'unauthorized' })
+      logRefusal('token', (notLogged) => {
+        fastify.log.info({ reason, address: socket.handshake.address, notLogged }, 'socket refused')
+      })
       next(new Error(UNAUTHORIZED))
     }
   })
 }, {
   name: 'socket-auth',
-  dependencies: ['socket-io']
+  dependencies: ['socket-io', 'metrics']
 })

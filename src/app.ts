@@ -5,7 +5,7 @@ import autoload from '@fastify/autoload'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config.ts'
-import { errorHandler, notFoundHandler } from './errors.ts'
+import { createErrorHandler, notFoundHandler } from './errors.ts'
 import { parseJsonBody } from './json-body.ts'
 import { formatValidationErrors } from './validation-errors.ts'
 
@@ -48,7 +48,7 @@ async function bridge (fastify: FastifyInstance, opts: AppOptions) {
   })
   fastify.setSchemaErrorFormatter(formatValidationErrors)
 
-  fastify.setErrorHandler(errorHandler)
+  fastify.setErrorHandler(createErrorHandler())
   fastify.setNotFoundHandler(notFoundHandler)
 
   await fastify.register(autoload, {

@@ -1,11 +1,13 @@
 // The bridge's errors in one place: every error it answers with, the 503 policy (one
 // Retry-After rule), and the error and not-found handlers that give every answer Fastify's
 // JSON shape, or Pusher's `{ "error" }` on the routes of the Pusher HTTP API.
+// Refused requests are logged at most once a second per kind (src/rate-limited-log.ts).
 import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { withoutSignature } from './auth/pusher-signature.ts'
 import { MAX_DEPTH_KEYWORD } from './json-depth.ts'
+import { createRateLimitedLog } from './rate-limited-log.ts'
+import { loggedUrl } from './request-logging.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -35,6 +37,8 @@ export const PusherBadRequest = createError('BRIDGE_PUSHER_BAD_REQUEST', '%s', 4
 export const RedisUnavailable = withHeaders(createError('BRIDGE_REDIS_UNAVAILABLE', '%s', 503), unavailableHeaders)
 /** A publish whose payload cannot be encoded (nothing was published). */
 export const UnencodableEvent = createError('BRIDGE_UNENCODABLE_EVENT', '%s', 400)
+/** A publish whose body had not arrived whole when the shutdown's grace ended (nothing was published). */
+export const ShuttingDown = withHeaders(createError('BRIDGE_SHUTTING_DOWN', '%s', 503), unavailableHeaders)
 /** Past a load-shedding threshold. */
 export const Overloaded = withHeaders(createError('FST_UNDER_PRESSURE', '%s', 503), unavailableHeaders)
 
@@ -64,30 +68,45 @@ function clientMessage (error: FastifyError): string {
   return error.message
 }
 
-export function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
-  const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
-  const pusher = request.routeOptions.config?.errorShape === 'pusher'
-  // A Pusher request's query carries its signature, which could be replayed within its window.
-  const url = withoutSignature(request.url)
-  if (statusCode === 503) {
-    // Expected (overload, Redis away) and the message says why: no stack. Shed requests are
-    // counted and logged once per overload by the load-shedding plugin, not here.
-    if (error.code !== 'FST_UNDER_PRESSURE') {
-      request.log.warn({ method: request.method, url, statusCode, reason: error.message }, 'request refused')
-    }
-  } else if (statusCode >= 500) {
-    request.log.error({ err: error }, 'request failed')
-  } else {
-    error.message = clientMessage(error)
-    // Too deep is one problem with one code, whether the body reader or a field's schema saw it.
-    if (error.validation?.[0]?.keyword === MAX_DEPTH_KEYWORD) error.code = 'INVALID_PAYLOAD'
-    request.log.info({ method: request.method, url, statusCode, reason: error.message }, 'request refused')
+/** Longest reason a log line carries: some quote what the client sent (a Pusher string to sign holds its query). */
+const MAX_LOGGED_REASON_LENGTH = 512
+
+/** The error handler of one bridge (each counts its own refusal lines). */
+export function createErrorHandler () {
+  const logRefusal = createRateLimitedLog()
+
+  /** A client can cause refusals at will: at most one line a second per status and code. */
+  function logRefused (request: FastifyRequest, error: FastifyError, statusCode: number): void {
+    logRefusal(`${statusCode} ${error.code}`, (notLogged) => {
+      const { message } = error
+      const reason = message.length <= MAX_LOGGED_REASON_LENGTH ? message : `${message.slice(0, MAX_LOGGED_REASON_LENGTH - 1)}…`
+      const line = { method: request.method, url: loggedUrl(request.url), statusCode, code: error.code, reason, notLogged }
+      if (statusCode === 503) request.log.warn(line, 'request refused')
+      else request.log.info(line, 'request refused')
+    })
   }
-  // As Fastify's own handler does: e.g. WWW-Authenticate on a 401, Retry-After on a 503.
-  const { headers } = error as { headers?: Record<string, string> }
-  if (headers !== undefined) reply.headers(headers)
-  const answer = errorAnswer(error, statusCode)
-  return reply.code(statusCode).send(pusher ? { error: answer.message } : answer)
+
+  return function errorHandler (error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+    const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
+    const pusher = request.routeOptions.config?.errorShape === 'pusher'
+    if (statusCode === 503) {
+      // Expected (overload, Redis away, shutting down) and the message says why: no stack. Shed
+      // requests are counted and logged once per overload by the load-shedding plugin, not here.
+      if (error.code !== 'FST_UNDER_PRESSURE') logRefused(request, error, statusCode)
+    } else if (statusCode >= 500) {
+      request.log.error({ err: error }, 'request failed')
+    } else {
+      error.message = clientMessage(error)
+      // Too deep is one problem with one code, whether the body reader or a field's schema saw it.
+      if (error.validation?.[0]?.keyword === MAX_DEPTH_KEYWORD) error.code = 'INVALID_PAYLOAD'
+      logRefused(request, error, statusCode)
+    }
+    // As Fastify's own handler does: e.g. WWW-Authenticate on a 401, Retry-After on a 503.
+    const { headers } = error as { headers?: Record<string, string> }
+    if (headers !== undefined) reply.headers(headers)
+    const answer = errorAnswer(error, statusCode)
+    return reply.code(statusCode).send(pusher ? { error: answer.message } : answer)
+  }
 }
 
 export function notFoundHandler (request: FastifyRequest, reply: FastifyReply) {

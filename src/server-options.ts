@@ -1,6 +1,6 @@
 // Options of the Fastify instance itself (logger, limits, validator): shared by the
 // server entry point and the tests, so both run the bridge the same way.
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server } from 'node:http'
 import type { FastifyHttpOptions } from 'fastify'
 import { pino } from 'pino'
 import type { Config } from './config.ts'
@@ -12,6 +12,23 @@ export const HEADERS_TIMEOUT_MS = 10_000
 /** How often Node looks for requests past their timeouts: the most a timeout may be overrun by. */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
 const KEEP_ALIVE_TIMEOUT_MS = 72_000
+/** A client's X-Request-Id that is kept as the request id (`reqId` in its log lines): 1-64 printable ASCII characters. */
+const CLIENT_REQUEST_ID = /^[\x20-\x7e]{1,64}$/
+
+/**
+ * Request ids: the client's X-Request-Id when it is short and printable (it is logged with
+ * each of the request's lines), else one of ours, as Fastify makes them (`req-1`, `req-2`, …).
+ */
+function requestIds () {
+  let last = 0
+  return function requestId (request: IncomingMessage): string {
+    const id = request.headers['x-request-id']
+    if (typeof id === 'string' && CLIENT_REQUEST_ID.test(id)) return id
+    // Kept a small integer, as Fastify does: past 2^31 - 1 it starts again.
+    last = (last + 1) & 0x7fffffff
+    return `req-${last.toString(36)}`
+  }
+}
 
 export function serverOptions (config: Config): FastifyHttpOptions<Server> {
   return {
@@ -52,7 +69,8 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
     // Room names in URLs (GET /api/rooms/:room) reach 128 characters, 3 times that encoded.
     routerOptions: { maxParamLength: 512 },
     logController: new BridgeLogController({ requestIdLogLabel: 'reqId' }),
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
+    genReqId: requestIds(),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: {
