@@ -61,6 +61,8 @@ export interface Config {
   authEndpoint?: string
   /** Longest wait for the authorization endpoint, in ms. */
   authTimeoutMs: number
+  /** Calls to the authorization endpoint in flight at once, on this node. */
+  authConcurrency: number
   /** Whether Echo's client events (whispers) are relayed. */
   whispers: boolean
   maxWhispersPerSecond: number
@@ -331,6 +333,7 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     redisPrefix: readRedisPrefix(env),
     authEndpoint: readAuthEndpoint(env),
     authTimeoutMs: readInteger(env, 'BRIDGE_AUTH_TIMEOUT', 5000, 100, 60_000),
+    authConcurrency: readInteger(env, 'BRIDGE_AUTH_CONCURRENCY', 64, 1, 10_000),
     whispers: readSwitch(env, 'BRIDGE_WHISPERS', true),
     maxWhispersPerSecond: readInteger(env, 'BRIDGE_MAX_WHISPERS_PER_SECOND', 10, 1, 1000),
     pusher: readPusherApp(env, production),

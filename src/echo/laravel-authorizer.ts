@@ -21,6 +21,8 @@ export interface LaravelAuthorizationRequest {
   cookie?: string
   /** `Authorization` and `X-CSRF-TOKEN` from the subscription's `auth.headers`. */
   headers: ForwardedHeaders
+  /** The client's address, and the trusted proxies it came through (src/forwarded-for.ts). */
+  forwardedFor?: string
 }
 
 export interface LaravelAuthorizerOptions {
@@ -33,6 +35,8 @@ export interface LaravelAuthorizerOptions {
 
 /** Largest answer read from the endpoint; Laravel's are a few hundred bytes. */
 const MAX_ANSWER_BYTES = 64 * 1024
+/** Status of a call given up because nobody waits for its answer (nginx's "client closed request"). */
+const CANCELLED = 499
 /** The deepest `user_info` the bridge passes on (the contract's rule for free-form JSON). */
 const MAX_DEPTH = MAX_JSON_DEPTH
 
@@ -135,7 +139,7 @@ export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: L
     log.info({ endpoint: where }, 'Laravel authorization endpoint answering again')
   }
 
-  async function ask (request: LaravelAuthorizationRequest): Promise<Authorization> {
+  async function ask (request: LaravelAuthorizationRequest, cancel?: AbortSignal): Promise<Authorization> {
     const headers: Record<string, string> = {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
@@ -144,19 +148,29 @@ export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: L
     if (request.cookie !== undefined) headers.cookie = request.cookie
     if (request.headers.authorization !== undefined) headers.authorization = request.headers.authorization
     if (request.headers.csrfToken !== undefined) headers['x-csrf-token'] = request.headers.csrfToken
+    if (request.forwardedFor !== undefined) headers['x-forwarded-for'] = request.forwardedFor
     const body = new URLSearchParams({ channel_name: request.channel, socket_id: request.socketId }).toString()
 
     let response: Response
     let text: string | undefined
+    // One controller for the timeout and the cancel (AbortSignal.any has leaked in Node 20 and 22).
+    const controller = new AbortController()
+    const abort = () => controller.abort()
+    const timer = setTimeout(abort, timeoutMs)
+    cancel?.addEventListener('abort', abort)
     try {
       // A redirect (to a login page) is an answer, not something to follow with the user's cookie.
-      response = await fetch(endpoint, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
+      response = await fetch(endpoint, { method: 'POST', headers, body, redirect: 'manual', signal: controller.signal })
       text = await readCapped(response)
     } catch (error) {
-      const name = (error as Error | undefined)?.name
-      if (name === 'TimeoutError' || name === 'AbortError') return failure(504, `no answer within ${timeoutMs} ms`)
+      // Nobody waits for this answer any more (the socket went): not Laravel's failure.
+      if (cancel?.aborted === true) return refused(CANCELLED, 'the call was cancelled')
+      if (controller.signal.aborted) return failure(504, `no answer within ${timeoutMs} ms`)
       const cause = (error as { cause?: { code?: string, message?: string } }).cause
       return failure(502, `unreachable: ${cause?.code ?? cause?.message ?? String(error)}`)
+    } finally {
+      clearTimeout(timer)
+      cancel?.removeEventListener('abort', abort)
     }
     if (response.status >= 500) return failure(response.status, `Laravel answered ${response.status}`)
     if (response.status !== 200) {
@@ -175,10 +189,10 @@ export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: L
   }
 
   return {
-    /** Laravel's decision on one private or presence subscription; never rejects. */
-    async authorize (request: LaravelAuthorizationRequest): Promise<Authorization> {
+    /** Laravel's decision on one private or presence subscription; never rejects. `cancel` aborts the call. */
+    async authorize (request: LaravelAuthorizationRequest, cancel?: AbortSignal): Promise<Authorization> {
       try {
-        return await ask(request)
+        return await ask(request, cancel)
       } catch (error) {
         return failure(502, `could not ask: ${String(error)}`)
       }

@@ -42,7 +42,7 @@ export const EchoChannelEventArguments = Type.Tuple([EchoChannel, Type.Unknown({
 export const SubscriptionSucceededArguments = Type.Tuple([EchoChannel], { title: 'SubscriptionSucceededArguments' })
 export const SubscriptionErrorArguments = Type.Tuple([
   Type.String({ description: 'The channel as the client named it' }),
-  Type.Integer({ description: 'Laravel\'s status; 403 the bridge\'s own refusal; 429 too many subscribes; 502 Laravel unreachable or a broken answer; 504 no answer in time' })
+  Type.Integer({ description: 'Laravel\'s status; 403 the bridge\'s own refusal; 429 too many subscribes, or too many calls to Laravel under way; 502 Laravel unreachable or a broken answer; 504 no answer in time' })
 ], { title: 'SubscriptionErrorArguments' })
 export const PresenceSubscribedArguments = Type.Tuple([EchoChannel, Type.Array(PresenceMember)], { title: 'PresenceSubscribedArguments' })
 export const PresenceChangeArguments = Type.Tuple([EchoChannel, PresenceMember], { title: 'PresenceChangeArguments' })

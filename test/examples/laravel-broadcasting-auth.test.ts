@@ -26,15 +26,18 @@ function phpMissing (): string | false {
 const skip = phpMissing()
 if (skip !== false) t.comment(`skipping the Laravel broadcasting tests: ${skip}`)
 
-interface LoggedRequest { method: string, path: string, headers: Record<string, string>, form: Record<string, string> }
+interface LoggedRequest { ip: string, method: string, path: string, headers: Record<string, string>, form: Record<string, string> }
 
-/** Laravel's /broadcasting/auth under `php -S`, stopped when the test ends, and the requests it got. */
-async function laravelApp (t: Test): Promise<{ endpoint: string, requests: () => LoggedRequest[] }> {
+/**
+ * Laravel's /broadcasting/auth under `php -S`, stopped when the test ends, and the requests it
+ * got; `trustedProxies` are what its TrustProxies middleware trusts.
+ */
+async function laravelApp (t: Test, trustedProxies: string[] = []): Promise<{ endpoint: string, requests: () => LoggedRequest[] }> {
   const port = await freePort()
   const log = join(mkdtempSync(join(tmpdir(), 'broadcasting-auth-')), 'requests.jsonl')
   writeFileSync(log, '')
   const php = spawn('php', ['-S', `127.0.0.1:${port}`, server], {
-    env: { PATH: process.env.PATH ?? '', BROADCASTING_AUTH_LOG: log },
+    env: { PATH: process.env.PATH ?? '', BROADCASTING_AUTH_LOG: log, TRUSTED_PROXIES: trustedProxies.join(',') },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   t.teardown(() => { php.kill() })
@@ -108,8 +111,23 @@ t.test('Laravel authorizes Echo\'s channels through /broadcasting/auth', { skip 
   t.equal(bobsRequest?.headers.authorization, 'Bearer api-token-of-bob')
   t.equal(bobsRequest?.headers.cookie, undefined)
   const allowed = ['host', 'connection', 'content-length', 'user-agent', 'accept-language', 'sec-fetch-mode', 'accept-encoding',
-    'content-type', 'cookie', 'authorization', 'x-csrf-token', 'x-requested-with', 'accept']
+    'content-type', 'cookie', 'authorization', 'x-csrf-token', 'x-requested-with', 'accept', 'x-forwarded-for']
   t.same(requests.flatMap(({ headers }) => Object.keys(headers).filter((name) => !allowed.includes(name))), [], 'no other header, ever')
+})
+
+t.test('Laravel\'s TrustProxies, trusting the bridge and the proxy in front of it, sees the user\'s address', { skip }, async (t) => {
+  // The bridge calls Laravel from 127.0.0.1; browsers reach the bridge through a proxy at 127.0.0.2.
+  const laravel = await laravelApp(t, ['127.0.0.1', '127.0.0.2'])
+  const { url } = await startBridge(t, securedEnv({ BRIDGE_AUTH_ENDPOINT: laravel.endpoint, BRIDGE_TRUST_PROXY: '127.0.0.2' }))
+  const proxied = await connectEcho(t, url, { bearerToken: 'api-token-of-bob', extraHeaders: { 'x-forwarded-for': '203.0.113.7' }, socketOptions: { localAddress: '127.0.0.2' } })
+  const direct = await connectEcho(t, url, { bearerToken: 'api-token-of-bob', extraHeaders: { 'x-forwarded-for': '203.0.113.8' } })
+  proxied.private('chat.2')
+  direct.private('chat.2')
+  t.equal(await answerTo(proxied, 'private-chat.2'), 'ok')
+  t.equal(await answerTo(direct, 'private-chat.2'), 'ok')
+  const ipOf = (echo: typeof direct) => laravel.requests().find(({ form }) => form.socket_id === socketOf(echo).id)?.ip
+  t.equal(ipOf(proxied), '203.0.113.7', 'the address the proxy forwarded')
+  t.equal(ipOf(direct), '127.0.0.1', 'a client that is not a proxy cannot pick its address')
 })
 
 t.test('a session without its CSRF token gets Laravel\'s 419', { skip }, async (t) => {

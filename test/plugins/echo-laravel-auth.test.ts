@@ -36,7 +36,7 @@ async function laravelBridge (t: Test, env: Record<string, string> = {}) {
 
 const COOKIE = 'laravel_session=session-of-ann; XSRF-TOKEN=xsrf'
 
-t.test('the bridge POSTs channel_name and socket_id with the cookie, Authorization and X-CSRF-TOKEN, and nothing else', async (t) => {
+t.test('the bridge POSTs channel_name and socket_id with the cookie, Authorization, X-CSRF-TOKEN and the client\'s address, and nothing else', async (t) => {
   const { url, laravel, logs } = await laravelBridge(t)
   const echo = await connectEcho(t, url, {
     bearerToken: 'sanctum-token-of-ann',
@@ -61,9 +61,10 @@ t.test('the bridge POSTs channel_name and socket_id with the cookie, Authorizati
   t.equal(headers['x-csrf-token'], 'csrf-of-ann')
   t.equal(headers['x-requested-with'], 'XMLHttpRequest')
   t.equal(headers.accept, 'application/json')
+  t.equal(headers['x-forwarded-for'], '127.0.0.1', 'the client\'s address, not the one it claimed')
   // Whatever else arrives is the HTTP client's own, never something the browser sent.
   const own = ['host', 'connection', 'content-length', 'user-agent', 'accept-language', 'sec-fetch-mode', 'accept-encoding']
-  const forwarded = ['content-type', 'cookie', 'authorization', 'x-csrf-token', 'x-requested-with', 'accept']
+  const forwarded = ['content-type', 'cookie', 'authorization', 'x-csrf-token', 'x-requested-with', 'accept', 'x-forwarded-for']
   t.same(Object.keys(headers).filter((name) => !own.includes(name) && !forwarded.includes(name)), [], 'no other header')
   const raw = JSON.stringify(headers)
   for (const value of ['10.0.0.1', 'handshake-only', 'not-for-laravel']) t.notOk(raw.includes(value), `${value} is not forwarded`)

@@ -155,6 +155,7 @@ t.test('Laravel Broadcasting and Echo settings (section 5): defaults, values, on
   t.match(loadConfig({}), {
     authEndpoint: undefined,
     authTimeoutMs: 5000,
+    authConcurrency: 64,
     whispers: true,
     maxWhispersPerSecond: 10,
     pusher: undefined,
@@ -164,6 +165,7 @@ t.test('Laravel Broadcasting and Echo settings (section 5): defaults, values, on
   t.match(loadConfig({
     BRIDGE_AUTH_ENDPOINT: 'https://app.example.com/broadcasting/auth',
     BRIDGE_AUTH_TIMEOUT: '2000',
+    BRIDGE_AUTH_CONCURRENCY: '16',
     BRIDGE_WHISPERS: 'off',
     BRIDGE_MAX_WHISPERS_PER_SECOND: '5',
     BRIDGE_PUSHER_APP_ID: '1001',
@@ -174,6 +176,7 @@ t.test('Laravel Broadcasting and Echo settings (section 5): defaults, values, on
   }), {
     authEndpoint: 'https://app.example.com/broadcasting/auth',
     authTimeoutMs: 2000,
+    authConcurrency: 16,
     whispers: false,
     maxWhispersPerSecond: 5,
     pusher: { appId: '1001', key: 'app-key', secret: 'app-secret' },
@@ -185,6 +188,7 @@ t.test('Laravel Broadcasting and Echo settings (section 5): defaults, values, on
     [{ BRIDGE_AUTH_ENDPOINT: '/broadcasting/auth' }, /^BRIDGE_AUTH_ENDPOINT must be a URL like https:/],
     [{ BRIDGE_AUTH_ENDPOINT: 'ftp://app/broadcasting/auth' }, /^BRIDGE_AUTH_ENDPOINT must start with http:\/\/ or https:\/\//],
     [{ BRIDGE_AUTH_TIMEOUT: '5s' }, /^BRIDGE_AUTH_TIMEOUT must be a whole number/],
+    [{ BRIDGE_AUTH_CONCURRENCY: '0' }, /^BRIDGE_AUTH_CONCURRENCY must be between 1 and 10000, got 0$/],
     [{ BRIDGE_WHISPERS: 'maybe' }, /^BRIDGE_WHISPERS must be on or off, got "maybe"$/],
     [{ BRIDGE_MAX_WHISPERS_PER_SECOND: '0' }, /^BRIDGE_MAX_WHISPERS_PER_SECOND must be between 1/],
     [{ BRIDGE_PUSHER_APP_ID: '1001' }, /^BRIDGE_PUSHER_KEY, BRIDGE_PUSHER_SECRET must be set too/],

@@ -5,7 +5,9 @@
 // BroadcastManager and RedisBroadcaster::auth(), as BroadcastController does, with the channel
 // rules of channels.php. Users come from a session cookie (with its CSRF token, as Laravel's
 // VerifyCsrfToken middleware requires) or from a bearer token (an API guard such as Sanctum).
-// Each request is appended as a JSON line to the file named by BROADCASTING_AUTH_LOG.
+// Each request is appended as a JSON line to the file named by BROADCASTING_AUTH_LOG, with the
+// client address Laravel sees: TRUSTED_PROXIES (comma-separated) are trusted as the app's
+// TrustProxies middleware would trust them.
 
 error_reporting(E_ALL & ~E_DEPRECATED);
 ini_set('display_errors', '0');
@@ -28,7 +30,19 @@ const SESSIONS = ['session-of-ann' => ['user' => 1, 'csrf' => 'csrf-of-ann']];
 const API_TOKENS = ['api-token-of-bob' => 2];
 
 $request = Request::capture();
+$trustedProxies = (string) getenv('TRUSTED_PROXIES');
+if ($trustedProxies !== '') {
+    // app/Http/Middleware/TrustProxies.php with `protected $proxies = [...]`.
+    $trustProxies = new class (explode(',', $trustedProxies)) extends \Illuminate\Http\Middleware\TrustProxies {
+        public function __construct(array $proxies)
+        {
+            $this->proxies = $proxies;
+        }
+    };
+    $trustProxies->handle($request, fn ($request) => null);
+}
 file_put_contents((string) getenv('BROADCASTING_AUTH_LOG'), json_encode([
+    'ip' => $request->ip(),
     'method' => $request->getMethod(),
     'path' => $request->getPathInfo(),
     'headers' => array_map(fn ($values) => implode(', ', $values), $request->headers->all()),
