@@ -51,8 +51,8 @@ export interface TransportOptions {
   io: BridgeServer
   config: Config
   log: Log
-  /** Called for each socket disconnected for not reading what it is sent. */
-  onSlowSocket?: (socket: BridgeSocket) => void
+  /** Called for each connection disconnected for not reading what it is sent. */
+  onSlowSocket?: () => void
 }
 
 /**
@@ -120,10 +120,10 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   const fanOut = createFanOut({
     io,
     maxBufferedBytes: config.maxBufferedBytes,
-    onSlowSocket (socket) {
-      recovery.cutLoose(socket)
-      onSlowSocket?.(socket)
-      log.info({ socketId: socket.id, maxBufferedBytes: config.maxBufferedBytes }, 'socket disconnected: it does not read what it is sent')
+    onSlowSocket (conn, socket) {
+      recovery.cutLoose(conn)
+      onSlowSocket?.()
+      log.info({ socketId: socket?.id, maxBufferedBytes: config.maxBufferedBytes }, 'socket disconnected: it does not read what it is sent')
     }
   })
   const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
