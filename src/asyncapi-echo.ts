@@ -91,7 +91,7 @@ const messages: Record<string, EchoMessage> = {
     schema: 'PresenceSubscribedArguments',
     example: ['presence-room.1', [{ user_id: 1, user_info: { id: 1, name: 'Ann' } }]],
     action: 'send',
-    description: 'One member per user however many sockets they have there; never a socket id.'
+    description: 'One member per user however many sockets they have there; never a socket id. Once per connection and channel: a repeated `subscribe` gets only `subscription_succeeded`.'
   },
   presenceJoining: {
     name: 'presence:joining',
