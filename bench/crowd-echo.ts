@@ -2,6 +2,7 @@
 // by `subscription_succeeded` or `subscription_error`), and the presence scenario's bookkeeping:
 // which users each socket has learned of, and when a watched user's `presence:joining` arrived.
 import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Socket } from 'socket.io-client'
 
 interface PresenceMember { user_id: string | number }
@@ -166,6 +167,28 @@ export function presenceHandlers (socketsOf: (name: string) => Socket[]) {
       delete state.watched
       state.watchedAt = []
       return report
+    },
+    /**
+     * Every socket of the group alternates `subscribe` and `unsubscribe`, `callsPerSecond` calls
+     * a second each, for `durationMs`, and ends outside the channel; answers the calls sent and
+     * the subscriptions refused meanwhile (429 past the bridge's rate limit).
+     */
+    presenceFlap: async ({ name, channel, callsPerSecond, durationMs }: { name: string, channel: string, callsPerSecond: number, durationMs: number }): Promise<{ calls: number, refusals: number }> => {
+      const state = stateOf(name, channel)
+      const sockets = socketsOf(name)
+      const refusedBefore = counts(state).refusals
+      const started = performance.now()
+      let calls = 0
+      let tick = 0
+      for (; performance.now() - started < durationMs || tick % 2 === 1; tick++) {
+        for (const socket of sockets) {
+          if (tick % 2 === 0) socket.emit('subscribe', { channel, auth: { headers: {} } })
+          else socket.emit('unsubscribe', { channel })
+        }
+        calls += sockets.length
+        await sleep(Math.max(0, started + (tick + 1) * 1000 / callsPerSecond - performance.now()))
+      }
+      return { calls, refusals: counts(state).refusals - refusedBefore }
     },
     presenceForget: ({ name }: { name: string }): void => { states.delete(name) }
   }

@@ -16,6 +16,7 @@ import { describeMachine, machineLine } from './machine.ts'
 import { measureRun, summarize, type Crowd, type RunFigures } from './measure.ts'
 import { runOverloadScenarios, type Finding } from './overload.ts'
 import { presenceScenario } from './presence.ts'
+import { presenceChurnScenario } from './presence-churn.ts'
 import { startServer, type ServerProcess } from './servers.ts'
 import { fmt, markdownTable, median } from './stats.ts'
 import { newCredentials, socketToken } from './tokens.ts'
@@ -28,6 +29,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     /** Short durations and one run each: a smoke test that every scenario works, not figures. */
     quick: { type: 'boolean', default: false },
+    /** Another checkout whose src/server.ts is the bridge (e.g. an earlier commit, with its own node_modules): before/after on one machine. */
+    'bridge-root': { type: 'string' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/13' }
   }
 })
@@ -51,7 +54,7 @@ interface Row {
 const rows: Row[] = []
 const findings: Finding[] = []
 /** Scenarios of this file (the overload and recovery ones are in overload.ts). */
-const CLASSIC = ['ceiling', 'no-listeners', 'small-rooms', 'large-room', 'steady', 'idle', 'large-room-echo', 'pusher', 'presence']
+const CLASSIC = ['ceiling', 'no-listeners', 'small-rooms', 'large-room', 'steady', 'idle', 'large-room-echo', 'pusher', 'presence', 'presence-churn']
 /** `/metrics` asks for it (BRIDGE_METRICS_TOKEN, at least 32 bytes in production). */
 const metricsToken = randomBytes(32).toString('hex')
 /** The ceiling's figures, once measured: throughput ratios are taken against them. */
@@ -77,7 +80,7 @@ const bridgeEnv = (extra: Record<string, string> = {}): Record<string, string> =
 })
 
 function startBridge (name: string, extra: Record<string, string> = {}): Promise<ServerProcess> {
-  return startServer({ name, kind: 'bridge', env: bridgeEnv(extra), logFile: join(workDir, `${name}.log`), cwd: workDir })
+  return startServer({ name, kind: 'bridge', env: bridgeEnv(extra), logFile: join(workDir, `${name}.log`), cwd: workDir, bridgeRoot: args['bridge-root'] })
 }
 
 function startYardstick (kind: 'socket.io' | 'ws'): Promise<ServerProcess> {
@@ -330,8 +333,23 @@ async function main (): Promise<void> {
   if (wanted('pusher')) rows.push(...await pusherPath(echoContext))
   if (wanted('presence')) {
     log('presence: 1,000 Echo sockets join and leave one presence channel (authorized by tokens)')
-    const presence = await presenceScenario({ crowdChildren, server: bridge, jwtSecret: credentials.jwtSecret, repeats, log })
+    const presence = await presenceScenario({ crowdChildren, server: bridge, jwtSecret: credentials.jwtSecret, apiToken: credentials.apiToken, repeats, log })
     rows.push({ id: 'presence', scenario: 'presence channel, 1,000 members joining and leaving', notes: presence.notes })
+  }
+  if (wanted('presence-churn')) {
+    log('presence-churn: 20 sockets join and leave a 500-member presence channel at the allowed rate while publishes go on')
+    const notes = await presenceChurnScenario({
+      crowdChildren,
+      loadGenerator,
+      // Load shedding at its defaults: what the churn costs shows as 503s too.
+      startBridge: () => startBridge('bridge-churn', { BRIDGE_MAX_EVENT_LOOP_DELAY: '', BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '' }),
+      plan,
+      jwtSecret: credentials.jwtSecret,
+      repeats,
+      quick,
+      log
+    })
+    rows.push({ id: 'presence-churn', scenario: 'presence churn: 20 flapping sockets, 500 members, 200 publishes/s', notes })
   }
 
   await bare.stop()

@@ -69,12 +69,14 @@ export interface StartOptions {
   logFile: string
   /** A working directory without a `.env`, so the developer's settings do not leak in. */
   cwd: string
+  /** For `bridge`: the checkout whose src/server.ts runs (default: this one). */
+  bridgeRoot?: string | undefined
 }
 
 export async function startServer (options: StartOptions): Promise<ServerProcess> {
   const port = await freePort()
   const entry = {
-    bridge: join(root, 'src', 'server.ts'),
+    bridge: join(options.bridgeRoot ?? root, 'src', 'server.ts'),
     bare: join(root, 'bench', 'bare-server.ts'),
     'socket.io': join(root, 'bench', 'reference-server.ts'),
     ws: join(root, 'bench', 'reference-server.ts'),

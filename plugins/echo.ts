@@ -20,6 +20,8 @@ interface ConnectionState {
   whispers: RateLimiter
   /** Channels whose authorization is being asked; the ticket tells a current answer from a stale one. */
   pending: Map<string, symbol>
+  /** Presence channels whose member list this connection got (a restored session's new one has none). */
+  listed?: Set<string>
 }
 
 function echoData (socket: BridgeSocket): EchoSocketData {
@@ -73,8 +75,10 @@ export default fp(async function echo (fastify) {
   }
 
   /** Makes the socket a member of the presence channel and tells it who is there. */
-  async function joinPresence (socket: BridgeSocket, channel: string, grant: EchoGrant): Promise<void> {
+  async function joinPresence (socket: BridgeSocket, state: ConnectionState, channel: string, grant: EchoGrant): Promise<void> {
     if (grant.member === undefined) return
+    // Marked before the wait (cluster mode catches up first): a subscribe meanwhile gets no list.
+    ;(state.listed ??= new Set()).add(channel)
     const members = await transport.presence.join(socket, channel, grant.member)
     socket.emit('presence:subscribed', channel, members)
   }
@@ -90,15 +94,16 @@ export default fp(async function echo (fastify) {
 
   /**
    * Already subscribed and authorized (Echo subscribes again after every reconnect, and a
-   * recovered session kept its channels): nothing is authorized or joined twice; a presence
-   * channel answers its members again.
+   * recovered session kept its channels): nothing is authorized or joined twice. A presence
+   * channel's members go once per connection: a recovered session's new connection gets them
+   * (it missed the joinings and leavings meanwhile), a repeated subscribe gets nothing more.
    */
-  async function resubscribe (socket: BridgeSocket, channel: string, kind: ChannelKind): Promise<boolean> {
+  async function resubscribe (socket: BridgeSocket, state: ConnectionState, channel: string, kind: ChannelKind): Promise<boolean> {
     if (!transport.isSubscribed(socket, 'echo', channel)) return false
     if (kind === 'public') return true
     const grant = grantOf(socket, channel)
     if (grant === undefined) return false
-    if (kind === 'presence') await joinPresence(socket, channel, grant)
+    if (kind === 'presence' && state.listed?.has(channel) !== true) await joinPresence(socket, state, channel, grant)
     return true
   }
 
@@ -116,7 +121,7 @@ export default fp(async function echo (fastify) {
       return refuse(socket, channel, FORBIDDEN, 'channel names are 1-164 characters of A-Z a-z 0-9 _ - = @ , . ; :')
     }
     const kind = channelKind(channel)
-    if (await resubscribe(socket, channel, kind)) return await succeeded(socket, channel)
+    if (await resubscribe(socket, state, channel, kind)) return await succeeded(socket, channel)
     // The same channel asked for again while its authorization is under way: that answer serves both.
     if (state.pending.has(channel)) return
     if (transport.subscriptionCount(socket, 'echo') + state.pending.size >= maxRoomsPerSocket) {
@@ -141,7 +146,7 @@ export default fp(async function echo (fastify) {
     echoData(socket).grants.push(grant)
     metrics.subscriptions.inc({ kind })
     if (kind === 'presence') {
-      await joinPresence(socket, channel, grant)
+      await joinPresence(socket, state, channel, grant)
     } else {
       transport.join(socket, 'echo', channel)
     }
@@ -155,6 +160,7 @@ export default fp(async function echo (fastify) {
     subscribeRateLimit.take(socket)
     const { channel } = request
     state.pending.delete(channel)
+    state.listed?.delete(channel)
     forget(socket, channel)
     if (channelKind(channel) === 'presence') {
       await transport.presence.leave(socket, channel)

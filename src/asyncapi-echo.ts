@@ -91,7 +91,7 @@ const messages: Record<string, EchoMessage> = {
     schema: 'PresenceSubscribedArguments',
     example: ['presence-room.1', [{ user_id: 1, user_info: { id: 1, name: 'Ann' } }]],
     action: 'send',
-    description: 'One member per user however many sockets they have there; never a socket id.'
+    description: 'One member per user however many sockets they have there; never a socket id. Once per connection and channel: a repeated `subscribe` gets only `subscription_succeeded`.'
   },
   presenceJoining: {
     name: 'presence:joining',
@@ -100,7 +100,7 @@ const messages: Record<string, EchoMessage> = {
     schema: 'PresenceChangeArguments',
     example: ['presence-room.1', { user_id: 2, user_info: { id: 2, name: 'Bob' } }],
     action: 'send',
-    description: 'To the channel\'s other sockets.'
+    description: 'To the channel\'s other sockets, at most once a second per user and channel: changes within that second are coalesced, and a join and a leave within it announce nothing.'
   },
   presenceLeaving: {
     name: 'presence:leaving',
@@ -109,7 +109,7 @@ const messages: Record<string, EchoMessage> = {
     schema: 'PresenceChangeArguments',
     example: ['presence-room.1', { user_id: 2, user_info: { id: 2, name: 'Bob' } }],
     action: 'send',
-    description: 'When their last socket there unsubscribes or disconnects, or its node dies.'
+    description: 'When their last socket there unsubscribes or disconnects, or its node dies; at most once a second per user and channel, as `presence:joining`.'
   }
 }
 

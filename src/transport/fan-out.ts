@@ -1,6 +1,7 @@
 // Local fan-out: an event this node applies is written to each of its sockets subscribed to
 // the channel, in the format of each subscription kind, encoded once per kind. A socket that
-// does not read what it is sent is cut loose once too much waits for it.
+// does not read what it is sent is cut loose once too much waits for it, whatever wrote it:
+// events here, and every other packet (acks, member lists, answers) at Engine.IO's level.
 import WebSocket from 'ws'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { internalRoom, type SubscriptionKind } from './channels.ts'
@@ -15,6 +16,11 @@ interface Connection {
   transport?: { socket?: { bufferedAmount?: unknown } }
   write: (data: string, options: PacketOptions) => unknown
   close: (discard?: boolean) => unknown
+}
+
+/** An Engine.IO connection as its documented `packetCreate` event sees it (`this`). */
+interface WatchedConnection extends Connection {
+  on: (event: 'packetCreate', listener: (this: WatchedConnection, packet: { data?: unknown }) => void) => unknown
 }
 
 interface PacketOptions {
@@ -34,6 +40,12 @@ function packetOptions (packet: string): PacketOptions {
 /** Bytes counted so far in a connection's current Engine.IO buffer (it is replaced when flushed). */
 const counted = new WeakMap<object, { buffer: unknown[], packets: number, bytes: number }>()
 
+/** About how many bytes a packet's data takes (its text, or its binary attachment). */
+function sizeOf (data: unknown): number {
+  if (typeof data === 'string') return data.length
+  return ArrayBuffer.isView(data) ? data.byteLength : 0
+}
+
 /**
  * About how many bytes wait to be sent to a connection: in Engine.IO's buffer (polling
  * between requests, or a websocket with a write in flight) and in the websocket's own.
@@ -49,8 +61,7 @@ export function waitingBytes (conn: Connection): number {
       counted.set(conn, count)
     }
     for (; count.packets < buffer.length; count.packets++) {
-      const data = buffer[count.packets]?.data
-      count.bytes += typeof data === 'string' ? data.length : 0
+      count.bytes += sizeOf(buffer[count.packets]?.data)
     }
     bytes += count.bytes
   }
@@ -61,24 +72,44 @@ export interface FanOutOptions {
   io: BridgeServer
   /** Past this many waiting bytes a socket is disconnected; 0 never. */
   maxBufferedBytes: number
-  /** Called for each socket cut loose (before it is closed). */
-  onSlowSocket: (socket: BridgeSocket) => void
+  /**
+   * Called for each connection cut loose (before it is closed), with its socket.io socket when
+   * the write that cut it knew it (a cut at Engine.IO's level does not).
+   */
+  onSlowSocket: (conn: object, socket?: BridgeSocket) => void
 }
 
 export function createFanOut ({ io, maxBufferedBytes, onSlowSocket }: FanOutOptions) {
   const nsp = io.of('/')
 
-  function cut (socket: BridgeSocket): void {
-    onSlowSocket(socket)
+  function cut (conn: Connection, socket?: BridgeSocket): void {
+    onSlowSocket(conn, socket)
     // Discarding what waits: waiting for it to drain is what a slow reader never lets happen.
-    ;(socket.conn as unknown as Connection).close(true)
+    conn.close(true)
   }
 
-  /** Writes one packet to one socket, unless too much already waits for it. */
+  /**
+   * Engine.IO emits `packetCreate` before it buffers any packet of a connection: socket.emit,
+   * acks, broadcasts, its own pings. One listener for every connection (`this` is the
+   * connection), so nothing is kept per socket. Closing the connection here is safe: Engine.IO
+   * then buffers the packet on a closed connection, which sends nothing and clears its buffer.
+   */
+  function onPacketCreate (this: WatchedConnection, packet: { data?: unknown }): void {
+    if (this.readyState === 'open' && waitingBytes(this) + sizeOf(packet.data) > maxBufferedBytes) cut(this)
+  }
+  if (maxBufferedBytes > 0) {
+    io.engine.on('connection', (conn: WatchedConnection) => { conn.on('packetCreate', onPacketCreate) })
+  }
+
+  /**
+   * Writes one packet to one socket, unless too much already waits for it. Checked here too:
+   * the broadcast fast path (plugins/patches/broadcast-fast-path.ts) writes a frame to an idle
+   * websocket without creating an Engine.IO packet.
+   */
   function write (socket: BridgeSocket, packet: string, options: PacketOptions): void {
     const conn = socket.conn as unknown as Connection
     if (conn.readyState !== 'open') return
-    if (maxBufferedBytes > 0 && waitingBytes(conn) + packet.length > maxBufferedBytes) return cut(socket)
+    if (maxBufferedBytes > 0 && waitingBytes(conn) + packet.length > maxBufferedBytes) return cut(conn, socket)
     conn.write(packet, options)
   }
 

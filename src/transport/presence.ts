@@ -4,6 +4,12 @@
 // and every node applies those changes in the same order. A user is a member while some node
 // has a socket of theirs there: `presence:joining` goes out when the first node gains them,
 // `presence:leaving` when the last one loses them (or dies). Members never carry socket ids.
+//
+// Announcements are held: a user's first change in a channel starts a hold of a second, and at
+// its end only the net change since the last announcement goes out (nothing when the user is
+// back where they were), so a flapping user costs every member at most one event a second.
+// Member lists always show the current state; a socket that got its list during a hold is
+// told at its end only what differs from what its list showed.
 
 /** A presence member as Laravel describes it (`channel_data`); user ids compare as strings. */
 export interface Member {
@@ -13,20 +19,124 @@ export interface Member {
 
 export type PresenceChange = [channel: string, user: string, member: Member | null]
 
-/** Sends `event` for `member` to the channel's Echo subscribers on this node, except `except`. */
-export type Announce = (channel: string, event: 'presence:joining' | 'presence:leaving', member: Member, except: ReadonlySet<string>) => void
+/**
+ * Sends `event` for `member` to the channel's Echo subscribers on this node, except `except`;
+ * with `only`, to those of `only` that are still subscribed, and no one else.
+ */
+export type Announce = (
+  channel: string,
+  event: 'presence:joining' | 'presence:leaving',
+  member: Member,
+  except: ReadonlySet<string>,
+  only?: ReadonlySet<string>
+) => void
+
+/** A user's joining or leaving in a channel is announced at most once in this long (contract 5.1). */
+export const ANNOUNCE_HOLD_MS = 1000
+
+export interface PresenceOptions {
+  /** How long announcements are held; 0 announces every change at once. */
+  holdMs?: number
+  /** Runs `run` after `ms`; answers a cancel function. */
+  schedule?: (run: () => void, ms: number) => () => void
+}
+
+/** A user's announcements in one channel, held since their first change after the last one. */
+interface Hold {
+  /** Whether the user was a member as last announced. */
+  announced: boolean
+  /** The latest member known for the user: what a leaving names. */
+  member: Member
+  /**
+   * The versions of the user's changes during the hold, oldest first. They alternate (a change
+   * is a join or a leave), so the state after the n-th is `announced` when n is even.
+   */
+  changes: number[]
+  cancel: () => void
+}
 
 function userKey (member: Member): string {
   return String(member.user_id)
 }
 
-const nobody: ReadonlySet<string> = new Set()
+function later (run: () => void, ms: number): () => void {
+  const timer = setTimeout(run, ms)
+  timer.unref()
+  return () => clearTimeout(timer)
+}
 
-export function createPresence (send: (changes: PresenceChange[]) => void, announce: Announce) {
-  /** channel → user → this node's sockets of the user there. */
-  const local = new Map<string, Map<string, { member: Member, sockets: Set<string> }>>()
+const nobody: ReadonlySet<string> = new Set()
+/** The version of a socket that has not been given a member list (yet). */
+const UNLISTED = -1
+
+export function createPresence (send: (changes: PresenceChange[]) => void, announce: Announce, options: PresenceOptions = {}) {
+  const { holdMs = ANNOUNCE_HOLD_MS, schedule = later } = options
+  /** channel → user → this node's sockets of the user there, each with the version of the member list it got. */
+  const local = new Map<string, Map<string, { member: Member, sockets: Map<string, number> }>>()
   /** channel → user → the member and the nodes where the user has a socket there. */
   const everywhere = new Map<string, Map<string, { member: Member, nodes: Set<string> }>>()
+  /** channel → user → the hold of their announcements, while one runs. */
+  const holds = new Map<string, Map<string, Hold>>()
+  /** Counts membership changes: a member list given at version v shows every change up to v. */
+  let version = 0
+  /** channel → the version of the latest member list given there, while the channel has local sockets. */
+  const listedIn = new Map<string, number>()
+
+  /** The user became a member (`present`) or stopped being one: held, then announced. */
+  function changed (channel: string, user: string, member: Member, present: boolean): void {
+    version += 1
+    let users = holds.get(channel)
+    if (users === undefined) {
+      users = new Map()
+      holds.set(channel, users)
+    }
+    let hold = users.get(user)
+    if (hold === undefined) {
+      const held: Hold = { announced: !present, member, changes: [], cancel: () => {} }
+      users.set(user, held)
+      if (holdMs > 0) held.cancel = schedule(() => release(channel, user, held), holdMs)
+      hold = held
+    }
+    hold.member = member
+    hold.changes.push(version)
+    if (holdMs === 0) release(channel, user, hold)
+  }
+
+  /** Whether a member list given at version `listed` showed the user, as far as the hold tells. */
+  function shown (hold: Hold, listed: number): boolean {
+    let after = 0
+    while (after < hold.changes.length && (hold.changes[after] as number) <= listed) after += 1
+    return after % 2 === 0 ? hold.announced : !hold.announced
+  }
+
+  /** The hold ends: each socket is told what differs from what it knows of the user. */
+  function release (channel: string, user: string, hold: Hold): void {
+    const users = holds.get(channel)
+    users?.delete(user)
+    if (users?.size === 0) holds.delete(channel)
+    const present = everywhere.get(channel)?.get(user)
+    const now = present !== undefined
+    const event = now ? 'presence:joining' : 'presence:leaving'
+    const member = present?.member ?? hold.member
+    const mine = local.get(channel)
+    // The user's own sockets on this node learn of themselves from their member list.
+    const except = new Set(mine?.get(user)?.sockets.keys() ?? [])
+    /** Sockets whose member list came during the hold and showed otherwise than `now`. */
+    const behind = new Set<string>()
+    const since = hold.changes[0] as number
+    if (mine !== undefined && (listedIn.get(channel) ?? UNLISTED) >= since) {
+      for (const [other, { sockets }] of mine) {
+        if (other === user) continue
+        for (const [socketId, listed] of sockets) {
+          if (listed < since) continue
+          except.add(socketId)
+          if (shown(hold, listed) !== now) behind.add(socketId)
+        }
+      }
+    }
+    if (now !== hold.announced) announce(channel, event, member, except)
+    if (behind.size > 0) announce(channel, event, member, nobody, behind)
+  }
 
   function gain (channel: string, user: string, member: Member, node: string): void {
     let users = everywhere.get(channel)
@@ -40,8 +150,7 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
       return
     }
     users.set(user, { member, nodes: new Set([node]) })
-    // This node's own sockets of the user learn of themselves from `presence:subscribed`.
-    announce(channel, 'presence:joining', member, local.get(channel)?.get(user)?.sockets ?? nobody)
+    changed(channel, user, member, true)
   }
 
   function lose (channel: string, user: string, node: string): void {
@@ -50,35 +159,57 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
     if (users === undefined || present === undefined || !present.nodes.delete(node) || present.nodes.size > 0) return
     users.delete(user)
     if (users.size === 0) everywhere.delete(channel)
-    announce(channel, 'presence:leaving', present.member, nobody)
+    changed(channel, user, present.member, false)
   }
 
   function membersOf (channel: string): Member[] {
     return [...everywhere.get(channel)?.values() ?? []].map(({ member }) => member)
   }
 
+  /** Makes the socket's user a member on this node; adding a socket twice changes nothing. */
+  function add (socketId: string, channel: string, member: Member): void {
+    let users = local.get(channel)
+    if (users === undefined) {
+      users = new Map()
+      local.set(channel, users)
+    }
+    const user = userKey(member)
+    const mine = users.get(user)
+    if (mine === undefined) {
+      users.set(user, { member, sockets: new Map([[socketId, UNLISTED]]) })
+      send([[channel, user, member]])
+    } else if (!mine.sockets.has(socketId)) {
+      mine.sockets.set(socketId, UNLISTED)
+    }
+  }
+
+  /** Every member of the channel, the socket's own user included, for the list the socket is sent. */
+  function list (socketId: string, channel: string, member: Member): Member[] {
+    const user = userKey(member)
+    const sockets = local.get(channel)?.get(user)?.sockets
+    if (sockets?.has(socketId) === true) {
+      sockets.set(socketId, version)
+      listedIn.set(channel, version)
+    }
+    const members = membersOf(channel)
+    return members.some((other) => userKey(other) === user) ? members : [...members, member]
+  }
+
   return {
     /**
-     * Adds the socket's user to the channel and answers every member, its own user included.
-     * Joining again (a re-subscribe) changes nothing.
+     * Adds the socket's user to the channel and answers every member, its own user included:
+     * the member list the caller sends it. Joining again (a re-subscribe) changes nothing.
      */
     join (socketId: string, channel: string, member: Member): Member[] {
-      let users = local.get(channel)
-      if (users === undefined) {
-        users = new Map()
-        local.set(channel, users)
-      }
-      const user = userKey(member)
-      const mine = users.get(user)
-      if (mine === undefined) {
-        users.set(user, { member, sockets: new Set([socketId]) })
-        send([[channel, user, member]])
-      } else {
-        mine.sockets.add(socketId)
-      }
-      const members = membersOf(channel)
-      return members.some((other) => userKey(other) === user) ? members : [...members, member]
+      add(socketId, channel, member)
+      return list(socketId, channel, member)
     },
+
+    /** Adds a restored socket's user back, sending it no member list (its client knows one). */
+    restore: add,
+
+    /** The member list for a socket already in the channel, as it is now (cluster mode, after catching up). */
+    list,
 
     /** Takes the socket out of the channel; its user leaves this node with their last socket. */
     leave (socketId: string, channel: string): void {
@@ -92,7 +223,10 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
         }
         break
       }
-      if (users.size === 0) local.delete(channel)
+      if (users.size === 0) {
+        local.delete(channel)
+        listedIn.delete(channel)
+      }
     },
 
     /** Whether the socket is a member of the channel on this node. */
@@ -140,6 +274,12 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
     /** Presence channels with at least one member, and how many users each has. */
     userCounts (): Map<string, number> {
       return new Map([...everywhere].map(([channel, users]) => [channel, users.size]))
+    },
+
+    /** Drops the held announcements (the sockets are closing). */
+    close (): void {
+      for (const users of holds.values()) for (const hold of users.values()) hold.cancel()
+      holds.clear()
     }
   }
 }

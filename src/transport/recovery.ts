@@ -102,7 +102,7 @@ export function createRecovery (options: RecoveryOptions) {
   const maxSamples = Math.ceil(deadConnectionMs / 1000) + 10
   const captures = new Set<Capture>()
   const pending = new Map<string, PendingRestore>()
-  /** Sockets cut loose with events waiting for them: only their offset tells what they got. */
+  /** Engine.IO connections cut loose with events waiting for them: only their offset tells what they got. */
   const cutLoose = new WeakSet<object>()
   const waitingForPosition = new Set<() => void>()
   /** Sockets closed because their client came back on a new connection. */
@@ -201,9 +201,9 @@ export function createRecovery (options: RecoveryOptions) {
       return takenOver.has(socket)
     },
 
-    /** The socket was cut loose with events still waiting for it: its offset alone tells what it got. */
-    cutLoose (socket: BridgeSocket): void {
-      cutLoose.add(socket)
+    /** The connection (`socket.conn`) was cut loose with packets still waiting: its offset alone tells what it got. */
+    cutLoose (conn: object): void {
+      cutLoose.add(conn)
     },
 
     /** socket.io's `persistSession`: a connection was lost in a way the client may recover from. */
@@ -212,7 +212,7 @@ export function createRecovery (options: RecoveryOptions) {
       const rooms = session.rooms.filter((room) => clientName(room) !== undefined)
       const channels = channelsOf(rooms)
       onPersist?.(channels)
-      const alive = socket === undefined || !cutLoose.has(socket) ? appliedBefore(now() - deadConnectionMs) : START
+      const alive = socket === undefined || !cutLoose.has(socket.conn) ? appliedBefore(now() - deadConnectionMs) : START
       const joined = joinedAt(session.sid)
       sessions.save({
         sid: session.sid,

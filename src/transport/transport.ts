@@ -51,8 +51,8 @@ export interface TransportOptions {
   io: BridgeServer
   config: Config
   log: Log
-  /** Called for each socket disconnected for not reading what it is sent. */
-  onSlowSocket?: (socket: BridgeSocket) => void
+  /** Called for each connection disconnected for not reading what it is sent. */
+  onSlowSocket?: () => void
 }
 
 /**
@@ -120,18 +120,25 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   const fanOut = createFanOut({
     io,
     maxBufferedBytes: config.maxBufferedBytes,
-    onSlowSocket (socket) {
-      recovery.cutLoose(socket)
-      onSlowSocket?.(socket)
-      log.info({ socketId: socket.id, maxBufferedBytes: config.maxBufferedBytes }, 'socket disconnected: it does not read what it is sent')
+    onSlowSocket (conn, socket) {
+      recovery.cutLoose(conn)
+      onSlowSocket?.()
+      log.info({ socketId: socket?.id, maxBufferedBytes: config.maxBufferedBytes }, 'socket disconnected: it does not read what it is sent')
     }
   })
   const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
   const presence = createPresence(
     (changes) => announce({ type: 'presence', changes }),
-    (channel, event, member, except) => {
-      const room = io.to(internalRoom('echo', channel))
-      ;(room.except([...except]).emit as Emit)(event, channel, member)
+    (channel, event, member, except, only) => {
+      const room = internalRoom('echo', channel)
+      if (only === undefined) {
+        ;(io.to(room).except([...except]).emit as Emit)(event, channel, member)
+        return
+      }
+      for (const sid of only) {
+        const socket = nsp.sockets.get(sid)
+        if (socket?.rooms.has(room) === true) (socket.emit as Emit)(event, channel, member)
+      }
     }
   )
   const recovery = createRecovery({
@@ -386,7 +393,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
         leavingLater.delete(socket.id)
         waiting.done()
       }
-      for (const [channel, member] of Object.entries(socket.data.presence ?? {})) presence.join(socket.id, channel, member)
+      for (const [channel, member] of Object.entries(socket.data.presence ?? {})) presence.restore(socket.id, channel, member)
     }
     ;(socket as unknown as { on: (event: 'disconnect', listener: typeof onDisconnect) => void }).on('disconnect', onDisconnect)
   })
@@ -521,8 +528,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
         } catch (error) {
           log.debug({ channel, reason: String(error) }, 'presence members answered without catching up')
         }
-        const now = presence.members(channel)
-        return now.some((other) => String(other.user_id) === String(member.user_id)) ? now : [...now, member]
+        return presence.list(socket.id, channel, member)
       },
       /** Unsubscribes the socket; its user leaves (`presence:leaving`) with their last socket. */
       leave (socket: BridgeSocket, channel: string): void {
@@ -557,6 +563,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
       // Members of sockets that just dropped leave once their grace is over (they may be back
       // on another node by then), while the bus is still there to say so.
       await Promise.all([...leavingLater.values()].map(({ left }) => left))
+      presence.close()
       recovery.close()
       await sessions.close()
       await claims.close()

@@ -47,8 +47,11 @@ t.test('one member per user whichever nodes their tabs are on', async (t) => {
   const seen = recordAll(watcher)
   const annOnA = await connectEcho(t, a.url, { bearerToken: token('ann', 'Ann') })
   const annOnB = await connectEcho(t, b.url, { bearerToken: token('ann', 'Ann') })
+  // Her joining is announced once its hold (a second) is over; she leaves after that.
+  const joining = nextOn(watcher, 'presence:joining', 'presence-room.2')
   await join(annOnA, 'room.2')
   t.same(byId(await join(annOnB, 'room.2')), [member('ann', 'Ann'), member('watcher', 'W')], 'Ann\'s second tab, on node B: still one Ann')
+  await joining
   annOnA.disconnect()
   const leaving = nextOn(watcher, 'presence:leaving', 'presence-room.2')
   annOnB.leave('room.2')

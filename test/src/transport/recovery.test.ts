@@ -173,6 +173,9 @@ t.test('a presence member back within the grace is no news; one that leaves for 
   const { fastify, url } = await startBridge(t)
   const ann = await connectClient(t, url)
   const bob = await connectClient(t, url)
+  const annEvents = ann as unknown as { on: (event: string, listener: (channel: string, member: { user_id: string }) => void) => void }
+  // Joinings are announced once their hold ends (a second): Ann hears of Bob before the test starts.
+  const annHeardOfBob = new Promise((resolve) => annEvents.on('presence:joining', resolve))
   for (const [client, user] of [[ann, 'ann'], [bob, 'bob']] as const) {
     const socket = fastify.io.of('/').sockets.get(client.id ?? '')
     if (socket === undefined) throw new Error('no server socket')
@@ -182,8 +185,8 @@ t.test('a presence member back within the grace is no news; one that leaves for 
     await fastify.transport.emitRecoverable(socket, 'subscribed', { room: 'presence-room' })
     await notice
   }
+  await annHeardOfBob
   const seenByAnn: string[] = []
-  const annEvents = ann as unknown as { on: (event: string, listener: (channel: string, member: { user_id: string }) => void) => void }
   annEvents.on('presence:joining', (_channel, member) => seenByAnn.push(`joining ${member.user_id}`))
   annEvents.on('presence:leaving', (_channel, member) => seenByAnn.push(`leaving ${member.user_id}`))
 
