@@ -1,5 +1,5 @@
 // Child process holding a crowd of real socket.io clients: connects them with their JWT,
-// subscribes them to their rooms (or, as Laravel Echo does, to channels), counts what each
+// subscribes them to their rooms (or, as Laravel Echo does, to their private channels), counts what each
 // receives and how long it took.
 import { performance } from 'node:perf_hooks'
 import { io, type Socket } from 'socket.io-client'
@@ -11,7 +11,10 @@ export interface CrowdMember {
   url: string
   token: string
   rooms: string[]
-  /** Speak Laravel Echo's protocol: `rooms` are Echo channels, events arrive as `(channel, data)`. */
+  /**
+   * Speak Laravel Echo's protocol: subscribe to each room's Echo channel, `private-<room>` (one
+   * audience with the room), events arrive as `(channel, data)`.
+   */
   echo?: boolean
 }
 
@@ -61,7 +64,7 @@ async function connectOne (plan: CrowdMember, latencies: SampleBuffer): Promise<
     socket.once('connect_error', reject)
   })
   if (plan.echo === true) {
-    for (const channel of plan.rooms) await echoSubscribe(socket, channel)
+    for (const room of plan.rooms) await echoSubscribe(socket, `private-${room}`)
     socket.on('new_message', (_channel, data) => onEvent(member, latencies, data))
     return member
   }

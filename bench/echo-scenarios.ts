@@ -1,5 +1,5 @@
 // Publish scenarios with Laravel Echo subscribers mixed in: `large-room-echo` (the large room,
-// half of its sockets Echo subscribers of the channel of that name) and `pusher` (Laravel's
+// half of its sockets Echo subscribers of the room's channel, private-lobby) and `pusher` (Laravel's
 // `pusher` broadcaster path, POST /apps/{app_id}/events, next to /api/sms/new-message and the
 // bare route, measured in turn in one run).
 import type { CrowdMember } from './crowd.ts'
@@ -53,7 +53,7 @@ async function disconnect (crowds: Crowd[]): Promise<void> {
 /** The large-room scenario's load on 2,000 sockets of which 1,000 are Echo subscribers of `lobby`. */
 export async function largeRoomEcho (context: EchoScenarioContext): Promise<ScenarioRow> {
   const { bridge, loadGenerator } = context
-  context.log('one large room with Echo: 1,000 socket.io subscribers of room lobby and 1,000 Echo subscribers of channel lobby')
+  context.log('one large room with Echo: 1,000 socket.io subscribers of room lobby and 1,000 Echo subscribers of its channel private-lobby')
   const crowds = await connectMixed(context, 'large-room-echo', 2000, bridge.url, () => 'lobby')
   const runs: RunFigures[] = []
   for (let i = 0; i < context.repeats; i++) {

@@ -81,9 +81,10 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
     const room = plan.rooms[seq % plan.rooms.length] as string
     const sentAt = now()
     const message = { id: seq, text, from: 'bench', sentAt }
-    // The Pusher path carries the same message, as Laravel's broadcaster would send it.
+    // The Pusher path carries the same message, as Laravel's broadcaster would send it, to the
+    // room's channel (room R is the private channel R).
     const body = plan.pusher !== undefined
-      ? triggerBody(room, 'new_message', { message })
+      ? triggerBody(`private-${room}`, 'new_message', { message })
       : JSON.stringify(echoServer
         ? { channel: room, name: 'new_message', data: { room, uuid: `${plan.uuidPrefix}-${seq}`, message } }
         : { room, uuid: `${plan.uuidPrefix}-${seq}`, message })

@@ -7,6 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { SIGNATURE_WINDOW_SECONDS } from '../src/auth/request-signature.ts'
 import type { PublishAnswer } from '../src/schemas/answers.ts'
 import type { EventName, EventPayloads, PublishBody } from '../src/schemas/events.ts'
+import { roomChannel } from '../src/transport/channels.ts'
 import type { Delivery } from '../src/transport/transport.ts'
 
 declare module 'fastify' {
@@ -18,6 +19,8 @@ declare module 'fastify' {
 /** An event to deliver; with a `uuid`, a retry within the de-duplication window is not delivered again. */
 export interface OutgoingEvent extends Delivery {
   uuid?: string
+  /** Section 1's room (`channel` is the room's channel), for the log line. */
+  room?: string
 }
 
 /** What became of one event: delivered, or not delivered again because its uuid was claimed. */
@@ -96,10 +99,10 @@ function createPublisher (fastify: FastifyInstance) {
       if (signature !== undefined) await transport.claims.release(signatureKey(signature)).catch(() => {})
       throw error
     }
-    return events.map(({ event, channel, uuid, except }, index) => {
+    return events.map(({ event, channel, uuid, except, room }, index) => {
       const labels = { event: metrics.eventLabel(event), source }
-      // Section 1's line stays as it was; the other sources say what they are and whom they skipped.
-      const line = source === 'api' ? { event, room: channel, uuid } : { event, room: channel, uuid, source, except }
+      // Section 1's line names its room; the other sources say what they are and whom they skipped.
+      const line = source === 'api' ? { event, room, uuid } : { event, room: channel, uuid, source, except }
       if (claimed[index] === true) {
         metrics.eventsPublished.inc(labels)
         log.info(line, 'published')
@@ -113,19 +116,20 @@ function createPublisher (fastify: FastifyInstance) {
 
   /**
    * Section 1's publishes: each payload is the request body with its uuid filled in (a v4
-   * UUID when the publisher sent none), delivered to the body's room. `signature`: the
-   * request's verified signature, when signing is on (a replay is answered as a duplicate).
+   * UUID when the publisher sent none), delivered to the channel of the body's room (which Echo
+   * subscribes to as a private channel). `signature`: the request's verified signature, when
+   * signing is on (a replay is answered as a duplicate).
    */
   async function publishApiEvents (items: ReadonlyArray<{ event: EventName, body: PublishBody<EventName> }>, log: FastifyBaseLogger, signature?: string): Promise<PublishAnswer[]> {
     const events = items.map(({ event, body }) => {
       const uuid = body.uuid ?? randomUUID()
       const payload: EventPayloads[EventName] = { ...body, uuid } as EventPayloads[EventName]
-      return { channel: body.room, event, payload, uuid }
+      return { channel: roomChannel(body.room), room: body.room, event, payload, uuid }
     })
     const outcomes = await publish(events, log, 'api', signature)
-    return events.map(({ event, channel, uuid }, index) => outcomes[index] === 'duplicate'
-      ? { ok: true, event, room: channel, uuid, duplicate: true }
-      : { ok: true, event, room: channel, uuid })
+    return events.map(({ event, room, uuid }, index) => outcomes[index] === 'duplicate'
+      ? { ok: true, event, room, uuid, duplicate: true }
+      : { ok: true, event, room, uuid })
   }
 
   async function publishApiEvent<E extends EventName> (event: E, body: PublishBody<E>, log: FastifyBaseLogger, signature?: string): Promise<PublishAnswer> {

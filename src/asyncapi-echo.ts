@@ -31,7 +31,8 @@ const messages: Record<string, EchoMessage> = {
     schema: 'EchoSubscribeRequest',
     example: { channel: 'private-chat.1', auth: { headers: { 'X-CSRF-TOKEN': 'csrf-token-of-the-page' } } },
     action: 'receive',
-    description: 'A payload with `channel` is Echo\'s, one with `room` the bridge\'s own. Public channels need nothing; ' +
+    description: 'A payload with `channel` is Echo\'s, one with `room` the bridge\'s own (room `R` and the private ' +
+      'channel `private-R` are one audience). Public channels need nothing; ' +
       '`private-` and `presence-` channels are authorized by Laravel\'s `/broadcasting/auth` (BRIDGE_AUTH_ENDPOINT) or ' +
       'by the connection token\'s `rooms` claim. Echo sends it again after every reconnect; a channel the socket is ' +
       'already in is not authorized again.\n\n```js\nEcho.private(\'chat.1\').listen(\'MessageSent\', (e) => {})\n```'
@@ -61,10 +62,12 @@ const messages: Record<string, EchoMessage> = {
     title: 'Channel event (Echo)',
     summary: 'Every event of a channel, to its Echo subscribers, as (eventName, channel, data)',
     schema: 'EchoChannelEventArguments',
-    example: ['chat_123', { room: 'chat_123', uuid: 'msg-1', message: { id: 1, text: 'Привет!' } }],
+    example: ['private-chat_123', { room: 'chat_123', uuid: 'msg-1', message: { id: 1, text: 'Привет!' } }],
     action: 'send',
-    description: 'A publish of the HTTP API to room `R` reaches Echo subscribers of channel `R` too (Echo listens with ' +
-      'a leading dot: `.listen(\'.new_message\')`); a whisper arrives as `client-…` the same way.'
+    description: 'A publish of the HTTP API to room `R` reaches Echo subscribers of the private channel `private-R` ' +
+      '(`Echo.private(\'R\').listen(\'.new_message\')`, with a leading dot), never those of a public channel `R`; ' +
+      'an event Laravel broadcasts on `private-R` reaches room `R`\'s subscribers as (eventName, data). ' +
+      'A whisper arrives as `client-…` the same way, to Echo subscribers only.'
   },
   subscriptionSucceeded: {
     name: 'subscription_succeeded',

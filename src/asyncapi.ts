@@ -34,7 +34,9 @@ const description = [
   'accepted publish body with `uuid` filled in, and nothing else.',
   'Laravel Echo (`broadcaster: \'socket.io\'`) works on the same connection: its `subscribe { channel }`, ' +
   '`unsubscribe` and whispers (`client event`), presence channels, and every channel event as ' +
-  '`(eventName, channel, data)` (docs/echo.md).'
+  '`(eventName, channel, data)` (docs/echo.md). One audience per name: room `R` and Echo\'s private channel ' +
+  '`private-R` are one protected channel, so a publish to room `R` reaches `Echo.private(\'R\')` too, and ' +
+  'an event Laravel broadcasts on `private-R` reaches room `R`; a public channel `R` is another audience.'
 ].join('\n\n')
 
 /** Drops TypeBox's symbol keys: the document is plain JSON Schema. */

@@ -9,7 +9,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['pusher'],
       summary: 'One channel\'s state (Pusher HTTP API)',
-      description: 'Whether any socket on any node is subscribed to the channel, and with `info` how many ' +
+      description: 'Whether any socket on any node is subscribed to the channel (for `private-R`, the subscribers of the ' +
+        'bridge\'s room `R` count too), and with `info` how many ' +
         '(`subscription_count`) and, for a presence channel, how many distinct members (`user_count`): ' +
         '`$pusher->getChannelInfo(\'presence-chat.1\', [\'info\' => \'user_count,subscription_count\'])`.',
       operationId: 'pusherChannel',

@@ -9,7 +9,8 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     schema: {
       tags: ['pusher'],
       summary: 'List occupied channels (Pusher HTTP API)',
-      description: 'Every channel with at least one subscribed socket on any node (Echo channels and section 1 rooms alike), ' +
+      description: 'Every channel with at least one subscribed socket on any node (Echo channels and the bridge\'s rooms ' +
+        'alike: room `R` is the channel `private-R`, counted with Echo\'s subscribers of it), ' +
         'as `$pusher->getChannels([\'filter_by_prefix\' => \'presence-\', \'info\' => \'user_count\'])` asks for it. ' +
         '`info=user_count` needs `filter_by_prefix=presence-`, as on Pusher.',
       operationId: 'pusherChannels',

@@ -12,8 +12,9 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       description: 'What Laravel\'s `pusher` broadcaster sends for `broadcast(new OrderShipped($order))`: with ' +
         '`BROADCAST_CONNECTION=pusher` and `PUSHER_HOST`/`PUSHER_PORT` pointing at the bridge, no PHP code changes. ' +
         'The event reaches every socket subscribed to each channel, on every node: Echo listeners as ' +
-        '`(name, channel, data)` (`Echo.channel(\'orders\').listen(\'OrderShipped\', (data) => …)`) and section 1 ' +
-        'room subscribers as `socket.on(name, (data) => …)`. `socket_id` (`->toOthers()`) is left out.\n\n' +
+        '`(name, channel, data)` (`Echo.channel(\'orders\').listen(\'OrderShipped\', (data) => …)`) and, for a ' +
+        'channel `private-R`, the subscribers of the bridge\'s room `R` as `socket.on(name, (data) => …)` (one audience; ' +
+        'a public channel never reaches a room). `socket_id` (`->toOthers()`) is left out.\n\n' +
         'Sign it as Pusher\'s server SDKs do (see `auth_signature`); answers `{}`, or the channels\' attributes ' +
         'when `info` asks for them.',
       operationId: 'pusherTrigger',

@@ -8,7 +8,7 @@ export const RoomInfo = Type.Object({
   room: Room,
   subscribers: Type.Integer({
     minimum: 0,
-    description: 'Sockets subscribed to the room, on every node',
+    description: 'Sockets subscribed to the room or to Laravel Echo\'s `private-{room}` (one audience), on every node',
     examples: [3]
   }),
   users: Type.Integer({

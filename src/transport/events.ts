@@ -3,9 +3,9 @@
 import { UnencodableEvent } from '../errors.ts'
 import type { SubscriptionKind } from './channels.ts'
 
-/** One event for the subscribers of one channel (a room, for the bridge's own protocol). */
+/** One event for the subscribers of one channel, of either subscription kind. */
 export interface Delivery {
-  /** The room or channel name clients subscribed to. */
+  /** The channel: Echo's name for it (section 3's room R is `private-R`, channels.ts). */
   channel: string
   /** The event name listeners see. */
   event: string

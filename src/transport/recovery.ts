@@ -11,7 +11,7 @@
 // events in one synchronous step once the connection middlewares have accepted it again, so
 // nothing is sent to a connection that is refused, and nothing can slip in between.
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
-import { clientName } from './channels.ts'
+import { subscriptionOf } from './channels.ts'
 import type { EncodedEvent } from './events.ts'
 import type { FanOut } from './fan-out.ts'
 import { compare, later, START, type Position } from './positions.ts'
@@ -209,7 +209,7 @@ export function createRecovery (options: RecoveryOptions) {
     /** socket.io's `persistSession`: a connection was lost in a way the client may recover from. */
     persist (session: { sid: string, pid: string, rooms: string[], data: unknown }): void {
       const socket = io.of('/').sockets.get(session.sid)
-      const rooms = session.rooms.filter((room) => clientName(room) !== undefined)
+      const rooms = session.rooms.filter((room) => subscriptionOf(room) !== undefined)
       const channels = channelsOf(rooms)
       onPersist?.(channels)
       const alive = socket === undefined || !cutLoose.has(socket.conn) ? appliedBefore(now() - deadConnectionMs) : START

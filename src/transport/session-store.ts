@@ -1,7 +1,7 @@
 // Sessions of clients that lost their connection, kept for the recovery window so that a
 // client back in time gets its id, subscriptions and socket data again: in memory on a
 // single node, in Redis in a cluster (any node can restore them).
-import { clientName } from './channels.ts'
+import { subscriptionOf } from './channels.ts'
 import type { Position } from './positions.ts'
 import type { RedisClient } from './redis-connection.ts'
 
@@ -32,7 +32,7 @@ export interface SessionStoreOptions {
 export function channelsOf (rooms: readonly string[]): Set<string> {
   const channels = new Set<string>()
   for (const room of rooms) {
-    const name = clientName(room)?.name
+    const name = subscriptionOf(room)?.channel
     if (name !== undefined) channels.add(name)
   }
   return channels

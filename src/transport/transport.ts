@@ -9,7 +9,7 @@ import { RedisUnavailable } from '../errors.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { bridgeAdapter } from './adapter.ts'
 import type { Answer, Bus, BusHandler, BusMessage, Question } from './bus.ts'
-import { clientName, internalRoom, type SubscriptionKind } from './channels.ts'
+import { channelOf, internalRoom, subscriptionOf, type SubscriptionKind } from './channels.ts'
 import { NODE_TIMEOUT_MS, startClusterBus } from './cluster-bus.ts'
 import { encodeEvent, type Delivery } from './events.ts'
 import { createFanOut } from './fan-out.ts'
@@ -186,17 +186,17 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   io.adapter(bridgeAdapter(recovery))
   // A channel is interesting while a socket of this node is subscribed to it (either kind).
   nsp.adapter.on('create-room', (room: string) => {
-    const name = clientName(room)?.name
+    const name = subscriptionOf(room)?.channel
     if (name !== undefined) interest.add(name)
   })
   nsp.adapter.on('delete-room', (room: string) => {
-    const name = clientName(room)?.name
+    const name = subscriptionOf(room)?.channel
     if (name !== undefined) interest.remove(name)
   })
   /** sid → channel → the position applied when the socket joined it (either kind, the first). */
   const joined = new Map<string, Map<string, Position>>()
   nsp.adapter.on('join-room', (room: string, sid: string) => {
-    const name = clientName(room)?.name
+    const name = subscriptionOf(room)?.channel
     if (name === undefined) return
     let channels = joined.get(sid)
     if (channels === undefined) {
@@ -220,7 +220,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   /** socket.io's private session id: what a reconnecting client names its session by. */
   const pidOf = (socket: BridgeSocket | undefined): unknown => (socket as unknown as { pid?: unknown } | undefined)?.pid
   function sessionOf (socket: BridgeSocket, pid: string): StoredSession {
-    const rooms = [...socket.rooms].filter((room) => clientName(room) !== undefined)
+    const rooms = [...socket.rooms].filter((room) => subscriptionOf(room) !== undefined)
     return { sid: socket.id, pid, rooms, data: socket.data, from: [...joined.get(socket.id) ?? []] }
   }
   function writeLiveSessions (): void {
@@ -241,7 +241,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   }
 
   nsp.adapter.on('leave-room', (room: string, sid: string) => {
-    const name = clientName(room)?.name
+    const name = subscriptionOf(room)?.channel
     const channels = joined.get(sid)
     if (name !== undefined) sessionChanged(sid)
     if (name === undefined || channels === undefined) return
@@ -358,7 +358,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   function localChannels (prefix: string): Array<[string, number]> {
     const counts = new Map<string, Set<string>>()
     for (const [room, members] of nsp.adapter.rooms) {
-      const name = clientName(room)?.name
+      const name = subscriptionOf(room)?.channel
       if (name === undefined || !name.startsWith(prefix)) continue
       const ids = counts.get(name) ?? new Set()
       for (const id of members) ids.add(id)
@@ -456,7 +456,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
      * is one a reconnecting client can resume from.
      */
     async emitRecoverable (socket: BridgeSocket, event: string, ...args: unknown[]): Promise<void> {
-      const channels = [...socket.rooms].flatMap((room) => clientName(room)?.name ?? [])
+      const channels = [...socket.rooms].flatMap((room) => subscriptionOf(room)?.channel ?? [])
       try {
         await Promise.all(channels.map((channel) => interest.whenKept(channel, KEPT_WITHIN_MS)))
       } catch (error) {
@@ -466,27 +466,33 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
       ;(socket.emit as Emit)(event, ...args)
     },
 
-    /** Subscribes the socket to `name`; it then gets the channel's events in the `kind`'s format. */
+    /**
+     * Subscribes the socket to what it names `name` as `kind` (a room, or an Echo channel); it
+     * then gets that channel's events in the `kind`'s format.
+     */
     join (socket: BridgeSocket, kind: SubscriptionKind, name: string): void {
-      socket.join(internalRoom(kind, name))
+      socket.join(internalRoom(kind, channelOf(kind, name)))
     },
 
     leave (socket: BridgeSocket, kind: SubscriptionKind, name: string): void {
-      socket.leave(internalRoom(kind, name))
+      socket.leave(internalRoom(kind, channelOf(kind, name)))
     },
 
     isSubscribed (socket: BridgeSocket, kind: SubscriptionKind, name: string): boolean {
-      return socket.rooms.has(internalRoom(kind, name))
+      return socket.rooms.has(internalRoom(kind, channelOf(kind, name)))
     },
 
     /** How many channels the socket is subscribed to as `kind`. */
     subscriptionCount (socket: BridgeSocket, kind: SubscriptionKind): number {
       let count = 0
-      for (const room of socket.rooms) if (clientName(room)?.kind === kind) count += 1
+      for (const room of socket.rooms) if (subscriptionOf(room)?.kind === kind) count += 1
       return count
     },
 
-    /** Sockets subscribed to `name` (either kind) and their distinct users, on every node. */
+    /**
+     * Sockets subscribed to channel `name` (either kind: room R counts as `private-R`) and their
+     * distinct users, on every node.
+     */
     async channelCount (name: string): Promise<ChannelCount> {
       const answers = await askEveryNode({ type: 'count', channel: name }, 'the room cannot be counted')
       let subscribers = 0
@@ -552,7 +558,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
       let subscriptions = 0
       let channels = 0
       for (const [room, members] of nsp.adapter.rooms) {
-        if (clientName(room) === undefined) continue
+        if (subscriptionOf(room) === undefined) continue
         channels += 1
         subscriptions += members.size
       }

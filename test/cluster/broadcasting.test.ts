@@ -1,6 +1,7 @@
 // Laravel's broadcasters on a two-node cluster: a Pusher publish on one node reaches the
 // other, the Pusher read side counts both, and a redis-broadcaster message, received by both
-// nodes, reaches every socket exactly once, toOthers() included.
+// nodes, reaches every socket exactly once, toOthers() included. The sockets are section 3
+// subscribers of room R, which is the channel private-R.
 import t from 'tap'
 import { connectClient, metricValue, recordEvents, startBridge, subscribe, type TestClient, waitFor } from '../helper.ts'
 import { laravelRedisEnv, publisherFor } from '../laravel-redis.ts'
@@ -53,16 +54,16 @@ t.test('a Pusher publish on one node reaches the subscribers of both; the read s
 
   const toA = nextAny(onA)
   const toB = nextAny(onB)
-  const response = await pusherClient(a.url).trigger('orders.1', 'OrderShipped', { id: 1 })
+  const response = await pusherClient(a.url).trigger('private-orders.1', 'OrderShipped', { id: 1 })
   t.equal(response.status, 200)
   t.same(await toB, { event: 'OrderShipped', data: { id: 1 } }, 'the other node delivers it')
   t.same(await toA, { event: 'OrderShipped', data: { id: 1 } }, 'and the publishing one')
 
   const pusherOnB = pusherClient(b.url)
-  const channel = await pusherOnB.get({ path: '/channels/orders.1', params: { info: 'subscription_count' } })
+  const channel = await pusherOnB.get({ path: '/channels/private-orders.1', params: { info: 'subscription_count' } })
   t.same(await channel.json(), { occupied: true, subscription_count: 2 }, 'a socket on each node')
-  const channels = await pusherClient(a.url).get({ path: '/channels', params: { filter_by_prefix: 'orders.', info: 'subscription_count' } })
-  t.same(await channels.json(), { channels: { 'orders.1': { subscription_count: 2 }, 'orders.2': { subscription_count: 1 } } })
+  const channels = await pusherClient(a.url).get({ path: '/channels', params: { filter_by_prefix: 'private-orders.', info: 'subscription_count' } })
+  t.same(await channels.json(), { channels: { 'private-orders.1': { subscription_count: 2 }, 'private-orders.2': { subscription_count: 1 } } })
 })
 
 t.test('a redis-broadcaster message reaches every socket exactly once with two bridges subscribed', async (t) => {
@@ -83,7 +84,7 @@ t.test('a redis-broadcaster message reaches every socket exactly once with two b
     { event: 'MessageSent', data: { id: 2 }, socket: null },
     { event: 'Typing', data: { user: 7 }, socket: null }
   ]
-  for (const message of messages) t.equal(await publish('chat.1', message), 2, 'both bridges receive it from Redis')
+  for (const message of messages) t.equal(await publish('private-chat.1', message), 2, 'both bridges receive it from Redis')
   await Promise.all(sockets.map((socket, index) => untilSeen(socket, seen[index] as unknown[], messages.length)))
 
   // Every message decided on both nodes: claimed and published by one, left to it by the other.
@@ -96,7 +97,7 @@ t.test('a redis-broadcaster message reaches every socket exactly once with two b
 
   // A last message, after which nothing more can be on its way.
   const markers = sockets.map((socket) => nextAny(socket))
-  await publish('chat.1', { event: 'Marker', data: {}, socket: null })
+  await publish('private-chat.1', { event: 'Marker', data: {}, socket: null })
   await Promise.all(markers)
   for (const [index, events] of seen.entries()) {
     t.same(events.map(({ event, data }) => [event, data]), [
@@ -125,12 +126,12 @@ t.test('toOthers() across the cluster: the socket Laravel names is skipped on wh
   for (let i = 0; i < 4; i++) {
     const toA = nextAny(onA)
     const toB = nextAny(onB)
-    await publish('chat.2', { event: 'MessageSent', data: { i, socket: sender.id }, socket: sender.id })
+    await publish('private-chat.2', { event: 'MessageSent', data: { i, socket: sender.id }, socket: sender.id })
     t.same(await toA, { event: 'MessageSent', data: { i } })
     t.same(await toB, { event: 'MessageSent', data: { i } })
   }
   const marker = nextAny(sender)
-  await publish('chat.2', { event: 'Marker', data: {}, socket: null })
+  await publish('private-chat.2', { event: 'Marker', data: {}, socket: null })
   await marker
   t.same(seenBySender.map(({ event }) => event), ['Marker'], 'the sender got none of its own')
 })

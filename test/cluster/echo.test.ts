@@ -78,25 +78,25 @@ t.test('whispers reach the channel\'s sockets on the other node, never the sende
   t.same(annSeen.filter(({ event }) => event === 'client-typing').map(({ args }) => args[1]), [{ from: 'Bob' }], 'Ann only got Bob\'s')
 })
 
-t.test('a publish on one node reaches Echo subscribers on both, once each', async (t) => {
+t.test('a publish to room R on one node reaches Echo subscribers of private-R on both, once each', async (t) => {
   const [a, b] = await twoNodes(t)
   const onA = await connectEcho(t, a.url, { bearerToken: token('ann', 'Ann') })
   const onB = await connectEcho(t, b.url, { bearerToken: token('bob', 'Bob') })
   for (const echo of [onA, onB]) {
-    echo.channel('chat_1')
-    t.equal(await answerTo(echo, 'chat_1'), 'ok')
+    echo.private('chat.5')
+    t.equal(await answerTo(echo, 'private-chat.5'), 'ok')
   }
   const seenA = recordAll(onA)
   const seenB = recordAll(onB)
-  const last = Promise.all([onA, onB].map((echo) => nextOn(echo, 'status_update', 'chat_1')))
-  await publishSigned(a.url, { room: 'chat_1', message: { text: 'once' } })
+  const last = Promise.all([onA, onB].map((echo) => nextOn(echo, 'status_update', 'private-chat.5')))
+  await publishSigned(a.url, { room: 'chat.5', message: { text: 'once' } })
   await publishSignedStatus(b.url)
   await last
   for (const seen of [seenA, seenB]) t.same(seen.map(({ event }) => event), ['new_message', 'status_update'])
 })
 
 async function publishSignedStatus (url: string) {
-  const body = { room: 'chat_1', messageId: 1, status: 'read' }
+  const body = { room: 'chat.5', messageId: 1, status: 'read' }
   await postJson(url, '/api/sms/status-update', body, signedHeaders(JSON.stringify(body), { url: '/api/sms/status-update' }))
 }
 

@@ -17,9 +17,10 @@ t.test('a client that drops and comes back recovers what the Pusher API and the 
   const received = recordEvents(client)
 
   await dropConnection(client, fastify)
-  await pusherClient(url).trigger('orders.1', 'OrderShipped', { via: 'pusher' })
+  // Room orders.1 is the channel private-orders.1.
+  await pusherClient(url).trigger('private-orders.1', 'OrderShipped', { via: 'pusher' })
   const publish = await publisherFor(t, laravel.BRIDGE_LARAVEL_REDIS_PREFIX)
-  await publish('orders.1', { event: 'OrderPaid', data: { via: 'redis', socket: null }, socket: null })
+  await publish('private-orders.1', { event: 'OrderPaid', data: { via: 'redis', socket: null }, socket: null })
   // Nothing announces that the bridge has taken the broadcast from Redis but its metrics.
   await waitFor(async () => metricValue(await (await fetch(`${url}/metrics`)).text(), 'bridge_laravel_redis_messages_total{outcome="published"}') === 1,
     'the broadcast to be published')

@@ -14,8 +14,8 @@ t.test('malformed subscribe, unsubscribe and client event payloads are refused o
   // Garbage counts against the subscribe rate limit too: room for all of it in one second.
   const { fastify, url } = await startBridge(t, { BRIDGE_MAX_SUBSCRIBES_PER_SECOND: '100' })
   const bystander = await connectEcho(t, url)
-  bystander.channel('chat_1')
-  t.equal(await answerTo(bystander, 'chat_1'), 'ok')
+  bystander.private('chat_1')
+  t.equal(await answerTo(bystander, 'private-chat_1'), 'ok')
   const bystanderSeen = recordAll(bystander)
   const vandal = await connectEcho(t, url)
   let vandalDropped = false
@@ -60,7 +60,7 @@ t.test('malformed subscribe, unsubscribe and client event payloads are refused o
   t.match(await section3.timeout(5000).emitWithAck('subscribe', {} as never), { ok: false, error: { code: 'INVALID_PAYLOAD' } })
 
   // Everything still works for both, and the bystander saw only real events.
-  const real = nextOn(bystander, 'new_message', 'chat_1')
+  const real = nextOn(bystander, 'new_message', 'private-chat_1')
   await postJson(url, '/api/sms/new-message', { room: 'chat_1', message: { text: 'real' } })
   t.match(await real, { message: { text: 'real' } })
   t.same(bystanderSeen.map(({ event }) => event), ['new_message'], 'the bystander got nothing but the event')
@@ -73,13 +73,13 @@ t.test('malformed subscribe, unsubscribe and client event payloads are refused o
 t.test('a message over socket.io\'s size limit drops that client only', async (t) => {
   const { url } = await startBridge(t)
   const bystander = await connectEcho(t, url)
-  bystander.channel('chat_1')
-  t.equal(await answerTo(bystander, 'chat_1'), 'ok')
+  bystander.private('chat_1')
+  t.equal(await answerTo(bystander, 'private-chat_1'), 'ok')
   const vandal = await connectEcho(t, url)
   const dropped = new Promise((resolve) => socketOf(vandal).on('disconnect', resolve))
   emitRaw(vandal, 'client event', { channel: 'private-x', event: 'client-x', data: 'x'.repeat(100_000) })
   await dropped
-  const real = nextOn(bystander, 'new_message', 'chat_1')
+  const real = nextOn(bystander, 'new_message', 'private-chat_1')
   await postJson(url, '/api/sms/new-message', { room: 'chat_1', message: { text: 'still here' } })
   t.match(await real, { message: { text: 'still here' } })
 })
@@ -142,8 +142,8 @@ t.test('while Laravel decides: unsubscribing or disconnecting means never joined
 
   // An event of each channel, private-chat.1's last: had private-chat.2 been joined, its event would be there.
   const last = nextOn(echo, 'new_message', 'private-chat.1')
-  await publishSigned(url, { room: 'private-chat.2', message: { n: 2 } })
-  await publishSigned(url, { room: 'private-chat.1', message: { n: 1 } })
+  await publishSigned(url, { room: 'chat.2', message: { n: 2 } })
+  await publishSigned(url, { room: 'chat.1', message: { n: 1 } })
   await last
   t.equal(laravel.requests.filter(({ form }) => form.channel_name === 'private-chat.1').length, 2, 'asked once for the socket that asked twice, once for the other')
   t.same(seen.filter(({ event }) => event.startsWith('subscription_')).map(({ args }) => args[0]), ['lobby', 'private-chat.1'],

@@ -100,7 +100,7 @@ t.test('Echo in Chromium: cookie and CSRF token to Laravel, presence, whispers, 
   await bob.evaluate(() => { (globalThis as unknown as { whisper: () => void }).whisper() })
   await until(ann, 'whisper', { from: 'bob' })
 
-  const published = await postJson(url, '/api/sms/new-message', { room: 'private-chat.1', message: { text: 'Привет из Laravel' } },
+  const published = await postJson(url, '/api/sms/new-message', { room: 'chat.1', message: { text: 'Привет из Laravel' } },
     { authorization: `Bearer ${secrets.apiToken}` })
   t.equal(published.status, 202)
   await until(ann, 'new_message', 'Привет из Laravel')

@@ -7,6 +7,7 @@ import { dropConnection } from '../recovery.ts'
 import { answerTo, connectEcho, nextOn, publishSigned, recordAll, socketOf, type EchoClient } from '../echo/helper.ts'
 import { fakeLaravel } from '../echo/fake-laravel.ts'
 import type { TestClient } from '../helper.ts'
+import { pusherEnv, signedPost } from '../pusher.ts'
 
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
 t.setTimeout(180_000)
@@ -25,8 +26,13 @@ async function bridgeWithLaravel (t: Test) {
       ? { status: 200, body: JSON.stringify({ channel_data: user }) }
       : { status: 200, body: 'true' }
   }
-  const bridge = await startBridge(t, securedEnv({ BRIDGE_AUTH_ENDPOINT: laravel.url }))
+  const bridge = await startBridge(t, securedEnv(pusherEnv({ BRIDGE_AUTH_ENDPOINT: laravel.url })))
   return { ...bridge, laravel }
+}
+
+/** An event for the public channel chat_1: Laravel's broadcasters reach it (section 1 reaches private ones). */
+async function publishPublic (url: string, message: unknown): Promise<void> {
+  await signedPost(url, '/events', JSON.stringify({ name: 'new_message', channel: 'chat_1', data: JSON.stringify({ message }) }))
 }
 
 /** An Echo that reconnects by itself at once, as a browser's would after a network blip. */
@@ -60,14 +66,14 @@ t.test('Echo re-subscribing after a recovered disconnect: no second authorizatio
   const asked = laravel.requests.length
   t.equal(asked, 2, 'Laravel was asked about the private and the presence channel')
   const first = nextOn(ann, 'new_message', 'chat_1')
-  await publishSigned(url, { room: 'chat_1', message: { n: 0 } })
+  await publishPublic(url, { n: 0 })
   await first
   const seen = recordAll(ann)
 
   const reconnected = reconnection(ann)
   await dropConnection(socketOf(ann) as unknown as TestClient, fastify)
-  await publishSigned(url, { room: 'chat_1', message: { n: 1 } })
-  await publishSigned(url, { room: 'private-chat.1', message: { n: 2 } })
+  await publishPublic(url, { n: 1 })
+  await publishSigned(url, { room: 'chat.1', message: { n: 2 } })
   await reconnected
   t.equal(socketOf(ann).recovered, true, 'the session was recovered')
   t.equal(socketOf(ann).id, id, 'under the same id')
@@ -76,8 +82,8 @@ t.test('Echo re-subscribing after a recovered disconnect: no second authorizatio
   t.equal(laravel.requests.length, asked, 'Laravel was not asked again')
 
   const last = nextOn(ann, 'new_message', 'private-chat.1')
-  await publishSigned(url, { room: 'chat_1', message: { n: 3 } })
-  await publishSigned(url, { room: 'private-chat.1', message: { n: 4 } })
+  await publishPublic(url, { n: 3 })
+  await publishSigned(url, { room: 'chat.1', message: { n: 4 } })
   await last
   const messages = seen.filter(({ event }) => event === 'new_message').map(({ args }) => (args[1] as { message: { n: number } }).message.n)
   t.same(messages, [1, 2, 3, 4], 'the missed events, then the new ones, each once')
@@ -126,9 +132,9 @@ t.test('a user\'s only socket back within the presence grace: nothing announced 
   await reconnected
   const byId = (list: unknown) => [...list as Array<{ user_id: number }>].sort((a, b) => a.user_id - b.user_id)
   t.same(byId(await members), [users['laravel_session=ann'], users['laravel_session=bob']], 'Ann is a member again')
-  const marker = nextOn(bob, 'new_message', 'chat_marker')
-  bob.channel('chat_marker')
-  t.equal(await answerTo(bob, 'chat_marker'), 'ok')
+  const marker = nextOn(bob, 'new_message', 'private-chat_marker')
+  bob.private('chat_marker')
+  t.equal(await answerTo(bob, 'private-chat_marker'), 'ok')
   await publishSigned(url, { room: 'chat_marker', message: {} })
   await marker
   t.same(bobSeen.filter(({ event }) => event.startsWith('presence:')), [], 'Bob was told nothing: no leaving, no second joining')

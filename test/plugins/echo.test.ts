@@ -1,5 +1,6 @@
 // Laravel Echo (the npm package with socket.io-client) against the bridge: public, private and
-// presence channels, section 1 publishes reaching Echo listeners, tokens mode and open mode.
+// presence channels, section 1 publishes reaching Echo listeners of the room's private channel,
+// tokens mode and open mode.
 import t from 'tap'
 import { connectClient, metricValue, nextEvent, postJson, recordEvents, refusedConnection, securedEnv, socketToken, startBridge, subscribe } from '../helper.ts'
 import { answerTo, connectEcho, nextOn, publishSigned, recordAll, socketOf } from '../echo/helper.ts'
@@ -7,39 +8,60 @@ import { answerTo, connectEcho, nextOn, publishSigned, recordAll, socketOf } fro
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
 t.setTimeout(180_000)
 
-t.test('a section 1 publish reaches an Echo listener of the channel of that name, with a leading dot', async (t) => {
+t.test('a section 1 publish to room R reaches an Echo listener of private-R, with a leading dot', async (t) => {
   const { url } = await startBridge(t)
   const echo = await connectEcho(t, url)
-  const received = new Promise((resolve) => echo.channel('chat_123').listen('.new_message', resolve))
-  t.equal(await answerTo(echo, 'chat_123'), 'ok')
+  const received = new Promise((resolve) => echo.private('chat_123').listen('.new_message', resolve))
+  t.equal(await answerTo(echo, 'private-chat_123'), 'ok')
   const body = { room: 'chat_123', message: { id: 1, text: 'Привет!' }, uuid: 'echo-1' }
   t.equal((await postJson(url, '/api/sms/new-message', body)).status, 202)
   t.same(await received, body, 'Echo hands the payload to the listener')
 })
 
-t.test('Echo and section 3 subscribers of one name each get the event once, in their own format', async (t) => {
+t.test('Echo subscribers of private-R and section 3 subscribers of room R each get the event once, in their own format', async (t) => {
   const { url } = await startBridge(t)
   const echo = await connectEcho(t, url)
   const section3 = await connectClient(t, url)
   const echoSeen = recordAll(echo)
   const roomSeen = recordEvents(section3)
+  echo.private('chat_1')
+  t.equal(await answerTo(echo, 'private-chat_1'), 'ok')
+  // The public channel of the same name, on the same connection: another audience.
   echo.channel('chat_1')
   t.equal(await answerTo(echo, 'chat_1'), 'ok')
   t.same(await subscribe(section3, 'chat_1'), { ok: true, room: 'chat_1' })
 
-  const echoGot = nextOn(echo, 'new_message', 'chat_1')
+  const echoGot = nextOn(echo, 'new_message', 'private-chat_1')
   const roomGot = nextEvent(section3, 'new_message')
   await postJson(url, '/api/sms/new-message', { room: 'chat_1', message: { n: 1 }, uuid: 'both-1' })
   await Promise.all([echoGot, roomGot])
-  const marker = nextOn(echo, 'status_update', 'chat_1')
+  const marker = nextOn(echo, 'status_update', 'private-chat_1')
   const roomMarker = nextEvent(section3, 'status_update')
   await postJson(url, '/api/sms/status-update', { room: 'chat_1', messageId: 1, status: 'read' })
   await Promise.all([marker, roomMarker])
 
   t.same(echoSeen.filter(({ event }) => event === 'new_message').map(({ args }) => args),
-    [['chat_1', { room: 'chat_1', message: { n: 1 }, uuid: 'both-1' }]], 'Echo: (event, channel, payload), once')
+    [['private-chat_1', { room: 'chat_1', message: { n: 1 }, uuid: 'both-1' }]], 'Echo: (event, channel, payload), once, nothing on the public chat_1')
   t.same(roomSeen.filter(({ event }) => event === 'new_message').map(({ data }) => data),
     [{ room: 'chat_1', message: { n: 1 }, uuid: 'both-1' }], 'section 3: (event, payload), once')
+})
+
+t.test('one connection subscribed to room R and to private-R gets each event once in each format', async (t) => {
+  const { url } = await startBridge(t)
+  const both = await connectClient(t, url)
+  t.same(await subscribe(both, 'chat_2'), { ok: true, room: 'chat_2' })
+  const echoAnswer = new Promise((resolve) => both.on('subscription_succeeded', resolve))
+  ;(both.emit as (event: string, payload: unknown) => void)('subscribe', { channel: 'private-chat_2', auth: { headers: {} } })
+  t.equal(await echoAnswer, 'private-chat_2')
+  const seen: unknown[][] = []
+  both.onAny((event: string, ...args: unknown[]) => { seen.push([event, ...args.slice(0, -1)]) })
+  const marker = nextEvent(both, 'status_update')
+  const body = { room: 'chat_2', message: { n: 1 }, uuid: 'twice-1' }
+  await postJson(url, '/api/sms/new-message', body)
+  await postJson(url, '/api/sms/status-update', { room: 'chat_2', messageId: 1, status: 'read' })
+  await marker
+  t.same(seen.filter(([event]) => event === 'new_message'), [['new_message', body], ['new_message', 'private-chat_2', body]],
+    'as (event, data) for the room and (event, channel, data) for the channel')
 })
 
 t.test('tokens mode: the JWT\'s rooms claim decides private channels, from auth.token or bearerToken', async (t) => {
@@ -59,10 +81,10 @@ t.test('tokens mode: the JWT\'s rooms claim decides private channels, from auth.
   // The refused socket gets nothing of the channel; the allowed one gets the event.
   const refusedSeen = recordAll(viaToken)
   const allowed = nextOn(viaBearer, 'new_message', 'private-chat.2')
-  t.equal((await publishSigned(url, { room: 'private-chat.2', message: { text: 'secret' } })).status, 202)
+  t.equal((await publishSigned(url, { room: 'chat.2', message: { text: 'secret' } })).status, 202, 'room chat.2 is private-chat.2')
   t.match(await allowed, { message: { text: 'secret' } })
   const later = nextOn(viaToken, 'new_message', 'private-chat.1')
-  await publishSigned(url, { room: 'private-chat.1', message: { text: 'marker' } })
+  await publishSigned(url, { room: 'chat.1', message: { text: 'marker' } })
   await later
   t.same(refusedSeen.map(({ args }) => args[0]), ['private-chat.1'], 'only the event of its own channel')
 })

@@ -1,6 +1,7 @@
 // The redis broadcaster's subscriber on messages published as Laravel publishes them, and on
 // what Laravel never sends: each Laravel prefix variant, repeats of one message, malformed
 // messages (counted, logged without their content, nothing crashes) and a Redis that goes away.
+// The receivers are section 3 subscribers of room R: broadcasts on private-R reach them.
 import t from 'tap'
 import { captureLogs, connectClient, metricValue, nextEvent, recordEvents, startBridge, subscribe, type TestClient, waitFor } from '../helper.ts'
 import { privateRedis } from '../cluster/redis.ts'
@@ -39,11 +40,11 @@ t.test('a message as Laravel 8.83 publishes it: socket taken out of data, toOthe
   const seenBySender = recordEvents(sender)
   const seenByOther = recordEvents(other)
 
-  t.equal(await publish('orders.1', { event: 'OrderShipped', data: { order: 1, socket: sender.id }, socket: sender.id }), 1, 'one subscriber on Redis: the bridge')
+  t.equal(await publish('private-orders.1', { event: 'OrderShipped', data: { order: 1, socket: sender.id }, socket: sender.id }), 1, 'one subscriber on Redis: the bridge')
   // Laravel 9 and later: `socket` only at the top.
-  await publish('orders.1', { event: 'OrderShipped', data: { order: 2 }, socket: null })
+  await publish('private-orders.1', { event: 'OrderShipped', data: { order: 2 }, socket: null })
   // An empty payload is `[]` in PHP's JSON.
-  await publish('orders.1', { event: 'Ping', data: [] })
+  await publish('private-orders.1', { event: 'Ping', data: [] })
   await untilSeen(other, seenByOther, 3)
   await untilSeen(sender, seenBySender, 2)
   t.same(seenByOther, [
@@ -62,7 +63,7 @@ t.test('identical messages are each delivered: repeats are numbered, and on one 
   await subscribe(client, 'typing')
   const seen = recordEvents(client)
   const message = { event: 'Typing', data: { user: 1 }, socket: null }
-  for (let i = 0; i < 5; i++) await publish('typing', message)
+  for (let i = 0; i < 5; i++) await publish('private-typing', message)
   await untilSeen(client, seen, 5)
   t.equal(seen.length, 5)
   t.equal(metricValue(await scrape(url), 'bridge_laravel_redis_messages_total{outcome="published"}'), 5)
@@ -78,7 +79,7 @@ t.test('the prefix variants of Laravel versions, and no prefix at all', async (t
       const client = await connectClient(t, url)
       await subscribe(client, 'orders.3')
       const received = nextEvent(client, 'Shipped' as never)
-      await publish('orders.3', { event: 'Shipped', data: { prefix }, socket: null })
+      await publish('private-orders.3', { event: 'Shipped', data: { prefix }, socket: null })
       t.same(await received, { prefix })
     })
   }
@@ -97,24 +98,24 @@ t.test('malformed messages are counted by reason and logged without their conten
 
   const deep = Array.from({ length: 40 }).reduce<unknown>((inner) => ({ inner }), {})
   const malformed: Array<[string, string, unknown]> = [
-    ['not_json', 'orders.4', 'secret-content {not json'],
-    ['not_json', 'orders.4', '[1,2,3]'],
-    ['not_json', 'orders.4', 'null'],
-    ['no_event', 'orders.4', { data: { secret: 'content' } }],
-    ['no_event', 'orders.4', { event: 42, data: {} }],
-    ['no_event', 'orders.4', { event: '', data: {} }],
-    ['no_event', 'orders.4', { event: 'e'.repeat(201), data: {} }],
+    ['not_json', 'private-orders.4', 'secret-content {not json'],
+    ['not_json', 'private-orders.4', '[1,2,3]'],
+    ['not_json', 'private-orders.4', 'null'],
+    ['no_event', 'private-orders.4', { data: { secret: 'content' } }],
+    ['no_event', 'private-orders.4', { event: 42, data: {} }],
+    ['no_event', 'private-orders.4', { event: '', data: {} }],
+    ['no_event', 'private-orders.4', { event: 'e'.repeat(201), data: {} }],
     ['bad_channel', 'orders 4', { event: 'Shipped', data: {} }],
     ['bad_channel', 'x'.repeat(165), { event: 'Shipped', data: {} }],
     ['bad_channel', '', { event: 'Shipped', data: {} }],
-    ['bad_socket', 'orders.4', { event: 'Shipped', data: {}, socket: 'room/orders.4' }],
-    ['bad_socket', 'orders.4', { event: 'Shipped', data: {}, socket: 12 }],
-    ['too_large', 'orders.4', { event: 'Shipped', data: { text: 'x'.repeat(3000) } }],
-    ['too_deep', 'orders.4', { event: 'Shipped', data: deep }]
+    ['bad_socket', 'private-orders.4', { event: 'Shipped', data: {}, socket: 'room/private-orders.4' }],
+    ['bad_socket', 'private-orders.4', { event: 'Shipped', data: {}, socket: 12 }],
+    ['too_large', 'private-orders.4', { event: 'Shipped', data: { text: 'x'.repeat(3000) } }],
+    ['too_deep', 'private-orders.4', { event: 'Shipped', data: deep }]
   ]
   for (const [, channel, message] of malformed) await publish(channel, message)
   const good = nextEvent(client, 'Shipped' as never)
-  await publish('orders.4', { event: 'Shipped', data: { ok: true }, socket: null })
+  await publish('private-orders.4', { event: 'Shipped', data: { ok: true }, socket: null })
   t.same(await good, { ok: true }, 'a good message after them is delivered')
   t.same(seen.map(({ event }) => event), ['Shipped'], 'nothing malformed was delivered')
 
@@ -128,7 +129,7 @@ t.test('malformed messages are counted by reason and logged without their conten
 
   const dropped = logs.lines.filter((line) => line.msg === 'Laravel broadcast dropped')
   t.equal(dropped.length, 1, 'one line for the burst, not one per message')
-  t.match(dropped[0], { level: 40, reason: 'not_json', channel: 'orders.4' })
+  t.match(dropped[0], { level: 40, reason: 'not_json', channel: 'private-orders.4' })
   t.notOk(logs.lines.some((line) => JSON.stringify(line).includes('secret')), 'no message content in the log')
   t.notOk(disconnected)
   t.equal((await fetch(`${url}/health`)).status, 200)
@@ -155,9 +156,9 @@ t.test('Laravel\'s Redis going away: /ready 503 naming it, one line each way, re
   await waitFor(async () => (await fetch(`${url}/ready`)).status === 200, '/ready to answer 200 again')
   const publish = await publisherFor(t, prefix, redis.url)
   // Subscribed again once the connection is back: the message finds its subscriber.
-  await waitFor(async () => (await publish('orders.5', { event: 'Probe', data: {} })) === 1, 'the bridge to subscribe again')
+  await waitFor(async () => (await publish('private-orders.5', { event: 'Probe', data: {} })) === 1, 'the bridge to subscribe again')
   const received = nextEvent(client, 'Back' as never)
-  await publish('orders.5', { event: 'Back', data: { n: 1 } })
+  await publish('private-orders.5', { event: 'Back', data: { n: 1 } })
   t.same(await received, { n: 1 })
   t.equal(logs.lines.filter((line) => String(line.msg).startsWith('Laravel\'s Redis unreachable')).length, 1, 'one line when lost')
   t.equal(logs.lines.filter((line) => String(line.msg).startsWith('Laravel\'s Redis reachable again')).length, 1, 'one line when back')

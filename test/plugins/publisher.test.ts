@@ -121,9 +121,10 @@ t.test('an event that cannot be encoded: a 400 error, nothing of its batch deliv
   const cyclic: Record<string, unknown> = {}
   cyclic.self = cyclic
   for (const [what, payload] of Object.entries({ 'a BigInt': { n: 10n }, 'a cycle': cyclic })) {
+    // Room chat_encode is the channel private-chat_encode.
     const batch = [
-      { channel: 'chat_encode', event: 'new_message', payload: { fine: true }, uuid: `fine-${what}` },
-      { channel: 'chat_encode', event: 'new_message', payload, uuid: `bad-${what}` }
+      { channel: 'private-chat_encode', event: 'new_message', payload: { fine: true }, uuid: `fine-${what}` },
+      { channel: 'private-chat_encode', event: 'new_message', payload, uuid: `bad-${what}` }
     ]
     const error = await fastify.publisher.publish(batch, fastify.log).then(() => undefined, (reason: unknown) => reason)
     t.match(error, { statusCode: 400, code: 'BRIDGE_UNENCODABLE_EVENT', message: /event 1 cannot be encoded/ }, what)

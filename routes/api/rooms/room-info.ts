@@ -3,13 +3,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponse } from '../../../src/schemas/answers.ts'
 import { RoomInfo, RoomParams } from '../../../src/schemas/room-info.ts'
+import { roomChannel } from '../../../src/transport/channels.ts'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/:room', {
     schema: {
       tags: ['rooms'],
       summary: 'Who is in a room',
-      description: 'Counts the sockets subscribed to `room` and the distinct users (token `sub`) behind ' +
+      description: 'Counts the sockets subscribed to `room` (subscribers of the room and Laravel Echo\'s subscribers ' +
+        'of its private channel `private-{room}`: one audience) and the distinct users (token `sub`) behind ' +
         'them, on every node of the cluster. A room nobody is in answers `0`, never 404: when ' +
         '`users` is 0, nobody would see a socket.io event, so it is time for a push notification.',
       operationId: 'roomInfo',
@@ -22,7 +24,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const { room } = request.params
-    return { room, ...await fastify.transport.channelCount(room) }
+    return { room, ...await fastify.transport.channelCount(roomChannel(room)) }
   })
 }
 

@@ -132,7 +132,8 @@ t.test('a broadcast does not overtake packets Engine.IO still holds for a socket
   const event = (uuid: string) => ({ room: 'chat_1', message: {}, uuid })
   socket?.emit('new_message', event('a'))
   socket?.emit('new_message', event('b'))
-  const delivered = fastify.transport.deliver([{ channel: 'chat_1', event: 'new_message', payload: event('c') }])
+  // Room chat_1 is the channel private-chat_1.
+  const delivered = fastify.transport.deliver([{ channel: 'private-chat_1', event: 'new_message', payload: event('c') }])
   await Promise.all([delivered, done])
 
   t.same(uuids(received), ['a', 'b', 'c'])

@@ -8,7 +8,8 @@ import { pusherApp, pusherClient, pusherEnv, signedGet, signedPath, signedPost }
 // Several bridges, Redis servers or PHP runs: more than the default 60 s on a machine busy with other suites.
 t.setTimeout(180_000)
 
-const goodBody = JSON.stringify({ name: 'ping', data: '{"n":1}', channel: 'watched' })
+// The watcher's room `watched` is the channel private-watched.
+const goodBody = JSON.stringify({ name: 'ping', data: '{"n":1}', channel: 'private-watched' })
 
 t.test('authentication failures: 401 { error } naming the problem, before anything is delivered', async (t) => {
   const { url } = await startBridge(t, pusherEnv())
@@ -65,7 +66,7 @@ t.test('bad bodies and queries: 4xx naming the problem, never 5xx; the process a
   const received: string[] = []
   watcher.onAny((event: string) => { received.push(event) })
 
-  const event = (fields: Record<string, unknown>) => JSON.stringify({ name: 'ping', data: '{}', channel: 'watched', ...fields })
+  const event = (fields: Record<string, unknown>) => JSON.stringify({ name: 'ping', data: '{}', channel: 'private-watched', ...fields })
   const channels = (count: number) => Array.from({ length: count }, (_, index) => `c${index}`)
   const deep = JSON.stringify(Array.from({ length: 40 }).reduce<unknown>((inner) => ({ inner }), {}))
   const bodies: Array<[string, string, number, RegExp, string?]> = [
@@ -78,22 +79,22 @@ t.test('bad bodies and queries: 4xx naming the problem, never 5xx; the process a
     ['no channels', JSON.stringify({ name: 'ping', data: '{}', channels: [] }), 400, /body\/channels/],
     ['neither channel nor channels', JSON.stringify({ name: 'ping', data: '{}' }), 400, /channels is required/],
     ['both channel and channels', event({ channels: ['a'] }), 400, /not both/],
-    ['missing name', JSON.stringify({ data: '{}', channel: 'watched' }), 400, /body\/name is required/],
+    ['missing name', JSON.stringify({ data: '{}', channel: 'private-watched' }), 400, /body\/name is required/],
     ['empty name', event({ name: '' }), 400, /body\/name/],
     ['name of 201 characters', event({ name: 'n'.repeat(201) }), 400, /body\/name/],
-    ['missing data', JSON.stringify({ name: 'ping', channel: 'watched' }), 400, /body\/data is required/],
+    ['missing data', JSON.stringify({ name: 'ping', channel: 'private-watched' }), 400, /body\/data is required/],
     ['data as an object, not a JSON string', event({ data: { n: 1 } }), 400, /body\/data/],
     ['data nesting 40 levels', event({ data: deep }), 400, /body\/data nests deeper than 32/],
     ['socket_id not <digits>.<digits>', event({ socket_id: 'abc' }), 400, /body\/socket_id/],
-    ['socket_id naming a room', event({ socket_id: 'room/watched' }), 400, /body\/socket_id/],
+    ['socket_id naming a room', event({ socket_id: 'room/private-watched' }), 400, /body\/socket_id/],
     ['body that is a JSON string', '"just a string"', 400, /body/],
     ['body that is a JSON array', '[]', 400, /body/],
     ['body that is null', 'null', 400, /body/],
     ['malformed JSON', '{"name":', 400, /not valid JSON/],
     ['empty body', '', 400, /empty/],
-    ['__proto__ in the body', '{"__proto__":{"x":1},"name":"ping","data":"{}","channel":"watched"}', 400, /./],
+    ['__proto__ in the body', '{"__proto__":{"x":1},"name":"ping","data":"{}","channel":"private-watched"}', 400, /./],
     ['body past BRIDGE_BODY_LIMIT', event({ data: 'x'.repeat(9000) }), 413, /./],
-    ['form-encoded body', 'name=ping&data=%7B%7D&channel=watched', 415, /Content-Type/, 'application/x-www-form-urlencoded'],
+    ['form-encoded body', 'name=ping&data=%7B%7D&channel=private-watched', 415, /Content-Type/, 'application/x-www-form-urlencoded'],
     ['text body', goodBody, 415, /Content-Type/, 'text/plain']
   ]
   for (const [name, body, status, message, contentType] of bodies) {
@@ -103,7 +104,7 @@ t.test('bad bodies and queries: 4xx naming the problem, never 5xx; the process a
   }
 
   const batch = (items: unknown[]) => JSON.stringify({ batch: items })
-  const item = { channel: 'watched', name: 'ping', data: '{}' }
+  const item = { channel: 'private-watched', name: 'ping', data: '{}' }
   const batches: Array<[string, string, RegExp]> = [
     ['empty batch', batch([]), /body\/batch/],
     ['101 items', batch(Array.from({ length: 101 }, () => item)), /body\/batch/],
@@ -132,7 +133,7 @@ t.test('bad bodies and queries: 4xx naming the problem, never 5xx; the process a
 
   t.same(received, [], 'none of them delivered anything')
   const alive = nextEvent(watcher, 'ping' as never)
-  t.equal((await pusherClient(url).trigger('watched', 'ping', {})).status, 200, 'the bridge still publishes')
+  t.equal((await pusherClient(url).trigger('private-watched', 'ping', {})).status, 200, 'the bridge still publishes')
   await alive
   t.equal((await postJson(url, '/api/sms/new-message', { room: 'watched', message: {} })).status, 202, 'and section 1 still works')
   t.notOk(disconnected, 'the socket stayed connected throughout')
@@ -144,7 +145,7 @@ t.test('the signature covers the path as sent: channel names with Pusher\'s punc
   const client = await connectClient(t, url)
   await subscribe(client, 'a-b_c.d:e@f')
   const pusher = pusherClient(url)
-  const response = await pusher.get({ path: '/channels/a-b_c.d:e@f', params: { info: 'subscription_count' } })
+  const response = await pusher.get({ path: '/channels/private-a-b_c.d:e@f', params: { info: 'subscription_count' } })
   t.equal(response.status, 200)
   t.same(await response.json(), { occupied: true, subscription_count: 1 })
 })

@@ -1,6 +1,6 @@
 // The Pusher HTTP API's publish side, driven by the official Pusher server SDK for Node (it
-// signs as Laravel's PHP SDK does): triggers and batches reach section 3 room subscribers of
-// the channel, `data` decoded, and the answers are Pusher's.
+// signs as Laravel's PHP SDK does): triggers and batches for private-R reach section 3
+// subscribers of room R (one channel), `data` decoded, and the answers are Pusher's.
 import t from 'tap'
 import { buildApp, captureLogs, connectClient, metricValue, nextEvent, recordEvents, startBridge, subscribe, type TestClient } from '../../helper.ts'
 import { pusherClient, pusherEnv } from '../../pusher.ts'
@@ -31,7 +31,7 @@ t.test('trigger: an event of any name reaches the channel\'s subscribers with it
 
   const toFirst = nextAny(first)
   const toSecond = nextAny(second)
-  const response = await pusherClient(url).trigger('orders.1', 'App\\Events\\OrderShipped', { order: { id: 1, total: '9.90' }, note: 'Привет' })
+  const response = await pusherClient(url).trigger('private-orders.1', 'App\\Events\\OrderShipped', { order: { id: 1, total: '9.90' }, note: 'Привет' })
   t.equal(response.status, 200)
   t.same(await response.json(), {})
   t.same(await toFirst, { event: 'App\\Events\\OrderShipped', data: { order: { id: 1, total: '9.90' }, note: 'Привет' } })
@@ -39,7 +39,7 @@ t.test('trigger: an event of any name reaches the channel\'s subscribers with it
 
   // A later event on orders.2 arriving first-and-only proves orders.1's did not go there.
   const marker = nextAny(elsewhere)
-  await pusherClient(url).trigger('orders.2', '.marker', {})
+  await pusherClient(url).trigger('private-orders.2', '.marker', {})
   await marker
   t.same(seenElsewhere.map(({ event }) => event), ['.marker'], 'another channel\'s subscriber got only its own event')
 })
@@ -54,7 +54,7 @@ t.test('trigger to several channels: each channel\'s subscribers get it once', a
   const seenByBoth = recordEvents(both)
 
   const toA = nextAny(a)
-  const response = await pusherClient(url).trigger(['news', 'sport'], 'headline', { title: 'hi' })
+  const response = await pusherClient(url).trigger(['private-news', 'private-sport'], 'headline', { title: 'hi' })
   t.equal(response.status, 200)
   t.same(await toA, { event: 'headline', data: { title: 'hi' } })
   // One event per channel: a socket in both channels gets it once for each (as Pusher does).
@@ -71,12 +71,12 @@ t.test('data that is not JSON of an object or array is delivered as the string i
   const pusher = pusherClient(url)
   for (const data of ['plain text', '42', 'null', '"quoted"', '{not json', '']) {
     const received = nextAny(client)
-    const response = await pusher.trigger('raw', 'text', data)
+    const response = await pusher.trigger('private-raw', 'text', data)
     t.equal(response.status, 200, JSON.stringify(data))
     t.same(await received, { event: 'text', data }, `${JSON.stringify(data)} as given`)
   }
   const list = nextAny(client)
-  await pusher.trigger('raw', 'list', [1, { two: 2 }])
+  await pusher.trigger('private-raw', 'list', [1, { two: 2 }])
   t.same(await list, { event: 'list', data: [1, { two: 2 }] }, 'a JSON array is decoded')
 })
 
@@ -89,10 +89,10 @@ t.test('triggerBatch: every item to its channel, in order, answered one {} per i
   const last = new Promise<void>((resolve) => client.on('done' as never, () => resolve()))
 
   const response = await pusherClient(url).triggerBatch([
-    { channel: 'chat.1', name: 'message', data: { n: 1 } },
-    { channel: 'chat.2', name: 'message', data: { n: 2 } },
-    { channel: 'chat.1', name: 'typing', data: JSON.stringify({ n: 3 }) },
-    { channel: 'chat.2', name: 'done', data: {} }
+    { channel: 'private-chat.1', name: 'message', data: { n: 1 } },
+    { channel: 'private-chat.2', name: 'message', data: { n: 2 } },
+    { channel: 'private-chat.1', name: 'typing', data: JSON.stringify({ n: 3 }) },
+    { channel: 'private-chat.2', name: 'done', data: {} }
   ])
   t.equal(response.status, 200)
   t.same(await response.json(), { batch: [{}, {}, {}, {}] })
@@ -111,11 +111,11 @@ t.test('info asks for the channels\' attributes after the publish', async (t) =>
   await subscribe(a, 'counted')
   await subscribe(b, 'counted')
   const pusher = pusherClient(url)
-  const single = await pusher.trigger(['counted', 'empty'], 'ping', {}, { info: 'subscription_count' })
-  t.same(await single.json(), { channels: { counted: { subscription_count: 2 }, empty: { subscription_count: 0 } } })
+  const single = await pusher.trigger(['private-counted', 'private-empty'], 'ping', {}, { info: 'subscription_count' })
+  t.same(await single.json(), { channels: { 'private-counted': { subscription_count: 2 }, 'private-empty': { subscription_count: 0 } } })
   const batch = await pusher.triggerBatch([
-    { channel: 'counted', name: 'ping', data: {}, info: 'subscription_count' },
-    { channel: 'counted', name: 'ping', data: {} }
+    { channel: 'private-counted', name: 'ping', data: {}, info: 'subscription_count' },
+    { channel: 'private-counted', name: 'ping', data: {} }
   ])
   t.same(await batch.json(), { batch: [{ subscription_count: 2 }, {}] })
 })

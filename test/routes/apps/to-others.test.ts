@@ -29,14 +29,14 @@ t.test('trigger and batch with socket_id skip that socket only', async (t) => {
   const seenBySender = recordEvents(sender)
 
   const toOther = nextAny(other)
-  t.equal((await pusher.trigger('chat.1', 'message', { n: 1 }, { socket_id: socketId })).status, 200)
+  t.equal((await pusher.trigger('private-chat.1', 'message', { n: 1 }, { socket_id: socketId })).status, 200)
   t.same(await toOther, { event: 'message', data: { n: 1 } })
   const inBatch = nextAny(other)
-  await pusher.triggerBatch([{ channel: 'chat.1', name: 'message', data: { n: 2 }, socket_id: socketId }])
+  await pusher.triggerBatch([{ channel: 'private-chat.1', name: 'message', data: { n: 2 }, socket_id: socketId }])
   t.same(await inBatch, { event: 'message', data: { n: 2 } })
 
   const marker = nextAny(sender)
-  await pusher.trigger('chat.1', 'marker', {})
+  await pusher.trigger('private-chat.1', 'marker', {})
   await marker
   t.same(seenBySender.map(({ event }) => event), ['marker'], 'the sender got neither of its own')
 })

@@ -2,6 +2,7 @@
 import t from 'tap'
 import { connectClient, startBridge, subscribe, unsubscribe } from '../../../helper.ts'
 import { userIdFromHandshake } from '../../../cluster/user-id.ts'
+import { answerTo, connectEcho } from '../../../echo/helper.ts'
 
 t.test('counts the sockets in a room and their distinct users', async (t) => {
   const { fastify, url } = await startBridge(t)
@@ -21,6 +22,21 @@ t.test('counts the sockets in a room and their distinct users', async (t) => {
   await unsubscribe(laptop, 'chat_1')
   t.same((await fastify.inject({ method: 'GET', url: '/api/rooms/chat_1' })).json(), { room: 'chat_1', subscribers: 1, users: 0 },
     'nobody who could be notified is online')
+})
+
+t.test('room R counts Echo\'s subscribers of private-R too; the public channel R is another audience', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  userIdFromHandshake(fastify)
+  const phone = await connectClient(t, url, { auth: { sub: '42' } })
+  t.same(await subscribe(phone, 'chat_1'), { ok: true, room: 'chat_1' })
+  const browser = await connectEcho(t, url, { socketOptions: { auth: { headers: {}, sub: '42' } } })
+  const stranger = await connectEcho(t, url, { socketOptions: { auth: { headers: {}, sub: '7' } } })
+  browser.private('chat_1')
+  stranger.channel('chat_1')
+  t.equal(await answerTo(browser, 'private-chat_1'), 'ok')
+  t.equal(await answerTo(stranger, 'chat_1'), 'ok')
+  t.same((await fastify.inject({ method: 'GET', url: '/api/rooms/chat_1' })).json(), { room: 'chat_1', subscribers: 2, users: 1 },
+    'user 42 in room chat_1 and in private-chat_1; not user 7 of the public chat_1')
 })
 
 t.test('a room nobody is in answers zeros, never 404', async (t) => {
