@@ -4,7 +4,7 @@ import { PusherBadRequest } from '../errors.ts'
 import type { BatchEvent, ChannelAttributes, TriggerRequest } from '../schemas/pusher.ts'
 import type { Delivery } from '../transport/transport.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
-import { decodeEventData } from './event-data.ts'
+import { decodeEventData, RESERVED_EVENT_NAMES, reservedEventName } from './event-data.ts'
 
 /** What the transport answers about channels, as far as Pusher's attributes need it. */
 export interface ChannelCounter {
@@ -42,6 +42,14 @@ function payloadOf (data: string, field: string): unknown {
   return payload
 }
 
+/** The event name, or a 400 naming it when socket.io or Pusher reserve it. */
+function eventName (name: string, field: string): string {
+  if (reservedEventName(name)) {
+    throw new PusherBadRequest(`${field} ${JSON.stringify(name)} is reserved: socket.io and Pusher use it for their own events (${RESERVED_EVENT_NAMES})`)
+  }
+  return name
+}
+
 /** The channels of a trigger: `channel` or `channels` (each once), never both, never none. */
 function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): string[] {
   if (body.channel !== undefined && body.channels !== undefined) throw new PusherBadRequest('body must have channel or channels, not both')
@@ -52,10 +60,11 @@ function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): s
 
 /** `POST /events`: one delivery of the event per channel. */
 export function triggerDeliveries (body: TriggerRequest): Delivery[] {
+  const event = eventName(body.name, 'body/name')
   const payload = payloadOf(body.data, 'body/data')
   return triggerChannels(body).map((channel) => ({
     channel,
-    event: body.name,
+    event,
     payload,
     ...(body.socket_id !== undefined && { except: body.socket_id })
   }))
@@ -65,7 +74,7 @@ export function triggerDeliveries (body: TriggerRequest): Delivery[] {
 export function batchDeliveries (batch: readonly BatchEvent[]): Delivery[] {
   return batch.map((item, index) => ({
     channel: item.channel,
-    event: item.name,
+    event: eventName(item.name, `body/batch/${index}/name`),
     payload: payloadOf(item.data, `body/batch/${index}/data`),
     ...(item.socket_id !== undefined && { except: item.socket_id })
   }))
