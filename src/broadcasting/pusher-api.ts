@@ -3,6 +3,7 @@
 import { PusherBadRequest } from '../errors.ts'
 import type { BatchEvent, ChannelAttributes, TriggerRequest } from '../schemas/pusher.ts'
 import type { Delivery } from '../transport/transport.ts'
+import { poisonedKeyIn, poisonedKeyMessage } from '../json-body.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
 import { decodeEventData, RESERVED_EVENT_NAMES, reservedEventName } from './event-data.ts'
 
@@ -35,10 +36,15 @@ export async function channelAttributes (transport: ChannelCounter, name: string
   return attributes
 }
 
-/** The payload of Pusher's `data`, or a 400 naming `field` when it nests too deep. */
+/**
+ * The payload of Pusher's `data`, or a 400 naming `field` when its JSON breaks section 1's
+ * rules: nested too deep, or a key that could poison prototypes.
+ */
 function payloadOf (data: string, field: string): unknown {
   const payload = decodeEventData(data)
   if (deeperThan(payload, MAX_JSON_DEPTH)) throw new PusherBadRequest(`${field} nests deeper than ${MAX_JSON_DEPTH} levels`)
+  const poisoned = poisonedKeyIn(data, payload)
+  if (poisoned !== undefined) throw new PusherBadRequest(poisonedKeyMessage([field, ...poisoned]))
   return payload
 }
 

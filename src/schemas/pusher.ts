@@ -37,7 +37,8 @@ const EventName = Type.String({
 
 const EventData = Type.String({
   description: 'The payload as a JSON string. A JSON object or array is delivered decoded (what Laravel sends: the ' +
-    'event\'s public properties or `broadcastWith()`); any other string is delivered as it is',
+    'event\'s public properties or `broadcastWith()`), and follows the publish API\'s JSON rules: at most 32 levels deep, ' +
+    'no `__proto__` key and no `constructor` with a `prototype` (400 naming the key); any other string is delivered as it is',
   examples: ['{"order":{"id":1}}']
 })
 
@@ -145,7 +146,7 @@ function pusherError (description: string, error: string) {
 
 /** Error answers every Pusher route may give, in Pusher's shape. */
 export const pusherErrors = {
-  400: pusherError('Invalid body or query (the message names the field), malformed JSON, or a reserved event name', 'body/name is required'),
+  400: pusherError('Invalid body or query (the message names the field), malformed JSON, `data` breaking the JSON rules, or a reserved event name', 'body/name is required'),
   401: pusherError('Not signed by the configured app: wrong app id, key, signature or body_md5, or auth_timestamp more than 600 s away', 'Invalid signature'),
   413: pusherError('Body larger than BRIDGE_BODY_LIMIT', 'Request body is too large'),
   415: pusherError('Content-Type is not application/json', 'Content-Type must be application/json'),
