@@ -77,6 +77,22 @@ t.test('a query re-encoded so that one signature stands for other parameters: 40
   t.equal((await fetch(`${url}${encodedKey}`)).status, 401, 'a key that decodes to separators: refused')
 })
 
+t.test('the same signed trigger sent twice within its window is delivered twice, as Pusher delivers it', async (t) => {
+  // Pusher's SDKs sign whole seconds: two identical broadcasts in one second are one request, twice.
+  const body = JSON.stringify({ name: 'twice', channel: room, data: '{"n":1}' })
+  const path = signedPath('POST', '/events', body)
+  const arrivals = new Promise<void>((resolve) => {
+    let count = 0
+    client.on('twice' as never, () => { if (++count === 2) resolve() })
+  })
+  for (let i = 0; i < 2; i++) {
+    const answer = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    t.equal(answer.status, 200, `sent ${i + 1}`)
+  }
+  await arrivals
+  t.equal(received.filter(({ event }) => event === 'twice').length, 2, 'both delivered')
+})
+
 /** The SDK's get; its RequestError (thrown for 4xx) as the status it carries. */
 async function sdkGet (path: string, params: Record<string, string> = {}): Promise<{ status: number, body: unknown }> {
   try {
