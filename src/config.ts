@@ -31,7 +31,7 @@ export interface Config {
   /** Proxies whose X-Forwarded-For is believed (addresses, CIDR ranges, loopback/linklocal/uniquelocal); empty: none. */
   trustProxy: string[]
   idempotencyTtlSeconds: number
-  /** Most uuids the in-memory de-duplication store remembers (oldest forgotten first). */
+  /** Most claims (uuids, signatures) one node keeps for de-duplication; when full, publishes get 503. */
   idempotencyMaxEntries: number
   shutdownTimeoutMs: number
   /** Longest time from a request's first byte to its last (headers: at most 10 s of it), in ms; then 408. */
@@ -319,7 +319,7 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     apiTokens,
     apiSigningSecret: readSecret(env, 'BRIDGE_API_SIGNING_SECRET', production),
     jwtSecret,
-    idempotencyMaxEntries: readInteger(env, 'BRIDGE_IDEMPOTENCY_MAX_ENTRIES', 100_000, 1, 100_000_000),
+    idempotencyMaxEntries: readInteger(env, 'BRIDGE_IDEMPOTENCY_MAX_ENTRIES', 1_000_000, 1, 10_000_000),
     shutdownTimeoutMs: readInteger(env, 'BRIDGE_SHUTDOWN_TIMEOUT', 10_000, 100, 10 * 60_000),
     requestTimeoutMs: readInteger(env, 'BRIDGE_REQUEST_TIMEOUT', 30_000, 1000, 10 * 60_000),
     metricsToken: readSecret(env, 'BRIDGE_METRICS_TOKEN', production),

@@ -19,7 +19,10 @@ declare module 'fastify' {
   }
 }
 
-/** Seconds a refused publisher is told to wait, whatever the reason for the 503. */
+/**
+ * Seconds a refused publisher is told to wait: every 503 carries Retry-After, this value unless
+ * the bridge knows when the cause ends (claims full: when the oldest claim expires).
+ */
 export const RETRY_AFTER_SECONDS = 5
 
 const unavailableHeaders = { 'retry-after': String(RETRY_AFTER_SECONDS) }
@@ -41,6 +44,17 @@ export const UnencodableEvent = createError('BRIDGE_UNENCODABLE_EVENT', '%s', 40
 export const ShuttingDown = withHeaders(createError('BRIDGE_SHUTTING_DOWN', '%s', 503), unavailableHeaders)
 /** Past a load-shedding threshold. */
 export const Overloaded = withHeaders(createError('FST_UNDER_PRESSURE', '%s', 503), unavailableHeaders)
+
+/** The memory kept for de-duplication claims is full (BRIDGE_IDEMPOTENCY_MAX_ENTRIES): nothing was published. */
+export const ClaimsFull = createError('BRIDGE_CLAIMS_FULL', '%s', 503)
+
+/** A ClaimsFull error whose Retry-After is the seconds until the oldest claim expires and frees an entry. */
+export function claimsFull (retryAfterSeconds: number): FastifyError {
+  const error = new ClaimsFull('The memory kept for de-duplication claims is full (BRIDGE_IDEMPOTENCY_MAX_ENTRIES); ' +
+    `nothing was published, retry in ${retryAfterSeconds} seconds`)
+  Object.defineProperty(error, 'headers', { value: { 'retry-after': String(retryAfterSeconds) } })
+  return error
+}
 
 /** Adds fixed response headers (e.g. Retry-After) to every error of a kind; the handler sends them. */
 function withHeaders<E extends new (...args: never[]) => Error> (ErrorKind: E, headers: Record<string, string>): E {

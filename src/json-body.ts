@@ -39,6 +39,21 @@ function poisonedKeyAt (value: unknown): string[] | undefined {
 }
 
 /**
+ * Where JSON `text`, parsed as `value`, holds a `__proto__` key (or a `constructor` with a
+ * `prototype`), as the keys leading there; undefined when it does not. Only text that mentions
+ * one of the keys (or escapes characters, which could spell one) is walked for them.
+ */
+export function poisonedKeyIn (text: string, value: unknown): string[] | undefined {
+  if (!text.includes('__proto__') && !text.includes('constructor') && !text.includes('\\u')) return undefined
+  return poisonedKeyAt(value)
+}
+
+/** The 400 message for a poisoning key at `path` (the field's name, then the keys). */
+export function poisonedKeyMessage (path: readonly string[]): string {
+  return `${path.join('/')} is not allowed: a "${path.at(-1) ?? ''}" key could alter every object's prototype`
+}
+
+/**
  * Parses a request body: 400 when it is empty or not JSON, holds a `__proto__` key (or a
  * `constructor` with a `prototype`), or nests deeper than any route accepts.
  */
@@ -54,12 +69,7 @@ export function parseJsonBody (text: string): unknown {
     const path = tooDeepAt(value, MAX_JSON_DEPTH + ENVELOPE_DEPTH) ?? []
     throw new InvalidPayload(`${fieldOf(path)} nests deeper than ${MAX_JSON_DEPTH} levels`)
   }
-  // Only a body that mentions one of the keys (or escapes characters, which could spell one) is walked for them.
-  if (text.includes('__proto__') || text.includes('constructor') || text.includes('\\u')) {
-    const path = poisonedKeyAt(value)
-    if (path !== undefined) {
-      throw new InvalidPayload(`${['body', ...path].join('/')} is not allowed: a "${path.at(-1) ?? ''}" key could alter every object's prototype`)
-    }
-  }
+  const path = poisonedKeyIn(text, value)
+  if (path !== undefined) throw new InvalidPayload(poisonedKeyMessage(['body', ...path]))
   return value
 }

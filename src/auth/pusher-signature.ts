@@ -32,14 +32,22 @@ function sameText (expected: string, presented: string): boolean {
 }
 
 /**
- * The query parameters of a raw URL, decoded, or a problem: a key given twice cannot be
- * signed unambiguously.
+ * The query parameters of a raw URL, decoded, or why the query cannot be signed
+ * unambiguously: a key given twice, or a separator of the string to sign (`&` anywhere, `=`
+ * in a key) that only decoding made appear. The query is split as sent, so each parameter
+ * signed is one the route reads; SDKs sign values before encoding them, so the pieces are
+ * decoded (as the route's query parser decodes them) before they are signed.
  */
 export function queryParams (url: string): Map<string, string> | string {
   const start = url.indexOf('?')
   const params = new Map<string, string>()
   if (start === -1) return params
-  for (const [key, value] of new URLSearchParams(url.slice(start + 1))) {
+  for (const pair of url.slice(start + 1).split('&')) {
+    if (pair === '') continue
+    const [[key, value] = ['', '']] = new URLSearchParams(pair)
+    if (key.includes('&') || key.includes('=') || value.includes('&')) {
+      return `query parameter ${key} holds an encoded & or =: its signature would also stand for other parameters`
+    }
     if (params.has(key)) return `query parameter ${key} is given more than once`
     params.set(key, value)
   }

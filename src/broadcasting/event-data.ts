@@ -11,6 +11,22 @@ export function validChannel (name: string): boolean {
   return channelPattern.test(name)
 }
 
+/**
+ * Event names socket.io keeps for its own events: a socket.io client that receives one drops
+ * its connection as a parse error (and, recovering, would receive it again).
+ */
+const SOCKET_IO_RESERVED = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener'])
+/** Prefixes of the events of Pusher's own protocol. */
+const PUSHER_RESERVED_PREFIXES = ['pusher:', 'pusher_internal:']
+
+/** The reserved names, as the docs and error messages list them. */
+export const RESERVED_EVENT_NAMES = `${[...SOCKET_IO_RESERVED].join(', ')}, and names starting ${PUSHER_RESERVED_PREFIXES.join(' or ')}`
+
+/** Whether no publish may use `name`: socket.io or Pusher reserve it (the one list, for every publish path). */
+export function reservedEventName (name: string): boolean {
+  return SOCKET_IO_RESERVED.has(name) || PUSHER_RESERVED_PREFIXES.some((prefix) => name.startsWith(prefix))
+}
+
 /** Pusher's (and so Laravel's `pusher` driver's) socket id shape, `<digits>.<digits>`. */
 export const PUSHER_SOCKET_ID_PATTERN = '^\\d{1,32}\\.\\d{1,32}$'
 

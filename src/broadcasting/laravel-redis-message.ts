@@ -3,9 +3,9 @@
 // `socket` inside `data`. Nothing here throws, whatever the message holds.
 import type { Delivery } from '../transport/transport.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
-import { MAX_EVENT_NAME_LENGTH, validChannel, validRedisSocket } from './event-data.ts'
+import { MAX_EVENT_NAME_LENGTH, reservedEventName, validChannel, validRedisSocket } from './event-data.ts'
 
-export type DropReason = 'too_large' | 'not_json' | 'no_event' | 'bad_channel' | 'bad_socket' | 'too_deep'
+export type DropReason = 'too_large' | 'not_json' | 'no_event' | 'reserved_event' | 'bad_channel' | 'bad_socket' | 'too_deep'
 
 export type ReadMessage = { ok: true, delivery: Delivery } | { ok: false, reason: DropReason }
 
@@ -34,6 +34,7 @@ export function readBroadcastMessage (redisChannel: string, message: string, { p
   if (!isObject(parsed)) return { ok: false, reason: 'not_json' }
   const { event, data } = parsed
   if (typeof event !== 'string' || event.length === 0 || event.length > MAX_EVENT_NAME_LENGTH) return { ok: false, reason: 'no_event' }
+  if (reservedEventName(event)) return { ok: false, reason: 'reserved_event' }
 
   let payload: unknown = data ?? {}
   let socket: unknown = parsed.socket

@@ -3,8 +3,9 @@
 import { PusherBadRequest } from '../errors.ts'
 import type { BatchEvent, ChannelAttributes, TriggerRequest } from '../schemas/pusher.ts'
 import type { Delivery } from '../transport/transport.ts'
+import { poisonedKeyIn, poisonedKeyMessage } from '../json-body.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
-import { decodeEventData } from './event-data.ts'
+import { decodeEventData, RESERVED_EVENT_NAMES, reservedEventName } from './event-data.ts'
 
 /** What the transport answers about channels, as far as Pusher's attributes need it. */
 export interface ChannelCounter {
@@ -35,11 +36,24 @@ export async function channelAttributes (transport: ChannelCounter, name: string
   return attributes
 }
 
-/** The payload of Pusher's `data`, or a 400 naming `field` when it nests too deep. */
+/**
+ * The payload of Pusher's `data`, or a 400 naming `field` when its JSON breaks section 1's
+ * rules: nested too deep, or a key that could poison prototypes.
+ */
 function payloadOf (data: string, field: string): unknown {
   const payload = decodeEventData(data)
   if (deeperThan(payload, MAX_JSON_DEPTH)) throw new PusherBadRequest(`${field} nests deeper than ${MAX_JSON_DEPTH} levels`)
+  const poisoned = poisonedKeyIn(data, payload)
+  if (poisoned !== undefined) throw new PusherBadRequest(poisonedKeyMessage([field, ...poisoned]))
   return payload
+}
+
+/** The event name, or a 400 naming it when socket.io or Pusher reserve it. */
+function eventName (name: string, field: string): string {
+  if (reservedEventName(name)) {
+    throw new PusherBadRequest(`${field} ${JSON.stringify(name)} is reserved: socket.io and Pusher use it for their own events (${RESERVED_EVENT_NAMES})`)
+  }
+  return name
 }
 
 /** The channels of a trigger: `channel` or `channels` (each once), never both, never none. */
@@ -52,10 +66,11 @@ function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): s
 
 /** `POST /events`: one delivery of the event per channel. */
 export function triggerDeliveries (body: TriggerRequest): Delivery[] {
+  const event = eventName(body.name, 'body/name')
   const payload = payloadOf(body.data, 'body/data')
   return triggerChannels(body).map((channel) => ({
     channel,
-    event: body.name,
+    event,
     payload,
     ...(body.socket_id !== undefined && { except: body.socket_id })
   }))
@@ -65,7 +80,7 @@ export function triggerDeliveries (body: TriggerRequest): Delivery[] {
 export function batchDeliveries (batch: readonly BatchEvent[]): Delivery[] {
   return batch.map((item, index) => ({
     channel: item.channel,
-    event: item.name,
+    event: eventName(item.name, `body/batch/${index}/name`),
     payload: payloadOf(item.data, `body/batch/${index}/data`),
     ...(item.socket_id !== undefined && { except: item.socket_id })
   }))

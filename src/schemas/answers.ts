@@ -39,5 +39,7 @@ export const publishErrors = {
   401: errorResponse(401, 'Missing or wrong bearer token, or (with request signing) a missing, stale or wrong signature', 'Authorization: Bearer <token> header is required', 'BRIDGE_UNAUTHORIZED'),
   413: errorResponse(413, 'Body larger than BRIDGE_BODY_LIMIT', 'Request body is too large', 'FST_ERR_CTP_BODY_TOO_LARGE'),
   415: errorResponse(415, 'Content-Type is not application/json', 'Content-Type must be application/json', 'FST_ERR_CTP_INVALID_MEDIA_TYPE'),
-  503: errorResponse(503, 'Overloaded (a load-shedding threshold is exceeded), shutting down, or in cluster mode Redis is unreachable; nothing was published, retry after the Retry-After header\'s seconds', 'The bridge is overloaded; retry in 5 seconds', 'FST_UNDER_PRESSURE')
+  503: errorResponse(503, 'Overloaded (a load-shedding threshold is exceeded), shutting down, the memory kept for de-duplication claims is full ' +
+    '(`BRIDGE_CLAIMS_FULL`: BRIDGE_IDEMPOTENCY_MAX_ENTRIES claims within their windows; Retry-After says when the oldest expires), ' +
+    'or in cluster mode Redis is unreachable; nothing was published, retry after the Retry-After header\'s seconds', 'The bridge is overloaded; retry in 5 seconds', 'FST_UNDER_PRESSURE')
 }

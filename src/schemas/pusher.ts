@@ -1,7 +1,7 @@
 // The Pusher HTTP API (contract 5.2): what Laravel's `pusher` broadcaster and Pusher's server
 // SDKs send and get back. Validation, OpenAPI entries and request types in one place.
 import { Type, type Static } from 'typebox'
-import { MAX_EVENT_NAME_LENGTH, PUSHER_SOCKET_ID_PATTERN } from '../broadcasting/event-data.ts'
+import { MAX_EVENT_NAME_LENGTH, PUSHER_SOCKET_ID_PATTERN, RESERVED_EVENT_NAMES } from '../broadcasting/event-data.ts'
 import { Channel } from './fields.ts'
 
 export const AppId = Type.String({
@@ -30,13 +30,15 @@ const EventName = Type.String({
   minLength: 1,
   maxLength: MAX_EVENT_NAME_LENGTH,
   description: 'The event name Echo listens for: the class name (`App\\Events\\OrderShipped`, listened to as ' +
-    '`.listen(\'OrderShipped\')`) or `broadcastAs()` (listened to with a leading dot, `.listen(\'.order.shipped\')`)',
+    '`.listen(\'OrderShipped\')`) or `broadcastAs()` (listened to with a leading dot, `.listen(\'.order.shipped\')`). ' +
+    `Names socket.io or Pusher reserve for their own events are refused with a 400: ${RESERVED_EVENT_NAMES}`,
   examples: ['App\\Events\\OrderShipped']
 })
 
 const EventData = Type.String({
   description: 'The payload as a JSON string. A JSON object or array is delivered decoded (what Laravel sends: the ' +
-    'event\'s public properties or `broadcastWith()`); any other string is delivered as it is',
+    'event\'s public properties or `broadcastWith()`), and follows the publish API\'s JSON rules: at most 32 levels deep, ' +
+    'no `__proto__` key and no `constructor` with a `prototype` (400 naming the key); any other string is delivered as it is',
   examples: ['{"order":{"id":1}}']
 })
 
@@ -144,7 +146,7 @@ function pusherError (description: string, error: string) {
 
 /** Error answers every Pusher route may give, in Pusher's shape. */
 export const pusherErrors = {
-  400: pusherError('Invalid body or query (the message names the field) or malformed JSON', 'body/name is required'),
+  400: pusherError('Invalid body or query (the message names the field), malformed JSON, `data` breaking the JSON rules, or a reserved event name', 'body/name is required'),
   401: pusherError('Not signed by the configured app: wrong app id, key, signature or body_md5, or auth_timestamp more than 600 s away', 'Invalid signature'),
   413: pusherError('Body larger than BRIDGE_BODY_LIMIT', 'Request body is too large'),
   415: pusherError('Content-Type is not application/json', 'Content-Type must be application/json'),

@@ -13,6 +13,7 @@ import { channelOf, internalRoom, subscriptionOf, type SubscriptionKind } from '
 import { NODE_TIMEOUT_MS, startClusterBus } from './cluster-bus.ts'
 import { encodeEvent, type Delivery } from './events.ts'
 import { createFanOut } from './fan-out.ts'
+import { checkClaimEviction } from './idempotency/eviction-policy.ts'
 import { MemoryIdempotencyStore } from './idempotency/memory-store.ts'
 import { RedisIdempotencyStore } from './idempotency/redis-store.ts'
 import type { IdempotencyStore } from './idempotency/store.ts'
@@ -100,6 +101,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   const cluster = config.redisUrl === undefined
     ? undefined
     : await startClusterBus({ url: config.redisUrl, prefix: config.redisPrefix, log })
+  if (cluster !== undefined) await checkClaimEviction(cluster.client, log, config.redisUrl as string)
   const bus: Bus = cluster?.bus ?? createLocalBus()
   const claims: IdempotencyStore = cluster === undefined
     ? new MemoryIdempotencyStore({ maxEntries: config.idempotencyMaxEntries })

@@ -104,7 +104,7 @@ t.test('load-shedding thresholds: non-zero defaults, 0 turns one off, bad values
   const heapLimit = getHeapStatistics().heap_size_limit
   t.equal(defaults.maxHeapUsedBytes, Math.floor(heapLimit * 0.9), '90% of the V8 heap limit')
   t.ok(defaults.maxRssBytes > 0 && defaults.maxRssBytes <= totalmem() * 0.9, 'at most 90% of the memory available')
-  t.equal(defaults.idempotencyMaxEntries, 100_000)
+  t.equal(defaults.idempotencyMaxEntries, 1_000_000)
 
   t.match(loadConfig({
     BRIDGE_MAX_EVENT_LOOP_DELAY: '250',
@@ -122,7 +122,9 @@ t.test('load-shedding thresholds: non-zero defaults, 0 turns one off, bad values
     [{ BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '-0.5' }, /^BRIDGE_MAX_EVENT_LOOP_UTILIZATION must be a number between 0 and 1/],
     [{ BRIDGE_MAX_HEAP_USED_BYTES: '512MB' }, /^BRIDGE_MAX_HEAP_USED_BYTES must be a whole number/],
     [{ BRIDGE_MAX_RSS_BYTES: '1e9' }, /^BRIDGE_MAX_RSS_BYTES must be a whole number/],
-    [{ BRIDGE_IDEMPOTENCY_MAX_ENTRIES: '0' }, /^BRIDGE_IDEMPOTENCY_MAX_ENTRIES must be between 1 and/]
+    [{ BRIDGE_IDEMPOTENCY_MAX_ENTRIES: '0' }, /^BRIDGE_IDEMPOTENCY_MAX_ENTRIES must be between 1 and/],
+    // One Map holds a time-to-live's claims, and a V8 Map holds at most 2^24 entries.
+    [{ BRIDGE_IDEMPOTENCY_MAX_ENTRIES: '20000000' }, /^BRIDGE_IDEMPOTENCY_MAX_ENTRIES must be between 1 and 10000000, got 20000000$/]
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
