@@ -1,7 +1,8 @@
 // The bus of a cluster: one Redis stream that every node appends to and reads in order, so
 // that all nodes apply the same events, interest and presence changes in the same order; node
 // heartbeats in the same stream, so a node that stops is noticed and its members leave; and
-// questions to every node (room counts) over Redis pub/sub, answered as counts and user ids.
+// over Redis pub/sub, ephemeral events (whispers, stored nowhere) and questions to every node
+// (room counts), answered as counts and user ids.
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Answer, Bus, BusHandler, BusMessage, Question } from './bus.ts'
 import { within } from './deadline.ts'
@@ -66,6 +67,27 @@ function decode (fields: Fields): BusMessage | undefined {
   return undefined
 }
 
+/**
+ * Ephemeral events as one pub/sub message: a line of headers, then each payload on a line of
+ * its own (JSON text from JSON.stringify holds no raw line break).
+ */
+function encodeEphemeral (events: readonly EncodedEvent[]): string {
+  const headers = JSON.stringify(events.map(({ channel, event, except, only }) => [channel, event, except ?? '', only ?? '']))
+  return [headers, ...events.map(({ payloadJson }) => payloadJson)].join('\n')
+}
+
+function decodeEphemeral (message: string): EncodedEvent[] {
+  const [headers = '[]', ...payloads] = message.split('\n')
+  return (JSON.parse(headers) as Array<[string, string, string, string]>).map(([channel, event, except, only], index) => ({
+    channel,
+    event,
+    payloadJson: payloads[index] ?? 'null',
+    ...(except !== '' && { except }),
+    ...((only === 'room' || only === 'echo') && { only }),
+    ephemeral: true
+  }))
+}
+
 function positionOf (id: string): Position {
   const [ms, seq] = id.split('-')
   return [Number(ms), Number(seq), 0]
@@ -75,6 +97,7 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
   const where = describeRedisUrl(url)
   const nodeId = randomBytes(8).toString('hex')
   const stream = `${prefix}bus`
+  const ephemeral = `${prefix}ephemeral`
   const requests = `${prefix}rpc`
   const answersTo = `${prefix}rpc:${nodeId}`
   const client = await connectRedis(url, `${prefix}node:${nodeId}`)
@@ -102,7 +125,15 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
   try {
     reader = client.duplicate()
     subscriber = client.duplicate()
-    for (const duplicate of [reader, subscriber]) duplicate.on('error', () => {})
+    reader.on('error', () => {})
+    // Redis may close a subscriber alone (its output buffer limit for pub/sub): say what went.
+    let subscriberLost = false
+    subscriber.on('error', () => { if (!subscriber.isReady) subscriberLost = true })
+    subscriber.on('ready', () => {
+      if (!subscriberLost) return
+      subscriberLost = false
+      if (!lost) log.warn({ redis: where }, 'cluster bus: Redis closed the pub/sub connection; whispers and room-count questions sent meanwhile were lost (client-output-buffer-limit pubsub, docs/cluster.md)')
+    })
     await within(Promise.all([reader.connect(), subscriber.connect()]), STARTUP_WAIT_MS, 'connecting')
   } catch {
     client.destroy()
@@ -211,6 +242,16 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
   }, HEARTBEAT_MS)
   beat.unref()
 
+  await subscriber.subscribe(ephemeral, (raw) => {
+    let events: EncodedEvent[]
+    try {
+      events = decodeEphemeral(raw)
+    } catch {
+      log.warn('cluster bus: unreadable ephemeral message ignored')
+      return
+    }
+    handler?.deliver(events)
+  })
   await subscriber.subscribe(requests, (raw) => {
     let request: { id: string, from: string, question: Question }
     try {
@@ -247,6 +288,9 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
     },
     async send (message: BusMessage) {
       await append(message)
+    },
+    async sendEphemeral (events: EncodedEvent[]) {
+      await within(client.publish(ephemeral, encodeEphemeral(events)), COMMAND_TIMEOUT_MS, 'sending ephemeral events')
     },
     // Unreachable, or a heartbeat failed or waits too long for its answer (a hung Redis).
     ready: () => client.isReady && heartbeatStored && (heartbeatSentAt === undefined || Date.now() - heartbeatSentAt < UNHEALTHY_AFTER_MS),
