@@ -99,7 +99,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   const nsp = io.of('/')
   const cluster = config.redisUrl === undefined
     ? undefined
-    : await startClusterBus({ url: config.redisUrl, prefix: config.redisPrefix, log })
+    : await startClusterBus({ url: config.redisUrl, prefix: config.redisPrefix, log, maxEntries: config.redisStreamMaxEntries })
   const bus: Bus = cluster?.bus ?? createLocalBus()
   const claims: IdempotencyStore = cluster === undefined
     ? new MemoryIdempotencyStore({ maxEntries: config.idempotencyMaxEntries })
