@@ -90,6 +90,14 @@ function unavailableWithoutRedis (store: IdempotencyStore, ready: () => boolean)
         throw new RedisUnavailable(`could not claim the uuid in Redis (cluster mode; ${String(error)}); nothing was published, retry later`)
       }
     },
+    async claimAll (uuids, ttlSeconds) {
+      if (!ready()) throw unavailable('nothing was published')
+      try {
+        return await store.claimAll(uuids, ttlSeconds)
+      } catch (error) {
+        throw new RedisUnavailable(`could not claim in Redis (cluster mode; ${String(error)}); nothing was published, retry later`)
+      }
+    },
     release: (uuid) => store.release(uuid),
     close: () => store.close()
   }

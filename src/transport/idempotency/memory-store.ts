@@ -38,6 +38,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return true
   }
 
+  async claimAll (uuids: readonly string[], ttlSeconds: number): Promise<boolean[]> {
+    return await Promise.all(uuids.map((uuid) => this.claim(uuid, ttlSeconds)))
+  }
+
   async release (uuid: string): Promise<void> {
     this.#claims.delete(uuid)
   }
