@@ -84,8 +84,13 @@ function createMetrics () {
     }),
     laravelRedisMessages: new Counter({
       name: 'bridge_laravel_redis_messages_total',
-      help: 'Messages of Laravel\'s redis broadcaster, by outcome: published, delivered_elsewhere (another node of the cluster published it), malformed, failed',
+      help: 'Messages of Laravel\'s redis broadcaster, by outcome: published, delivered_elsewhere (another node of the cluster published it), malformed, failed, overflow (arrived faster than delivered, dropped)',
       labelNames: ['outcome'] as const,
+      registers
+    }),
+    laravelRedisResubscribes: new Counter({
+      name: 'bridge_laravel_redis_resubscribes_total',
+      help: 'Times the subscription to Laravel\'s Redis was lost and made again: broadcasts published in between are lost',
       registers
     }),
     laravelRedisMalformed: new Counter({

@@ -57,6 +57,8 @@ export interface Config {
   redisUrl?: string
   /** Prefix of every Redis key and channel the bridge uses, so deployments can share a Redis. */
   redisPrefix: string
+  /** About how many entries the cluster's Redis stream keeps at most (besides its 2 minutes). */
+  redisStreamMaxEntries: number
   /** Laravel's `/broadcasting/auth` URL: Laravel authorizes private and presence channels (section 5.1). */
   authEndpoint?: string
   /** Longest wait for the authorization endpoint, in ms. */
@@ -331,6 +333,8 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
     maxEventLoopUtilization: readFraction(env, 'BRIDGE_MAX_EVENT_LOOP_UTILIZATION', 1),
     redisUrl: readRedisUrl(env, 'REDIS_URL'),
     redisPrefix: readRedisPrefix(env),
+    // Not below 1,000: a node that fell behind past the cap must find a full read (500 entries).
+    redisStreamMaxEntries: readInteger(env, 'BRIDGE_REDIS_STREAM_MAX_ENTRIES', 100_000, 1000, 100_000_000),
     authEndpoint: readAuthEndpoint(env),
     authTimeoutMs: readInteger(env, 'BRIDGE_AUTH_TIMEOUT', 5000, 100, 60_000),
     authConcurrency: readInteger(env, 'BRIDGE_AUTH_CONCURRENCY', 64, 1, 10_000),

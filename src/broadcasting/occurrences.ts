@@ -8,18 +8,42 @@ export interface OccurrenceCounter {
   readonly size: number
 }
 
+interface Entry {
+  count: number
+  lastSeen: number
+}
+
 /**
  * Counts repeats of each key; a key's count starts again once it has not been seen for
  * `windowMs`. At most `maxKeys` keys are tracked (the least recently seen is forgotten).
  */
 export function createOccurrenceCounter (windowMs: number, maxKeys: number, now: () => number = Date.now): OccurrenceCounter {
   // Insertion order is last-seen order: a key seen again is moved to the end.
-  const counts = new Map<string, { count: number, lastSeen: number }>()
+  const counts = new Map<string, Entry>()
+  // The least recently seen entry, read through one live iterator: a new scan from the start for
+  // every message would step again over every deleted entry (a Map keeps them until it rebuilds).
+  let cursor: Iterator<[string, Entry]> | undefined
+  let oldest: [string, Entry] | undefined
+
+  function leastRecent (): [string, Entry] | undefined {
+    // An entry read earlier may have been forgotten or moved to the end since.
+    while (oldest === undefined || counts.get(oldest[0]) !== oldest[1]) {
+      cursor ??= counts.entries()
+      const step = cursor.next()
+      if (step.done === true) {
+        cursor = undefined
+        oldest = undefined
+        return undefined
+      }
+      oldest = step.value
+    }
+    return oldest
+  }
 
   function forgetStale (time: number): void {
-    for (const [key, entry] of counts) {
-      if (time - entry.lastSeen < windowMs && counts.size <= maxKeys) break
-      counts.delete(key)
+    for (let entry = leastRecent(); entry !== undefined; entry = leastRecent()) {
+      if (time - entry[1].lastSeen < windowMs && counts.size <= maxKeys) break
+      counts.delete(entry[0])
     }
   }
 

@@ -1,7 +1,8 @@
 // The bus: one ordered stream of messages that every node applies in the same order, so that
 // events, the channels nodes keep events for, and presence members agree everywhere. On a
 // single node it is a loop back to the node itself (src/transport/local-bus.ts); in a
-// cluster a Redis stream (src/transport/cluster-bus.ts).
+// cluster a Redis stream (src/transport/cluster-bus.ts). Ephemeral events (whispers) go
+// beside the stream: delivered once to every node's sockets, stored nowhere.
 import type { EncodedEvent } from './events.ts'
 import type { Position } from './positions.ts'
 import type { Member } from './presence.ts'
@@ -32,6 +33,8 @@ export type Answer =
 export interface BusHandler {
   /** Applies one message, in stream order, from `node` (this node's own messages too). */
   apply (position: Position, node: string, message: BusMessage): void
+  /** Delivers ephemeral events to this node's sockets (sent by any node, this one too). */
+  deliver (events: EncodedEvent[]): void
   /** Messages may have been lost (Redis restarted or this node fell behind): start over. */
   lost (): void
   /** This node's answer to a question. */
@@ -42,6 +45,11 @@ export interface Bus {
   readonly nodeId: string
   /** Resolves once the message is stored for every node (cluster) or applied (single node). */
   send (message: BusMessage): Promise<void>
+  /**
+   * Resolves once the events are on their way to every node (cluster: Redis pub/sub, outside
+   * the stream) or delivered (single node); they are never stored and have no position.
+   */
+  sendEphemeral (events: EncodedEvent[]): Promise<void>
   /** False while the cluster's Redis is unreachable. */
   ready (): boolean
   /** Starts applying messages (the ones this node sends too) with `handler`. */

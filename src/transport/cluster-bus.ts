@@ -1,7 +1,9 @@
 // The bus of a cluster: one Redis stream that every node appends to and reads in order, so
 // that all nodes apply the same events, interest and presence changes in the same order; node
 // heartbeats in the same stream, so a node that stops is noticed and its members leave; and
-// questions to every node (room counts) over Redis pub/sub, answered as counts and user ids.
+// over Redis pub/sub, ephemeral events (whispers, stored nowhere) and questions to every node
+// (room counts), answered as counts and user ids. The stream is bounded by age and by entries
+// with every append (docs/cluster.md).
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Answer, Bus, BusHandler, BusMessage, Question } from './bus.ts'
 import { within } from './deadline.ts'
@@ -18,6 +20,8 @@ export const NODE_TIMEOUT_MS = 5000
 const UNHEALTHY_AFTER_MS = 2500
 /** How long stream entries stay (readers that fall behind longer lose messages). */
 const STREAM_KEEP_MS = 2 * 60 * 1000
+/** Most entries one read takes; the entry cap is never below it (a gap shows as a full read). */
+export const READ_COUNT = 500
 /** Longest wait for every node's answer to a question. */
 const ANSWERS_WITHIN_MS = 3000
 
@@ -25,6 +29,8 @@ export interface ClusterBusOptions {
   url: string
   prefix: string
   log: Log
+  /** About how many entries the stream keeps at most (approximate trimming: a few more). */
+  maxEntries: number
 }
 
 type Fields = Record<string, string>
@@ -66,15 +72,37 @@ function decode (fields: Fields): BusMessage | undefined {
   return undefined
 }
 
+/**
+ * Ephemeral events as one pub/sub message: a line of headers, then each payload on a line of
+ * its own (JSON text from JSON.stringify holds no raw line break).
+ */
+function encodeEphemeral (events: readonly EncodedEvent[]): string {
+  const headers = JSON.stringify(events.map(({ channel, event, except, only }) => [channel, event, except ?? '', only ?? '']))
+  return [headers, ...events.map(({ payloadJson }) => payloadJson)].join('\n')
+}
+
+function decodeEphemeral (message: string): EncodedEvent[] {
+  const [headers = '[]', ...payloads] = message.split('\n')
+  return (JSON.parse(headers) as Array<[string, string, string, string]>).map(([channel, event, except, only], index) => ({
+    channel,
+    event,
+    payloadJson: payloads[index] ?? 'null',
+    ...(except !== '' && { except }),
+    ...((only === 'room' || only === 'echo') && { only }),
+    ephemeral: true
+  }))
+}
+
 function positionOf (id: string): Position {
   const [ms, seq] = id.split('-')
   return [Number(ms), Number(seq), 0]
 }
 
-export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) {
+export async function startClusterBus ({ url, prefix, log, maxEntries }: ClusterBusOptions) {
   const where = describeRedisUrl(url)
   const nodeId = randomBytes(8).toString('hex')
   const stream = `${prefix}bus`
+  const ephemeral = `${prefix}ephemeral`
   const requests = `${prefix}rpc`
   const answersTo = `${prefix}rpc:${nodeId}`
   const client = await connectRedis(url, `${prefix}node:${nodeId}`)
@@ -102,7 +130,15 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
   try {
     reader = client.duplicate()
     subscriber = client.duplicate()
-    for (const duplicate of [reader, subscriber]) duplicate.on('error', () => {})
+    reader.on('error', () => {})
+    // Redis may close a subscriber alone (its output buffer limit for pub/sub): say what went.
+    let subscriberLost = false
+    subscriber.on('error', () => { if (!subscriber.isReady) subscriberLost = true })
+    subscriber.on('ready', () => {
+      if (!subscriberLost) return
+      subscriberLost = false
+      if (!lost) log.warn({ redis: where }, 'cluster bus: Redis closed the pub/sub connection; whispers and room-count questions sent meanwhile were lost (client-output-buffer-limit pubsub, docs/cluster.md)')
+    })
     await within(Promise.all([reader.connect(), subscriber.connect()]), STARTUP_WAIT_MS, 'connecting')
   } catch {
     client.destroy()
@@ -123,11 +159,16 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
   const readUpTo = new Map<Position, () => void>()
   const pendingAnswers = new Map<string, { expected: Set<string>, answers: Answer[], resolve: (answers: Answer[]) => void }>()
 
+  // Every append trims: messages by entries (a burst cannot grow the stream), heartbeats by age
+  // (each node's, every second, so an idle stream keeps STREAM_KEEP_MS and no more).
+  const trimByEntries = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: maxEntries } }
+  function trimByAge () {
+    if (streamTime === 0) return trimByEntries
+    return { TRIM: { strategy: 'MINID' as const, strategyModifier: '~' as const, threshold: streamTime - STREAM_KEEP_MS } }
+  }
+
   async function append (message: BusMessage): Promise<void> {
-    const trim = streamTime > 0
-      ? { TRIM: { strategy: 'MINID' as const, strategyModifier: '~' as const, threshold: streamTime - STREAM_KEEP_MS } }
-      : {}
-    await within(client.xAdd(stream, '*', encode(nodeId, message), trim), COMMAND_TIMEOUT_MS, 'appending to the stream')
+    await within(client.xAdd(stream, '*', encode(nodeId, message), trimByEntries), COMMAND_TIMEOUT_MS, 'appending to the stream')
   }
 
   function alive (): string[] {
@@ -157,15 +198,35 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
     handler?.apply(positionOf(id), node, message)
   }
 
+  /**
+   * Whether entries after `after` went before this node read them. Trimming removes the
+   * oldest entries only, so that is when the oldest one left comes after it (or there were
+   * none in between, which only a cluster silent for the whole kept age shows: taken as lost).
+   */
+  async function trimmedUnread (after: string): Promise<boolean> {
+    const [oldest] = await reader.xRange(stream, '-', '+', { COUNT: 1 }) ?? []
+    return oldest !== undefined && compare(positionOf(oldest.id), positionOf(after)) > 0
+  }
+
   async function readForever (): Promise<void> {
     while (!state.closed) {
       try {
-        const reply = await reader.xRead({ key: stream, id: lastId }, { BLOCK: 1000, COUNT: 500 })
+        const before = lastId
+        const reply = await reader.xRead({ key: stream, id: lastId }, { BLOCK: 1000, COUNT: READ_COUNT })
+        let taken = 0
         for (const { messages } of reply ?? []) {
           for (const { id, message } of messages) {
             lastId = id
+            taken += 1
             applyEntry(id, message as Fields)
           }
+        }
+        // Only a node that is behind can miss entries: its read is full (past the entry cap)
+        // or spans more than the kept age. Checked then, it costs nothing otherwise.
+        if (before !== '0-0' && (taken === READ_COUNT || positionOf(lastId)[0] - positionOf(before)[0] > STREAM_KEEP_MS / 2) && await trimmedUnread(before)) {
+          log.warn({ readUpTo: before, maxEntries }, 'cluster bus: this node fell behind and entries it had not read were trimmed from the stream; sessions from before cannot be recovered on this node')
+          handler?.lost()
+          append({ type: 'hello' }).catch(() => {})
         }
         if (readUpTo.size > 0) {
           const read = positionOf(lastId)
@@ -194,7 +255,7 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
   const beat = setInterval(() => {
     if (heartbeatSentAt === undefined) {
       heartbeatSentAt = Date.now()
-      within(client.xAdd(stream, '*', { t: 'beat', n: nodeId }), UNHEALTHY_AFTER_MS, 'heartbeat').then(
+      within(client.xAdd(stream, '*', { t: 'beat', n: nodeId }, trimByAge()), UNHEALTHY_AFTER_MS, 'heartbeat').then(
         () => { heartbeatStored = true },
         () => { heartbeatStored = false }
       ).finally(() => { heartbeatSentAt = undefined })
@@ -211,6 +272,16 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
   }, HEARTBEAT_MS)
   beat.unref()
 
+  await subscriber.subscribe(ephemeral, (raw) => {
+    let events: EncodedEvent[]
+    try {
+      events = decodeEphemeral(raw)
+    } catch {
+      log.warn('cluster bus: unreadable ephemeral message ignored')
+      return
+    }
+    handler?.deliver(events)
+  })
   await subscriber.subscribe(requests, (raw) => {
     let request: { id: string, from: string, question: Question }
     try {
@@ -247,6 +318,9 @@ export async function startClusterBus ({ url, prefix, log }: ClusterBusOptions) 
     },
     async send (message: BusMessage) {
       await append(message)
+    },
+    async sendEphemeral (events: EncodedEvent[]) {
+      await within(client.publish(ephemeral, encodeEphemeral(events)), COMMAND_TIMEOUT_MS, 'sending ephemeral events')
     },
     // Unreachable, or a heartbeat failed or waits too long for its answer (a hung Redis).
     ready: () => client.isReady && heartbeatStored && (heartbeatSentAt === undefined || Date.now() - heartbeatSentAt < UNHEALTHY_AFTER_MS),

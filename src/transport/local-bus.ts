@@ -1,6 +1,7 @@
 // The bus of a single node: every message is applied at once, in the order it is sent.
 import { randomInt } from 'node:crypto'
 import type { Bus, BusHandler, BusMessage, Question } from './bus.ts'
+import type { EncodedEvent } from './events.ts'
 import type { Position } from './positions.ts'
 
 export function createLocalBus (): Bus {
@@ -17,6 +18,9 @@ export function createLocalBus (): Bus {
     async send (message: BusMessage) {
       entries += 1
       handler?.apply([0, entries, 0], 'local', message)
+    },
+    async sendEphemeral (events: EncodedEvent[]) {
+      handler?.deliver(events)
     },
     ready: () => true,
     formatOffset: ([, entry, index]: Position) => `${run}.${entry}.${index}`,

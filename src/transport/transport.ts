@@ -91,6 +91,14 @@ function unavailableWithoutRedis (store: IdempotencyStore, ready: () => boolean)
         throw new RedisUnavailable(`could not claim the uuid in Redis (cluster mode; ${String(error)}); nothing was published, retry later`)
       }
     },
+    async claimAll (uuids, ttlSeconds) {
+      if (!ready()) throw unavailable('nothing was published')
+      try {
+        return await store.claimAll(uuids, ttlSeconds)
+      } catch (error) {
+        throw new RedisUnavailable(`could not claim in Redis (cluster mode; ${String(error)}); nothing was published, retry later`)
+      }
+    },
     release: (uuid) => store.release(uuid),
     close: () => store.close()
   }
@@ -100,7 +108,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   const nsp = io.of('/')
   const cluster = config.redisUrl === undefined
     ? undefined
-    : await startClusterBus({ url: config.redisUrl, prefix: config.redisPrefix, log })
+    : await startClusterBus({ url: config.redisUrl, prefix: config.redisPrefix, log, maxEntries: config.redisStreamMaxEntries })
   if (cluster !== undefined) await checkClaimEviction(cluster.client, log, config.redisUrl as string)
   const bus: Bus = cluster?.bus ?? createLocalBus()
   const claims: IdempotencyStore = cluster === undefined
@@ -334,6 +342,11 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
       }
       recovery.advance(position)
     },
+    deliver (events) {
+      // Not kept: they carry the offset of the last applied event, which a client may resume from.
+      const offset = recovery.currentOffset()
+      for (const event of events) fanOut.deliver(event, offset)
+    },
     lost () {
       // Every event up to now may be missing here: no session can recover from before it.
       history.lostThrough(recovery.position)
@@ -438,14 +451,21 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
      * Delivers the events in order, all or nothing, and resolves once they are handed on: to
      * the sockets on a single node, stored in Redis for every node in a cluster (else it
      * rejects with a 503 error). Each event is encoded before anything else happens: one that
-     * cannot be is a 400 error and nothing is delivered.
+     * cannot be is a 400 error and nothing is delivered. Ephemeral events (whispers) are not
+     * stored anywhere: in a cluster they go to every node over Redis pub/sub.
      */
     async deliver (deliveries: readonly Delivery[]): Promise<void> {
       const events = deliveries.map(encodeEvent)
       if (events.length === 0) return
       if (!bus.ready()) throw unavailable('nothing was published')
+      // Ephemeral events (whispers) never enter the stream: nothing keeps them past delivery.
+      const ephemeral = events.filter((event) => event.ephemeral === true)
+      const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
       try {
-        await bus.send({ type: 'events', events })
+        await Promise.all([
+          kept.length > 0 && bus.send({ type: 'events', events: kept }),
+          ephemeral.length > 0 && bus.sendEphemeral(ephemeral)
+        ])
       } catch (error) {
         log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
         throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')

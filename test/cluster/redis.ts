@@ -56,13 +56,13 @@ export interface PrivateRedis {
   resume: () => void
 }
 
-/** A redis-server of this test's own, on a free port, without persistence. */
-export async function privateRedis (t: Test): Promise<PrivateRedis> {
+/** A redis-server of this test's own, on a free port, without persistence; `settings` are more `--name value` arguments. */
+export async function privateRedis (t: Test, settings: string[] = []): Promise<PrivateRedis> {
   const port = await freePort()
   let child: ChildProcess | undefined
 
   async function start (): Promise<void> {
-    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...settings], {
       stdio: ['ignore', 'pipe', 'pipe']
     })
     child = server

@@ -150,6 +150,10 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     return true
   }
 
+  async claimAll (claimKeys: readonly string[], ttlSeconds: number): Promise<boolean[]> {
+    return await Promise.all(claimKeys.map((claimKey) => this.claim(claimKey, ttlSeconds)))
+  }
+
   async release (claimKey: string): Promise<void> {
     this.#expiries.delete(storedKey(claimKey))
   }
