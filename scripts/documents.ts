@@ -4,7 +4,7 @@
 // serve it, nor document it).
 import Fastify from 'fastify'
 import app from '../src/app.ts'
-import { loadConfig } from '../src/config.ts'
+import { loadConfig } from '../src/config/index.ts'
 import { serverOptions } from '../src/server-options.ts'
 
 /** The Pusher app the documents are built with: any values do, none is a real secret. */

@@ -3,7 +3,7 @@
 import type { IncomingMessage, Server } from 'node:http'
 import type { FastifyHttpOptions } from 'fastify'
 import { pino } from 'pino'
-import type { Config } from './config.ts'
+import type { Config } from './config/index.ts'
 import { maxDepthKeyword } from './json-depth.ts'
 import { BridgeLogController } from './request-logging.ts'
 

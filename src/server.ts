@@ -2,7 +2,7 @@
 import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import app from './app.ts'
-import { ConfigError, loadConfig, type Config } from './config.ts'
+import { ConfigError, loadConfig, type Config } from './config/index.ts'
 import { serverOptions } from './server-options.ts'
 
 function configOrExit (): Config {

@@ -13,7 +13,7 @@ import { io as connect, type Socket as ClientSocket, type ManagerOptions, type S
 import type { Test } from 'tap'
 import app from '../src/app.ts'
 import { signatureOf } from '../src/auth/request-signature.ts'
-import { loadConfig, type Env } from '../src/config.ts'
+import { loadConfig, type Env } from '../src/config/index.ts'
 import { serverOptions } from '../src/server-options.ts'
 import type { ClientToServerEvents, ServerToClientEvents, SubscriptionAck } from '../src/schemas/socket.ts'
 

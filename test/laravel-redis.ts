@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
-import type { Env } from '../src/config.ts'
+import type { Env } from '../src/config/index.ts'
 import { redisClient, SHARED_REDIS_URL } from './cluster/redis.ts'
 
 /** Environment of a bridge subscribed to Laravel's broadcasts under a prefix no other test uses. */

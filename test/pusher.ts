@@ -2,7 +2,7 @@
 // pointed at it, and requests signed by hand (the SDK refuses to send bad ones).
 import { createHash, createHmac } from 'node:crypto'
 import Pusher from 'pusher'
-import type { Env } from '../src/config.ts'
+import type { Env } from '../src/config/index.ts'
 
 export const pusherApp = {
   appId: 'bridge-app',

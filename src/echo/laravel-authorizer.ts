@@ -1,7 +1,7 @@
 // Authorization by Laravel: asks the app's `/broadcasting/auth` about one subscription, with
 // the user's credentials and nothing else, and reads the answer the way Echo's servers do.
 import type { LogFn } from 'pino'
-import type { PusherApp } from '../config.ts'
+import type { PusherApp } from '../config/index.ts'
 import type { Member } from '../transport/presence.ts'
 import type { ChannelKind } from './channel-name.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'

@@ -4,7 +4,7 @@
 // store it picked. Behind it, every node applies the same ordered bus of messages
 // (src/transport/bus.ts): events, which channels to keep events for, presence changes.
 import type { LogFn } from 'pino'
-import type { Config } from '../config.ts'
+import type { Config } from '../config/index.ts'
 import { RedisUnavailable } from '../errors.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { bridgeAdapter } from './adapter.ts'

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import type { Env } from '../../src/config.ts'
+import type { Env } from '../../src/config/index.ts'
 import { freePort, postJson, securedEnv, signedHeaders, socketToken, startBridge } from '../helper.ts'
 import { answerTo, connectEcho, nextOn, publishSigned, recordAll, socketOf, type EchoClient } from '../echo/helper.ts'
 import { clusterEnv } from './redis.ts'

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { createClient } from 'redis'
 import type { Test } from 'tap'
-import type { Env } from '../../src/config.ts'
+import type { Env } from '../../src/config/index.ts'
 import { freePort } from '../helper.ts'
 
 /** The machine's Redis; tests never flush it, they only remove their own keys. */

@@ -5,7 +5,7 @@ import { createSigner } from 'fast-jwt'
 import Fastify from 'fastify'
 import t from 'tap'
 import app from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
+import { loadConfig } from '../../src/config/index.ts'
 import { serverOptions } from '../../src/server-options.ts'
 import {
   connectClient,

@@ -3,7 +3,7 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import app from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
+import { loadConfig } from '../../src/config/index.ts'
 import { serverOptions } from '../../src/server-options.ts'
 import { RETRY_AFTER_SECONDS } from '../../src/errors.ts'
 import { captureLogs, connectClient, freePort, metricValue, postJson, startBridge, startServer, subscribe, testEnv, waitFor } from '../helper.ts'

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import t from 'tap'
-import { loadConfig } from '../../src/config.ts'
+import { loadConfig } from '../../src/config/index.ts'
 import { serverOptions } from '../../src/server-options.ts'
 
 t.test('authorization, tokens and signatures are redacted', async (t) => {

@@ -1,6 +1,6 @@
 // Secrets and modes in the configuration: production refuses to start without them.
 import t from 'tap'
-import { ConfigError, loadConfig } from '../../src/config.ts'
+import { ConfigError, loadConfig } from '../../../src/config/index.ts'
 
 const long = (name: string) => `${name}-0123456789abcdef0123456789abcdef`
 const production = {

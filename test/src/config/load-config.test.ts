@@ -4,8 +4,8 @@ import { tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { getHeapStatistics } from 'node:v8'
 import t from 'tap'
-import { ConfigError, loadConfig, readDotenv } from '../../src/config.ts'
-import { secrets } from '../helper.ts'
+import { ConfigError, loadConfig, readDotenv } from '../../../src/config/index.ts'
+import { secrets } from '../../helper.ts'
 
 t.test('defaults need no variables', async (t) => {
   const config = loadConfig({})

@@ -1,0 +1,76 @@
+// Configuration: read once at start from the environment (and `.env`), each variable as
+// src/config/schema.ts declares it, then the rules that span variables.
+import { existsSync, readFileSync } from 'node:fs'
+import { parse as parseDotenv } from 'dotenv'
+import type { TProperties } from 'typebox'
+import { ConfigError } from './config-error.ts'
+import type { DefaultContext, VariableSchema } from './kinds.ts'
+import { parseValue, type ParseContext } from './parse-value.ts'
+import { ConfigSchema, type Config } from './schema.ts'
+import { isGroup, isVariable, variablesOf, type GroupSchema } from './variables.ts'
+
+export type Env = Record<string, string | undefined>
+
+/** Reads `.env` from the working directory; variables already set in the environment win. */
+export function readDotenv (path = '.env'): Env {
+  if (!existsSync(path)) return {}
+  return parseDotenv(readFileSync(path))
+}
+
+function readRaw (env: Env, schema: VariableSchema): string | undefined {
+  const value = env[schema.env]
+  if (schema.allowEmpty === true) return value
+  const trimmed = value?.trim()
+  return trimmed === '' ? undefined : trimmed
+}
+
+function isUnset (value: unknown): boolean {
+  return value === undefined || (Array.isArray(value) && value.length === 0)
+}
+
+/** The variable's value, its constant default, or undefined (unset: no default, or a computed one). */
+function readVariable (env: Env, schema: VariableSchema, context: ParseContext): unknown {
+  const raw = readRaw(env, schema)
+  const value = raw === undefined ? structuredClone(schema.default) : parseValue(schema, raw, context)
+  if (context.production && schema.requiredInProduction !== undefined && isUnset(value)) {
+    throw new ConfigError(`${schema.env} is required when NODE_ENV=production (${schema.requiredInProduction})`)
+  }
+  return value
+}
+
+/** All of the group's variables, or none of them (undefined). */
+function readGroup (env: Env, group: GroupSchema, context: ParseContext): Record<string, unknown> | undefined {
+  const missing = variablesOf(group.properties).filter((schema) => readRaw(env, schema) === undefined).map((schema) => schema.env)
+  if (missing.length === Object.keys(group.properties).length) return undefined
+  if (missing.length > 0) throw new ConfigError(`${missing.join(', ')} must be set too: ${group.together}`)
+  return readProperties(env, group.properties, context)
+}
+
+/** Every field `properties` reads from a variable; derived fields and unset ones are left out. */
+function readProperties (env: Env, properties: TProperties, context: ParseContext): Record<string, unknown> {
+  const values: Record<string, unknown> = {}
+  for (const [field, schema] of Object.entries(properties)) {
+    const value = isVariable(schema) ? readVariable(env, schema, context) : isGroup(schema) ? readGroup(env, schema, context) : undefined
+    if (value !== undefined) values[field] = value
+  }
+  return values
+}
+
+/** Defaults that depend on the mode or the machine, for the fields still unset. */
+function computeDefaults (values: Record<string, unknown>, context: DefaultContext): void {
+  for (const [field, schema] of Object.entries(ConfigSchema.properties)) {
+    if (isVariable(schema) && schema.computedDefault !== undefined && values[field] === undefined) {
+      values[field] = schema.computedDefault(context)
+    }
+  }
+}
+
+export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Config {
+  // The mode comes first: secrets and CORS_ORIGINS are checked by its rules.
+  const production = readVariable(env, ConfigSchema.properties.nodeEnv, { production: false }) === 'production'
+  const values = readProperties(env, ConfigSchema.properties, { production })
+  const openDevelopment = !production && isUnset(values.apiTokens) && values.jwtSecret === undefined
+  computeDefaults(values, { production, openDevelopment })
+  // Each field is what its schema declares (test/src/config/schema.test.ts checks it against the schema).
+  return { ...values, production, openDevelopment } as Config
+}
