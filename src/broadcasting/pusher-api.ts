@@ -1,10 +1,10 @@
 // The Pusher HTTP API's semantics on top of the bridge: a trigger or batch made into
 // deliveries, and the channel attributes (`info`) answered from the transport's counts.
-import { PusherBadRequest } from '../errors.ts'
+import { PusherBadRequest } from '../http/errors.ts'
 import type { BatchEvent, ChannelAttributes, TriggerRequest } from '../schemas/pusher.ts'
 import type { Delivery } from '../transport/transport.ts'
-import { poisonedKeyIn, poisonedKeyMessage } from '../json-body.ts'
-import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
+import { poisonedKeyIn, poisonedKeyMessage } from '../http/json-body.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
 import { decodeEventData, RESERVED_EVENT_NAMES, reservedEventName } from './event-data.ts'
 
 /** What the transport answers about channels, as far as Pusher's attributes need it. */

@@ -4,7 +4,7 @@ import type { LogFn } from 'pino'
 import type { PusherApp } from '../config/index.ts'
 import type { Member } from '../transport/presence.ts'
 import type { ChannelKind } from './channel-name.ts'
-import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
 import { pusherAuthMatches } from './channel-auth-signature.ts'
 import type { ForwardedHeaders } from './requests.ts'
 
@@ -21,7 +21,7 @@ export interface LaravelAuthorizationRequest {
   cookie?: string
   /** `Authorization` and `X-CSRF-TOKEN` from the subscription's `auth.headers`. */
   headers: ForwardedHeaders
-  /** The client's address, and the trusted proxies it came through (src/forwarded-for.ts). */
+  /** The client's address, and the trusted proxies it came through (src/echo/forwarded-for.ts). */
   forwardedFor?: string
 }
 

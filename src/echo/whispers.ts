@@ -1,6 +1,6 @@
 // Whispers (Echo's client events): which ones the bridge relays to a channel's other sockets.
 import { channelKind, validChannelName } from './channel-name.ts'
-import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
 import type { ClientEvent } from './requests.ts'
 
 /** Most bytes of a whisper's data, as encoded JSON. */

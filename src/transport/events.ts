@@ -1,6 +1,6 @@
 // An event as the transport carries it: encoded once, before anything is stored, sent or
 // answered, so a payload that cannot be encoded is refused while nothing has happened yet.
-import { UnencodableEvent } from '../errors.ts'
+import { UnencodableEvent } from '../http/errors.ts'
 import type { SubscriptionKind } from './channels.ts'
 
 /** One event for the subscribers of one channel, of either subscription kind. */

@@ -5,7 +5,7 @@
 // (src/transport/bus.ts): events, which channels to keep events for, presence changes.
 import type { LogFn } from 'pino'
 import type { Config } from '../config/index.ts'
-import { RedisUnavailable } from '../errors.ts'
+import { RedisUnavailable } from '../http/errors.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { bridgeAdapter } from './adapter.ts'
 import type { Answer, Bus, BusHandler, BusMessage, Question } from './bus.ts'

@@ -2,7 +2,7 @@
 // `maxEntries` entries. When they are all taken a new claim is refused (503, Retry-After),
 // never made by forgetting an older one: a replay must stay a duplicate whatever came between.
 import { createHash } from 'node:crypto'
-import { claimsFull } from '../../errors.ts'
+import { claimsFull } from '../../http/errors.ts'
 import type { IdempotencyStore } from './store.ts'
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000

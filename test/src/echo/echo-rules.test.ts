@@ -3,10 +3,10 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { channelKind, validChannelName } from '../../../src/echo/channel-name.ts'
-import { deeperThan } from '../../../src/json-depth.ts'
+import { deeperThan } from '../../../src/schemas/json-depth.ts'
 import { readAnswer, type LaravelAuthorizationRequest } from '../../../src/echo/laravel-authorizer.ts'
 import { pusherAuthMatches, pusherChannelAuth } from '../../../src/echo/channel-auth-signature.ts'
-import { createConnectionRateLimit, createRateLimiter } from '../../../src/rate-limiter.ts'
+import { createConnectionRateLimit, createRateLimiter } from '../../../src/sockets/rate-limiter.ts'
 import { forwardedHeaders, isEchoRequest, readClientEvent, readSubscribe } from '../../../src/echo/requests.ts'
 import { whisperProblem } from '../../../src/echo/whispers.ts'
 
