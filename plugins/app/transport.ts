@@ -16,6 +16,7 @@ export default fp(async function transport (fastify) {
     'Sockets disconnected because more than BRIDGE_MAX_BUFFERED_BYTES waited to be sent to them')
   const transport = await createTransport({
     io: fastify.io,
+    internals: fastify.socketInternals,
     config: fastify.config,
     log: fastify.log,
     onSlowSocket: () => slowSockets.inc()
@@ -42,5 +43,5 @@ export default fp(async function transport (fastify) {
   })
 }, {
   name: 'transport',
-  dependencies: ['socket-io', 'readiness', 'metrics']
+  dependencies: ['socket-io', 'socket-internals', 'readiness', 'metrics']
 })

@@ -2,7 +2,6 @@
 // with the event maps; new connections are refused while shutting down or overloaded, from
 // an origin not in CORS_ORIGINS, or past the cap of pending (not yet authenticated) ones.
 import { ServerResponse, type IncomingMessage } from 'node:http'
-import type { Socket } from 'node:net'
 import proxyAddr from '@fastify/proxy-addr'
 import fastifySocketIO, { type FastifySocketioOptions } from 'fastify-socket.io'
 import fp from 'fastify-plugin'
@@ -64,7 +63,7 @@ interface EngineConnection {
 }
 
 /** Answers a refused handshake 503 (polling) or closes it with a 503 status line (websocket upgrade). */
-function refuseBusy (response: unknown, message: string): void {
+function refuseBusy (fastify: FastifyInstance, response: object, message: string): void {
   const body = JSON.stringify({ code: 'TOO_MANY_PENDING_CONNECTIONS', message })
   if (response instanceof ServerResponse) {
     const reply = response
@@ -73,7 +72,7 @@ function refuseBusy (response: unknown, message: string): void {
     return
   }
   // Engine.IO's stand-in response of an upgrade: the raw socket is all there is.
-  const socket = (response as { socket?: Socket }).socket
+  const socket = fastify.socketInternals.upgradeSocket(response)
   if (socket === undefined) return
   if (!socket.writable) {
     socket.destroy()
@@ -105,12 +104,12 @@ export default fp(async function socketIo (fastify) {
 
   // Past the cap, handshakes are refused before Engine.IO creates a session for them. Engine.IO
   // middlewares run for every request; only a handshake (no `sid`) is counted.
-  fastify.io.engine.use((request: IncomingMessage, response: unknown, next: () => void) => {
+  fastify.io.engine.use((request: IncomingMessage, response: object, next: () => void) => {
     if (!isHandshake(request)) return next()
     const full = pending.full(clientAddress(request))
     if (full === undefined) return next()
     fastify.metrics.socketConnectionsRefused.inc({ reason: full === 'address' ? 'pending_per_address' : 'pending' })
-    refuseBusy(response, full === 'address'
+    refuseBusy(fastify, response, full === 'address'
       ? 'too many connections from this address have not completed the socket.io connect yet; try again later'
       : 'too many connections have not completed the socket.io connect yet; try again later')
   })
@@ -136,5 +135,5 @@ export default fp(async function socketIo (fastify) {
     () => pending.size)
 }, {
   name: 'socket-io',
-  dependencies: ['readiness', 'under-pressure', 'metrics']
+  dependencies: ['readiness', 'under-pressure', 'metrics', 'socket-internals']
 })

@@ -3,9 +3,8 @@
 //
 // Patches: engine.io's `Socket#write` on each connection. Relies on engine.io (`readyState`,
 // `writeBuffer`, `transport.name|writable|perMessageDeflate|socket`) and ws (`readyState`,
-// `_socket`, `_sender.sendFrame`) internals; `fastPathProblems` checks them and the patch
-// stays off (with one warning) when an upgrade changed them. Versions are pinned in
-// package.json; test/plugins/patches/broadcast-fast-path.test.ts fails on a change.
+// `_socket`, `_sender.sendFrame`) internals; `fastPathProblems` names the missing ones and the
+// start fails then (plugins/patches/self-check.ts). Versions are pinned in package.json.
 import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
 
@@ -78,19 +77,11 @@ function writeBroadcastFrame (this: EngineConnection, data: unknown, options?: F
 }
 
 export default fp(async function broadcastFastPath (fastify) {
-  let checked = false
-  let usable = false
   fastify.io.engine.on('connection', (connection: EngineConnection) => {
-    // Every connection starts on the same classes: checking the first websocket one is enough.
-    if (!checked && connection.transport.name === 'websocket') {
-      checked = true
-      const problems = fastPathProblems(connection)
-      usable = problems.length === 0
-      if (!usable) fastify.log.warn({ problems }, 'broadcast fast path off: engine.io or ws internals changed')
-    }
-    if (usable || !checked) connection.write = writeBroadcastFrame
+    connection.write = writeBroadcastFrame
   })
 }, {
   name: 'broadcast-fast-path',
-  dependencies: ['socket-io']
+  // self-check: the start fails when an internal the fast path reads is missing.
+  dependencies: ['socket-io', 'self-check']
 })

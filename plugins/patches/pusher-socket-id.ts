@@ -8,9 +8,8 @@
 // `sockets`. The wrapper gives a new (not recovered) socket its id after construction and
 // before `_add` files it, so nothing has seen the old one. A recovered session keeps the id it
 // had (already Pusher-shaped), and its `pid` stays socket.io's own unguessable one.
-// `pusherSocketIdProblems` checks these internals, and the patch stays off (one warning) when
-// an upgrade changed them. socket.io is pinned in package.json;
-// test/plugins/patches/pusher-socket-id.test.ts fails on a change.
+// `pusherSocketIdProblems` checks these internals, and the start fails when an upgrade changed
+// them (Laravel would refuse every socket id). socket.io is pinned in package.json.
 import { randomInt } from 'node:crypto'
 import fp from 'fastify-plugin'
 
@@ -42,10 +41,8 @@ export function pusherSocketIdProblems (namespace: object): string[] {
 export default fp(async function pusherSocketIds (fastify) {
   const namespace = fastify.io.of('/') as unknown as NamespaceInternals
   const problems = pusherSocketIdProblems(namespace)
-  if (problems.length > 0) {
-    fastify.log.warn({ problems }, 'Pusher-shaped socket ids are off: socket.io internals changed; Laravel\'s pusher driver will refuse the socket ids')
-    return
-  }
+  // Without these ids every Laravel `toOthers()` and `/broadcasting/auth` call fails: no start.
+  if (problems.length > 0) throw new Error(`Pusher-shaped socket ids cannot be made: socket.io internals changed: ${problems.join('; ')}`)
   const createSocket = (namespace._createSocket as NonNullable<NamespaceInternals['_createSocket']>).bind(namespace)
   namespace._createSocket = async (client, auth) => {
     const socket = await createSocket(client, auth)
@@ -54,5 +51,5 @@ export default fp(async function pusherSocketIds (fastify) {
   }
 }, {
   name: 'pusher-socket-id',
-  dependencies: ['socket-io']
+  dependencies: ['socket-io', 'self-check']
 })

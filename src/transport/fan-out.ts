@@ -2,18 +2,16 @@
 // the channel, in the format of each subscription kind, encoded once per kind. A socket that
 // does not read what it is sent is cut loose once too much waits for it, whatever wrote it:
 // events here, and every other packet (acks, member lists, answers) at Engine.IO's level.
-import WebSocket from 'ws'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
+import { createSlowSocketCut, dataSize } from '../sockets/slow-sockets.ts'
 import { internalRoom, type SubscriptionKind } from './channels.ts'
 import { packetOf, type EncodedEvent } from './events.ts'
 
 const KINDS: readonly SubscriptionKind[] = ['room', 'echo']
 
-/** Engine.IO's connection, as far as the fan-out reads it. */
-interface Connection {
+/** Engine.IO's connection, as far as the fan-out writes to it (its public API). */
+export interface Connection {
   readyState: string
-  writeBuffer?: Array<{ data?: unknown }>
-  transport?: { socket?: { bufferedAmount?: unknown } }
   write: (data: string, options: PacketOptions) => unknown
   close: (discard?: boolean) => unknown
 }
@@ -23,53 +21,23 @@ interface WatchedConnection extends Connection {
   on: (event: 'packetCreate', listener: (this: WatchedConnection, packet: { data?: unknown }) => void) => unknown
 }
 
-interface PacketOptions {
+/** Engine.IO write options of a packet already encoded, with its websocket frame when one is built. */
+export interface PacketOptions {
   preEncoded: true
   wsPreEncodedFrame?: Buffer[]
 }
 
-// As socket.io's adapter does: the websocket frame is built once and written to every socket.
-const buildFrame = (WebSocket as unknown as { Sender?: { frame?: (data: Buffer, options: object) => Buffer[] } }).Sender?.frame
-
-function packetOptions (packet: string): PacketOptions {
-  if (buildFrame === undefined) return { preEncoded: true }
-  const frame = buildFrame(Buffer.from(`4${packet}`), { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true })
-  return { preEncoded: true, wsPreEncodedFrame: frame }
-}
-
-/** Bytes counted so far in a connection's current Engine.IO buffer (it is replaced when flushed). */
-const counted = new WeakMap<object, { buffer: unknown[], packets: number, bytes: number }>()
-
-/** About how many bytes a packet's data takes (its text, or its binary attachment). */
-function sizeOf (data: unknown): number {
-  if (typeof data === 'string') return data.length
-  return ArrayBuffer.isView(data) ? data.byteLength : 0
-}
-
-/**
- * About how many bytes wait to be sent to a connection: in Engine.IO's buffer (polling
- * between requests, or a websocket with a write in flight) and in the websocket's own.
- */
-export function waitingBytes (conn: Connection): number {
-  const ws = conn.transport?.socket
-  let bytes = typeof ws?.bufferedAmount === 'number' ? ws.bufferedAmount : 0
-  const buffer = conn.writeBuffer
-  if (buffer !== undefined && buffer.length > 0) {
-    let count = counted.get(conn)
-    if (count === undefined || count.buffer !== buffer) {
-      count = { buffer, packets: 0, bytes: 0 }
-      counted.set(conn, count)
-    }
-    for (; count.packets < buffer.length; count.packets++) {
-      count.bytes += sizeOf(buffer[count.packets]?.data)
-    }
-    bytes += count.bytes
-  }
-  return bytes
+/** The internals the fan-out reads, from plugins/patches/socket-internals.ts. */
+export interface FanOutInternals {
+  /** About how many bytes wait to be sent to a connection. */
+  waitingBytes: (conn: object) => number
+  /** Write options of a packet written to many sockets, its frame built once. */
+  sharedFrame: (packet: string) => PacketOptions
 }
 
 export interface FanOutOptions {
   io: BridgeServer
+  internals: FanOutInternals
   /** Past this many waiting bytes a socket is disconnected; 0 never. */
   maxBufferedBytes: number
   /**
@@ -79,14 +47,10 @@ export interface FanOutOptions {
   onSlowSocket: (conn: object, socket?: BridgeSocket) => void
 }
 
-export function createFanOut ({ io, maxBufferedBytes, onSlowSocket }: FanOutOptions) {
+export function createFanOut ({ io, internals, maxBufferedBytes, onSlowSocket }: FanOutOptions) {
   const nsp = io.of('/')
-
-  function cut (conn: Connection, socket?: BridgeSocket): void {
-    onSlowSocket(conn, socket)
-    // Discarding what waits: waiting for it to drain is what a slow reader never lets happen.
-    conn.close(true)
-  }
+  const { waitingBytes, sharedFrame } = internals
+  const slow = createSlowSocketCut<Connection, BridgeSocket>({ maxBufferedBytes, discard: (conn) => conn.close(true), onCut: onSlowSocket })
 
   /**
    * Engine.IO emits `packetCreate` before it buffers any packet of a connection: socket.emit,
@@ -95,9 +59,9 @@ export function createFanOut ({ io, maxBufferedBytes, onSlowSocket }: FanOutOpti
    * then buffers the packet on a closed connection, which sends nothing and clears its buffer.
    */
   function onPacketCreate (this: WatchedConnection, packet: { data?: unknown }): void {
-    if (this.readyState === 'open' && waitingBytes(this) + sizeOf(packet.data) > maxBufferedBytes) cut(this)
+    if (this.readyState === 'open') slow.cutIfOver(this, waitingBytes(this), dataSize(packet.data))
   }
-  if (maxBufferedBytes > 0) {
+  if (slow.enabled) {
     io.engine.on('connection', (conn: WatchedConnection) => { conn.on('packetCreate', onPacketCreate) })
   }
 
@@ -109,7 +73,7 @@ export function createFanOut ({ io, maxBufferedBytes, onSlowSocket }: FanOutOpti
   function write (socket: BridgeSocket, packet: string, options: PacketOptions): void {
     const conn = socket.conn as unknown as Connection
     if (conn.readyState !== 'open') return
-    if (maxBufferedBytes > 0 && waitingBytes(conn) + packet.length > maxBufferedBytes) return cut(conn, socket)
+    if (slow.enabled && slow.cutIfOver(conn, waitingBytes(conn), packet.length, socket)) return
     conn.write(packet, options)
   }
 
@@ -122,7 +86,7 @@ export function createFanOut ({ io, maxBufferedBytes, onSlowSocket }: FanOutOpti
         const members = nsp.adapter.rooms.get(internalRoom(kind, event.channel))
         if (members === undefined) continue
         const packet = packetOf(kind, event, offset)
-        const options = packetOptions(packet)
+        const options = sharedFrame(packet)
         for (const sid of members) {
           if (sid === event.except) continue
           const socket = nsp.sockets.get(sid)

@@ -12,7 +12,7 @@ import type { Answer, Bus, BusHandler, BusMessage, Question } from './bus.ts'
 import { channelOf, internalRoom, subscriptionOf, type SubscriptionKind } from './channels.ts'
 import { NODE_TIMEOUT_MS, startClusterBus } from './cluster-bus.ts'
 import { encodeEvent, type Delivery } from './events.ts'
-import { createFanOut } from './fan-out.ts'
+import { createFanOut, type FanOutInternals } from './fan-out.ts'
 import { checkClaimEviction } from './idempotency/eviction-policy.ts'
 import { MemoryIdempotencyStore } from './idempotency/memory-store.ts'
 import { RedisIdempotencyStore } from './idempotency/redis-store.ts'
@@ -48,8 +48,15 @@ export interface Log {
   error: LogFn
 }
 
+/** The socket.io internals the transport reads, from plugins/patches/socket-internals.ts. */
+export interface TransportInternals extends FanOutInternals {
+  /** socket.io's private session id of a socket: what a reconnecting client names its session by. */
+  sessionId: (socket: BridgeSocket) => string | undefined
+}
+
 export interface TransportOptions {
   io: BridgeServer
+  internals: TransportInternals
   config: Config
   log: Log
   /** Called for each connection disconnected for not reading what it is sent. */
@@ -104,7 +111,7 @@ function unavailableWithoutRedis (store: IdempotencyStore, ready: () => boolean)
   }
 }
 
-export async function createTransport ({ io, config, log, onSlowSocket }: TransportOptions) {
+export async function createTransport ({ io, internals, config, log, onSlowSocket }: TransportOptions) {
   const nsp = io.of('/')
   const cluster = config.redisUrl === undefined
     ? undefined
@@ -129,6 +136,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
 
   const fanOut = createFanOut({
     io,
+    internals,
     maxBufferedBytes: config.maxBufferedBytes,
     onSlowSocket (conn, socket) {
       recovery.cutLoose(conn)
@@ -227,8 +235,6 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
     if (changedSessions.size === 0) queueMicrotask(writeLiveSessions)
     changedSessions.add(sid)
   }
-  /** socket.io's private session id: what a reconnecting client names its session by. */
-  const pidOf = (socket: BridgeSocket | undefined): unknown => (socket as unknown as { pid?: unknown } | undefined)?.pid
   function sessionOf (socket: BridgeSocket, pid: string): StoredSession {
     const rooms = [...socket.rooms].filter((room) => subscriptionOf(room) !== undefined)
     return { sid: socket.id, pid, rooms, data: socket.data, from: [...joined.get(socket.id) ?? []] }
@@ -236,8 +242,8 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   function writeLiveSessions (): void {
     for (const sid of changedSessions) {
       const socket = nsp.sockets.get(sid)
-      const pid = pidOf(socket)
-      if (socket === undefined || !socket.connected || typeof pid !== 'string') continue
+      const pid = socket === undefined ? undefined : internals.sessionId(socket)
+      if (socket === undefined || !socket.connected || pid === undefined) continue
       sessions.live(sessionOf(socket, pid))
     }
     changedSessions.clear()
@@ -245,7 +251,7 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
   /** The session of this node's live socket whose client names it `pid`, if there is one. */
   function liveSessionOf (pid: string): StoredSession | undefined {
     for (const socket of nsp.sockets.values()) {
-      if (socket.connected && pidOf(socket) === pid) return sessionOf(socket, pid)
+      if (socket.connected && internals.sessionId(socket) === pid) return sessionOf(socket, pid)
     }
     return undefined
   }
@@ -419,8 +425,8 @@ export async function createTransport ({ io, config, log, onSlowSocket }: Transp
     // Its client is back on a new connection that carries on from here (same id).
     if (recovery.takenOver(socket)) return
     // A session that is not kept for recovery is not kept as a live one either.
-    const pid = (socket as unknown as { pid?: unknown }).pid
-    if (typeof pid === 'string' && !RECOVERABLE.has(reason)) sessions.ended(pid)
+    const pid = internals.sessionId(socket)
+    if (pid !== undefined && !RECOVERABLE.has(reason)) sessions.ended(pid)
     const channels = Object.keys(socket.data.presence ?? {})
     if (channels.length === 0) return
     if (!RECOVERABLE.has(reason)) return leavePresenceNow(socket.id, channels)
