@@ -58,7 +58,8 @@ function batchOf (uuids: string[]): string {
 /** Waits for an event published through the Pusher API, which takes no claims: everything published before it has arrived. */
 async function settled (bridge: Bridge, marker: string): Promise<void> {
   const arrived = nextEvent(bridge.client, marker as never, 10_000)
-  const answer = await signedPost(bridge.url, '/events', JSON.stringify({ name: marker, channel: room, data: '{}' }))
+  // Room R is the channel private-R (one audience per name).
+  const answer = await signedPost(bridge.url, '/events', JSON.stringify({ name: marker, channel: `private-${room}`, data: '{}' }))
   if (answer.status !== 200) throw new Error(`marker refused: ${answer.text}`)
   await arrived
 }
