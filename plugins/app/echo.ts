@@ -4,7 +4,7 @@
 // transport as `(event, channel, data)`.
 import fp from 'fastify-plugin'
 import { Counter } from 'prom-client'
-import { channelKind, validChannelName, type ChannelKind } from '../../src/echo/channel-name.ts'
+import { channelKind, validChannelName, type ChannelKind } from '../../src/channels/names.ts'
 import { createRateLimiter, type RateLimiter } from '../../src/sockets/rate-limiter.ts'
 import { isEchoRequest, readClientEvent, readSubscribe, readUnsubscribe } from '../../src/echo/requests.ts'
 import { whisperProblem, type WhisperDrop } from '../../src/echo/whispers.ts'
@@ -186,7 +186,7 @@ export default fp(async function echo (fastify) {
       return dropWhisper(socket, 'not_authorized')
     }
     try {
-      await transport.deliver([{ channel, event, payload: data, except: socket.id, only: 'echo', ephemeral: true }])
+      await transport.deliver([{ channel, event: event as `client-${string}`, payload: data, except: socket.id, only: 'echo', ephemeral: true }])
       metrics.whispersRelayed.inc()
     } catch {
       dropWhisper(socket, 'unavailable')

@@ -19,7 +19,7 @@ import { createClient } from 'redis'
 import { createBatchQueue } from '../../src/broadcasting/batch-queue.ts'
 import { readBroadcastMessage, type DropReason } from '../../src/broadcasting/laravel-redis-message.ts'
 import { createOccurrenceCounter } from '../../src/broadcasting/occurrences.ts'
-import { describeRedisUrl } from '../../src/transport/redis-connection.ts'
+import { describeRedisUrl } from '../../src/ops/redis-url.ts'
 import type { Delivery } from '../../src/transport/transport.ts'
 
 /** How long a node's claim on a message lasts, and how long identical messages keep being numbered on. */
@@ -73,7 +73,7 @@ function rateLimited (write: (details: Record<string, unknown>) => void) {
 export default fp(async function laravelRedis (fastify) {
   const { laravelRedisUrl: url, laravelRedisPrefix: prefix, bodyLimit } = fastify.config
   if (url === undefined) return
-  const { publisher, transport, metrics, readiness } = fastify
+  const { publisher, backplane, metrics, readiness } = fastify
   const { log } = fastify
   const where = describeRedisUrl(url)
   const pattern = `${prefix}*`
@@ -124,7 +124,7 @@ export default fp(async function laravelRedis (fastify) {
 
   /** Claims a batch as soon as it is made: every node claims a message about when it arrives. */
   function claim (batch: Received[]): Promise<Claimed> {
-    return transport.claims.claimAll(batch.map(({ key }) => key), CLAIM_SECONDS).then((won) => ({ won }), (error: unknown) => ({ error }))
+    return backplane.claims.claimAll(batch.map(({ key }) => key), CLAIM_SECONDS).then((won) => ({ won }), (error: unknown) => ({ error }))
   }
 
   /** A batch in arrival order: the messages this node won are read and handed on as one delivery. */
@@ -191,5 +191,5 @@ export default fp(async function laravelRedis (fastify) {
   })
 }, {
   name: 'laravel-redis',
-  dependencies: ['publisher', 'transport', 'readiness', 'metrics']
+  dependencies: ['publisher', 'backplane', 'readiness', 'metrics']
 })

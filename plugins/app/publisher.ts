@@ -7,7 +7,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { SIGNATURE_WINDOW_SECONDS } from '../../src/auth/request-signature.ts'
 import type { PublishAnswer } from '../../src/schemas/answers.ts'
 import type { EventName, EventPayloads, PublishBody } from '../../src/schemas/events.ts'
-import { roomChannel } from '../../src/transport/channels.ts'
+import { roomChannel } from '../../src/channels/names.ts'
 import type { Delivery } from '../../src/transport/transport.ts'
 
 declare module 'fastify' {
@@ -17,7 +17,7 @@ declare module 'fastify' {
 }
 
 /** An event to deliver; with a `uuid`, a retry within the de-duplication window is not delivered again. */
-export interface OutgoingEvent extends Delivery {
+export type OutgoingEvent = Delivery & {
   uuid?: string
   /** Section 1's room (`channel` is the room's channel), for the log line. */
   room?: string
@@ -42,6 +42,7 @@ const signatureKey = (signature: string) => `signature:${signature}`.padEnd(129,
 
 function createPublisher (fastify: FastifyInstance) {
   const { transport, metrics } = fastify
+  const { claims } = fastify.backplane
   const ttl = fastify.config.idempotencyTtlSeconds
 
   /**
@@ -49,20 +50,20 @@ function createPublisher (fastify: FastifyInstance) {
    * time); with a signature, claims it first: a signed request seen before delivers nothing.
    */
   async function claimAll (events: readonly OutgoingEvent[], signature: string | undefined): Promise<boolean[]> {
-    if (signature !== undefined && !await transport.claims.claim(signatureKey(signature), SIGNATURE_CLAIM_SECONDS)) {
+    if (signature !== undefined && !await claims.claim(signatureKey(signature), SIGNATURE_CLAIM_SECONDS)) {
       return events.map(() => false)
     }
     try {
       return await claimUuids(events)
     } catch (error) {
-      if (signature !== undefined) await transport.claims.release(signatureKey(signature)).catch(() => {})
+      if (signature !== undefined) await claims.release(signatureKey(signature)).catch(() => {})
       throw error
     }
   }
 
   async function claimUuids (events: readonly OutgoingEvent[]): Promise<boolean[]> {
-    const claims = events.map(({ uuid }) => uuid === undefined ? Promise.resolve(true) : transport.claims.claim(uuid, ttl))
-    const settled = await Promise.allSettled(claims)
+    const claiming = events.map(({ uuid }) => uuid === undefined ? Promise.resolve(true) : claims.claim(uuid, ttl))
+    const settled = await Promise.allSettled(claiming)
     const failed = settled.find((result) => result.status === 'rejected')
     if (failed === undefined) return settled.map((result) => (result as PromiseFulfilledResult<boolean>).value)
     await releaseAll(events.filter((_event, index) => settled[index]?.status === 'fulfilled' && (settled[index] as PromiseFulfilledResult<boolean>).value))
@@ -72,7 +73,7 @@ function createPublisher (fastify: FastifyInstance) {
   async function releaseAll (events: readonly OutgoingEvent[]): Promise<void> {
     if (ttl <= 0) return
     await Promise.all(events.map(async ({ uuid }) => {
-      if (uuid !== undefined) await transport.claims.release(uuid).catch(() => {})
+      if (uuid !== undefined) await claims.release(uuid).catch(() => {})
     }))
   }
 
@@ -96,7 +97,7 @@ function createPublisher (fastify: FastifyInstance) {
       // Nothing was handed on: give the uuids back, so that the publisher's retry is not
       // answered as a duplicate. If Redis is gone for this too, the claims expire.
       await releaseAll(fresh)
-      if (signature !== undefined) await transport.claims.release(signatureKey(signature)).catch(() => {})
+      if (signature !== undefined) await claims.release(signatureKey(signature)).catch(() => {})
       throw error
     }
     return events.map(({ event, channel, uuid, except, room }, index) => {
@@ -146,5 +147,5 @@ export default fp(async function publisher (fastify) {
   fastify.decorate('publisher', createPublisher(fastify))
 }, {
   name: 'publisher',
-  dependencies: ['transport', 'metrics']
+  dependencies: ['backplane', 'transport', 'metrics']
 })

@@ -16,16 +16,13 @@ export default fp(async function transport (fastify) {
     'Sockets disconnected because more than BRIDGE_MAX_BUFFERED_BYTES waited to be sent to them')
   const transport = await createTransport({
     io: fastify.io,
+    backplane: fastify.backplane,
     internals: fastify.socketInternals,
     config: fastify.config,
     log: fastify.log,
     onSlowSocket: () => slowSockets.inc()
   })
   fastify.decorate('transport', transport)
-
-  if (transport.mode === 'cluster') {
-    fastify.readiness.addCheck('Redis unreachable (cluster mode)', transport.ready)
-  }
 
   fastify.metrics.gauge('bridge_subscriptions', 'Subscriptions (socket, room or channel pairs) on this node',
     () => transport.localStats().subscriptions)
@@ -43,5 +40,5 @@ export default fp(async function transport (fastify) {
   })
 }, {
   name: 'transport',
-  dependencies: ['socket-io', 'socket-internals', 'readiness', 'metrics']
+  dependencies: ['socket-io', 'socket-internals', 'backplane', 'metrics']
 })

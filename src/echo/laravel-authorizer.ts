@@ -2,8 +2,8 @@
 // the user's credentials and nothing else, and reads the answer the way Echo's servers do.
 import type { LogFn } from 'pino'
 import type { PusherApp } from '../config/index.ts'
-import type { Member } from '../transport/presence.ts'
-import type { ChannelKind } from './channel-name.ts'
+import type { Member } from '../channels/member.ts'
+import type { ChannelKind } from '../channels/names.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
 import { pusherAuthMatches } from './channel-auth-signature.ts'
 import type { ForwardedHeaders } from './requests.ts'

@@ -1,5 +1,5 @@
 // Whispers (Echo's client events): which ones the bridge relays to a channel's other sockets.
-import { channelKind, validChannelName } from './channel-name.ts'
+import { channelKind, validChannelName } from '../channels/names.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
 import type { ClientEvent } from './requests.ts'
 

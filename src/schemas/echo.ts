@@ -1,12 +1,12 @@
 // Laravel Echo's socket.io protocol as schemas, for the AsyncAPI document: what Echo sends
 // (`subscribe`, `unsubscribe`, `client event`) and the arguments of what the bridge emits to it.
 import { Type } from 'typebox'
-import { CHANNEL_PATTERN } from '../echo/channel-name.ts'
+import { CHANNEL_PATTERN } from './fields.ts'
 
 export const EchoChannel = Type.String({
   minLength: 1,
   maxLength: 164,
-  pattern: CHANNEL_PATTERN.source,
+  pattern: CHANNEL_PATTERN,
   description: 'Channel name: 1-164 characters of A-Z a-z 0-9 _ - = @ , . ; : (`private-…` and `presence-…` need authorization)',
   examples: ['private-chat.1']
 })

@@ -4,7 +4,7 @@ import type { Server, Socket } from 'socket.io'
 import { Type, type Static } from 'typebox'
 import { Room } from './fields.ts'
 import type { EventPayloads } from './events.ts'
-import type { Member } from '../transport/presence.ts'
+import type { PresenceMember } from './echo.ts'
 
 export const SubscribeRequest = Type.Object({
   room: Room,
@@ -86,6 +86,9 @@ export interface ClientToServerEvents {
 }
 
 export type InterServerEvents = Record<string, never>
+
+/** A presence member: `{ user_id, user_info? }`. */
+type Member = Static<typeof PresenceMember>
 
 /** What the bridge keeps on each socket (`socket.data`). */
 export interface SocketData {

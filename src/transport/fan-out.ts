@@ -4,8 +4,10 @@
 // events here, and every other packet (acks, member lists, answers) at Engine.IO's level.
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { createSlowSocketCut, dataSize } from '../sockets/slow-sockets.ts'
-import { internalRoom, type SubscriptionKind } from './channels.ts'
-import { packetOf, type EncodedEvent } from './events.ts'
+import type { SubscriptionKind } from '../channels/names.ts'
+import { internalRoom } from './rooms.ts'
+import type { EncodedEvent } from '../channels/delivery.ts'
+import { packetOf } from './packets.ts'
 
 const KINDS: readonly SubscriptionKind[] = ['room', 'echo']
 

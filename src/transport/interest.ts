@@ -3,7 +3,7 @@
 // was, and while a restore reads it. Nodes announce when they start and stop being
 // interested; every node keeps the events of a channel some node is interested in, so a
 // client can recover on any node. Channels nobody is interested in cost nothing.
-import { compare, type Position } from './positions.ts'
+import { compare, type Position } from '../backplane/positions.ts'
 
 export type InterestChange = [channel: string, interested: boolean]
 

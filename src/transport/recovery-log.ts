@@ -1,8 +1,8 @@
 // The events a single node keeps for clients that reconnect: within a byte budget, oldest
 // out first, and for a limited time. Only events of channels someone could miss are kept
 // (the transport decides); everything else costs nothing.
-import { compare, type Position } from './positions.ts'
-import { sizeOf, type EncodedEvent } from './events.ts'
+import { compare, type Position } from '../backplane/positions.ts'
+import { sizeOf, type EncodedEvent } from '../channels/delivery.ts'
 
 export interface LoggedEvent {
   position: Position

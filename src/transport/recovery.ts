@@ -10,12 +10,12 @@
 // ones (subscribe, then read). The socket joins its channels and gets the missed and captured
 // events in one synchronous step once the connection middlewares have accepted it again, so
 // nothing is sent to a connection that is refused, and nothing can slip in between.
+import type { SessionStore, StoredSession } from '../backplane/backplane.ts'
+import { compare, later, START, type Position } from '../backplane/positions.ts'
+import type { EncodedEvent } from '../channels/delivery.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
-import { subscriptionOf } from './channels.ts'
-import type { EncodedEvent } from './events.ts'
 import type { FanOut } from './fan-out.ts'
-import { compare, later, START, type Position } from './positions.ts'
-import { channelsOf, type SessionStore, type StoredSession } from './session-store.ts'
+import { channelsOf, subscriptionOf } from './rooms.ts'
 
 /** An applied event and its position. */
 export interface PositionedEvent {

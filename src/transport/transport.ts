@@ -1,31 +1,24 @@
-// The transport: the one place that knows whether the bridge runs alone or as a cluster on
-// Redis. Everything else asks it to deliver events to a channel's subscribers, to subscribe
-// sockets, for presence members, to count who is in a channel, and for the de-duplication
-// store it picked. Behind it, every node applies the same ordered bus of messages
-// (src/transport/bus.ts): events, which channels to keep events for, presence changes.
-import type { LogFn } from 'pino'
+// The transport: delivers events to a channel's subscribers on every node, subscribes
+// sockets, answers presence members and who is in a channel. It is the same on every
+// deployment: the backplane it is given (src/backplane/) carries the ordered bus of messages
+// every node applies (events, which channels to keep events for, presence changes).
+import type { Backplane, BusMessage, NodeHandler, StoredSession } from '../backplane/backplane.ts'
+import { compare, type Position } from '../backplane/positions.ts'
+import { encodeEvent, type Delivery } from '../channels/delivery.ts'
+import type { Member } from '../channels/member.ts'
+import { channelOf, type SubscriptionKind } from '../channels/names.ts'
 import type { Config } from '../config/index.ts'
-import { RedisUnavailable } from '../http/errors.ts'
+import type { Log } from '../ops/log.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { bridgeAdapter } from './adapter.ts'
-import type { Answer, Bus, BusHandler, BusMessage, Question } from './bus.ts'
-import { channelOf, internalRoom, subscriptionOf, type SubscriptionKind } from './channels.ts'
-import { NODE_TIMEOUT_MS, startClusterBus } from './cluster-bus.ts'
-import { encodeEvent, type Delivery } from './events.ts'
 import { createFanOut, type FanOutInternals } from './fan-out.ts'
-import { checkClaimEviction } from './idempotency/eviction-policy.ts'
-import { MemoryIdempotencyStore } from './idempotency/memory-store.ts'
-import { RedisIdempotencyStore } from './idempotency/redis-store.ts'
-import type { IdempotencyStore } from './idempotency/store.ts'
 import { createInterest } from './interest.ts'
-import { createLocalBus } from './local-bus.ts'
-import { compare, type Position } from './positions.ts'
-import { createPresence, type Member } from './presence.ts'
+import { createPresence } from './presence.ts'
 import { createRecovery, DEAD_CONNECTION_MS, RECOVERY_WINDOW_MS } from './recovery.ts'
 import { createRecoveryLog } from './recovery-log.ts'
-import { createMemorySessionStore, createRedisSessionStore, type StoredSession } from './session-store.ts'
+import { internalRoom, subscriptionOf } from './rooms.ts'
 
-export type { Delivery } from './events.ts'
+export type { Delivery } from '../channels/delivery.ts'
 export type { Member } from './presence.ts'
 
 /** Who is in a channel: sockets, and the distinct users behind them. */
@@ -40,14 +33,6 @@ export interface ChannelListing {
   subscribers: number
 }
 
-/** The log calls the transport makes (the app's pino logger). */
-export interface Log {
-  debug: LogFn
-  info: LogFn
-  warn: LogFn
-  error: LogFn
-}
-
 /** The socket.io internals the transport reads, from plugins/patches/socket-internals.ts. */
 export interface TransportInternals extends FanOutInternals {
   /** socket.io's private session id of a socket: what a reconnecting client names its session by. */
@@ -56,6 +41,7 @@ export interface TransportInternals extends FanOutInternals {
 
 export interface TransportOptions {
   io: BridgeServer
+  backplane: Backplane
   internals: TransportInternals
   config: Config
   log: Log
@@ -69,11 +55,6 @@ export interface TransportOptions {
  */
 export const PRESENCE_GRACE_MS = 5000
 
-/** A starting node hears every live node's heartbeat within this. */
-const HEARD_FROM_ALL_WITHIN_MS = 1200
-/** Longest a starting node waits for the other nodes' snapshots. */
-const STARTUP_SNAPSHOTS_WITHIN_MS = 4000
-
 /** Disconnect reasons after which socket.io keeps the session for recovery. */
 const RECOVERABLE = new Set(['transport close', 'transport error', 'ping timeout', 'forced close', 'server shutting down', 'forced server close'])
 
@@ -83,52 +64,14 @@ const KEPT_WITHIN_MS = 2000
 /** Kept events outlive the recovery window by the time a dead connection can go unnoticed. */
 const KEEP_EVENTS_MS = RECOVERY_WINDOW_MS + DEAD_CONNECTION_MS + 30_000
 
-function unavailable (what: string): Error {
-  return new RedisUnavailable(`Redis is unreachable (cluster mode); ${what}, retry later`)
-}
-
-/** The store, answering a 503 error (nothing was claimed) whenever Redis cannot take the claim. */
-function unavailableWithoutRedis (store: IdempotencyStore, ready: () => boolean): IdempotencyStore {
-  return {
-    async claim (uuid, ttlSeconds) {
-      if (!ready()) throw unavailable('nothing was published')
-      try {
-        return await store.claim(uuid, ttlSeconds)
-      } catch (error) {
-        throw new RedisUnavailable(`could not claim the uuid in Redis (cluster mode; ${String(error)}); nothing was published, retry later`)
-      }
-    },
-    async claimAll (uuids, ttlSeconds) {
-      if (!ready()) throw unavailable('nothing was published')
-      try {
-        return await store.claimAll(uuids, ttlSeconds)
-      } catch (error) {
-        throw new RedisUnavailable(`could not claim in Redis (cluster mode; ${String(error)}); nothing was published, retry later`)
-      }
-    },
-    release: (uuid) => store.release(uuid),
-    close: () => store.close()
-  }
-}
-
-export async function createTransport ({ io, internals, config, log, onSlowSocket }: TransportOptions) {
+export async function createTransport ({ io, backplane, internals, config, log, onSlowSocket }: TransportOptions) {
   const nsp = io.of('/')
-  const cluster = config.redisUrl === undefined
-    ? undefined
-    : await startClusterBus({ url: config.redisUrl, prefix: config.redisPrefix, log, maxEntries: config.redisStreamMaxEntries })
-  if (cluster !== undefined) await checkClaimEviction(cluster.client, log, config.redisUrl as string)
-  const bus: Bus = cluster?.bus ?? createLocalBus()
-  const claims: IdempotencyStore = cluster === undefined
-    ? new MemoryIdempotencyStore({ maxEntries: config.idempotencyMaxEntries })
-    : unavailableWithoutRedis(new RedisIdempotencyStore(cluster.client, `${config.redisPrefix}idempotency:`), bus.ready)
-  const sessions = cluster === undefined
-    ? createMemorySessionStore({ ttlMs: RECOVERY_WINDOW_MS })
-    : createRedisSessionStore(cluster.client, `${config.redisPrefix}session:`, { ttlMs: RECOVERY_WINDOW_MS }, cluster.bus.nodeId)
+  const { sessions } = backplane
   const history = createRecoveryLog({ maxBytes: config.recoveryMaxBytes, keepMs: KEEP_EVENTS_MS })
 
   /** Messages this node sends besides events: the bus's order makes every node agree. */
   function announce (message: BusMessage): void {
-    bus.send(message).catch((error: unknown) => {
+    backplane.send(message).catch((error: unknown) => {
       // Redis is away: every node re-sends its snapshot once it is back (the bus's `lost`).
       log.debug({ type: message.type, reason: String(error) }, 'bus message not sent')
     })
@@ -163,25 +106,17 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
     io,
     fanOut,
     sessions,
-    formatOffset: bus.formatOffset,
-    parseOffset: bus.parseOffset,
+    formatOffset: backplane.formatOffset,
+    parseOffset: backplane.parseOffset,
     deadConnectionMs: DEAD_CONNECTION_MS,
     // Before the socket leaves its rooms: the channels stay interesting without a gap.
     onPersist: (channels) => interest.hold(channels, RECOVERY_WINDOW_MS),
     joinedAt: (sid) => joined.get(sid),
     rejoining: (sid, from) => { joined.set(sid, new Map(from)) },
     async live (pid) {
-      if (cluster === undefined) {
-        // On one node the live socket itself is the record: nothing is copied per socket.
-        const session = liveSessionOf(pid)
-        return session === undefined ? undefined : { session }
-      }
-      // The client's old node is one the bus knows: alive, or dead within the window.
-      for (const node of new Set([...deadNodes.keys(), ...cluster.nodes()])) {
-        const session = await sessions.takeLive(pid, node)
-        if (session !== undefined) return { session, diedAt: deadNodes.get(node)?.diedAt }
-      }
-      return undefined
+      // This node's own live socket is its record; another node's, a copy where there are any.
+      const session = liveSessionOf(pid)
+      return session === undefined ? await sessions.live?.take(pid) : { session }
     },
     history: {
       read (after: ReadonlyMap<string, Position>, upTo: Position) {
@@ -230,8 +165,8 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
    */
   const changedSessions = new Set<string>()
   function sessionChanged (sid: string): void {
-    // On one node the live sockets are looked up when needed (liveSessionOf).
-    if (cluster === undefined) return
+    // Without copies (every live socket is this node's own), they are looked up when needed.
+    if (sessions.live === undefined) return
     if (changedSessions.size === 0) queueMicrotask(writeLiveSessions)
     changedSessions.add(sid)
   }
@@ -244,7 +179,7 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
       const socket = nsp.sockets.get(sid)
       const pid = socket === undefined ? undefined : internals.sessionId(socket)
       if (socket === undefined || !socket.connected || pid === undefined) continue
-      sessions.live(sessionOf(socket, pid))
+      sessions.live?.changed(sessionOf(socket, pid))
     }
     changedSessions.clear()
   }
@@ -266,86 +201,31 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
     if (channels.size === 0) joined.delete(sid)
   })
 
-  function snapshot (): void {
-    announce({ type: 'snapshot', interest: interest.local(), presence: presence.localMembers() })
-  }
-
-  /** Nodes whose snapshot this node has applied since it started. */
-  const snapshotsFrom = new Set<string>()
-
-  /**
-   * A node that starts learns what the others have (their snapshots answer its hello) before
-   * it takes connections, so the first presence members it gives are complete: it waits until
-   * every node it has heard from sent one, after a heartbeat's time to hear from them all.
-   */
-  async function othersKnown (nodes: () => string[]): Promise<void> {
-    const started = Date.now()
-    while (Date.now() - started < STARTUP_SNAPSHOTS_WITHIN_MS) {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      if (Date.now() - started < HEARD_FROM_ALL_WITHIN_MS) continue
-      if (nodes().every((node) => node === bus.nodeId || snapshotsFrom.has(node))) return
-    }
-    log.warn({ nodes: nodes().length, snapshots: snapshotsFrom.size }, 'cluster mode: started without every node\'s presence members; they follow')
-  }
-
-  /**
-   * Nodes that died within the recovery window: their clients may restore their sessions
-   * here, so the channels they were interested in stay kept until then (unless they are back).
-   */
-  const deadNodes = new Map<string, { diedAt: number, timer: NodeJS.Timeout }>()
-
-  function nodeDied (node: string): void {
-    presence.forget(node)
-    if (deadNodes.has(node)) return
-    const timer = setTimeout(() => {
-      deadNodes.delete(node)
-      interest.forget(node)
-    }, RECOVERY_WINDOW_MS)
-    timer.unref()
-    // Its sockets went with its last heartbeat, a timeout before it was declared dead.
-    deadNodes.set(node, { diedAt: Date.now() - NODE_TIMEOUT_MS, timer })
-  }
-
-  const handler: BusHandler = {
-    apply (position, node, message) {
-      const dead = deadNodes.get(node)
-      if (dead !== undefined) {
-        // It was only paused: it is back, with what it had.
-        clearTimeout(dead.timer)
-        deadNodes.delete(node)
-      }
+  const handler: NodeHandler = {
+    apply (position, _node, message) {
       switch (message.type) {
         case 'events':
           message.events.forEach((event, index) => {
             const at: Position = [position[0], position[1], index]
             recovery.applied(at, event)
             if (!event.ephemeral && interest.keptSince(event.channel) !== undefined) history.append(at, event)
-            fanOut.deliver(event, bus.formatOffset(at))
+            fanOut.deliver(event, backplane.formatOffset(at))
           })
           return
         case 'interest':
-          interest.apply(position, node, message.changes)
+          interest.apply(position, _node, message.changes)
           break
         case 'presence':
-          presence.apply(node, message.changes)
+          presence.apply(_node, message.changes)
           break
         case 'snapshot':
-          interest.replace(position, node, message.interest)
-          presence.replace(node, message.presence)
-          snapshotsFrom.add(node)
-          break
-        case 'hello':
-          if (node !== bus.nodeId) snapshot()
-          break
-        case 'dead':
-          if (message.node === bus.nodeId) {
-            // Taken for dead while alive (a long pause): tell the others what this node has.
-            snapshot()
-          } else {
-            nodeDied(message.node)
-          }
+          interest.replace(position, _node, message.interest)
+          presence.replace(_node, message.presence)
           break
       }
+      recovery.advance(position)
+    },
+    passed (position) {
       recovery.advance(position)
     },
     deliver (events) {
@@ -356,9 +236,11 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
     lost () {
       // Every event up to now may be missing here: no session can recover from before it.
       history.lostThrough(recovery.position)
-      snapshot()
     },
-    answer (question: Question): Answer {
+    state: () => ({ interest: interest.local(), presence: presence.localMembers() }),
+    nodeDied: (node) => presence.forget(node),
+    nodeForgotten: (node) => interest.forget(node),
+    answer (question) {
       if (question.type === 'count') return { type: 'count', ...localCount(question.channel) }
       return { type: 'channels', channels: localChannels(question.prefix) }
     }
@@ -386,16 +268,6 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
       counts.set(name, ids)
     }
     return [...counts].map(([name, ids]) => [name, ids.size])
-  }
-
-  async function askEveryNode (question: Question, what: string): Promise<Answer[]> {
-    if (!bus.ready()) throw unavailable(what)
-    try {
-      return await bus.ask(question)
-    } catch (error) {
-      log.warn({ question: question.type, reason: String(error) }, 'the cluster did not answer in time')
-      throw new RedisUnavailable('Not every node answered in time (cluster mode); retry later')
-    }
   }
 
   /** Presence members whose socket dropped, until the grace ends: sid → channels. */
@@ -426,7 +298,7 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
     if (recovery.takenOver(socket)) return
     // A session that is not kept for recovery is not kept as a live one either.
     const pid = internals.sessionId(socket)
-    if (pid !== undefined && !RECOVERABLE.has(reason)) sessions.ended(pid)
+    if (pid !== undefined && !RECOVERABLE.has(reason)) sessions.live?.ended(pid)
     const channels = Object.keys(socket.data.presence ?? {})
     if (channels.length === 0) return
     if (!RECOVERABLE.has(reason)) return leavePresenceNow(socket.id, channels)
@@ -440,19 +312,9 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
     leavingLater.set(socket.id, { timer, channels, done, left })
   }
 
-  await bus.start(handler)
-  if (cluster !== undefined) await othersKnown(cluster.nodes)
+  await backplane.start(handler)
 
   return {
-    /** `cluster` when REDIS_URL is set: events, de-duplication, presence and counts span every node. */
-    mode: cluster === undefined ? 'single-node' as const : 'cluster' as const,
-
-    /** False while the cluster's Redis is unreachable: deliveries would not reach other nodes. */
-    ready: (): boolean => bus.ready(),
-
-    /** Claims uuids (and signatures) once per window, on every node of a cluster. */
-    claims,
-
     /**
      * Delivers the events in order, all or nothing, and resolves once they are handed on: to
      * the sockets on a single node, stored in Redis for every node in a cluster (else it
@@ -463,19 +325,7 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
     async deliver (deliveries: readonly Delivery[]): Promise<void> {
       const events = deliveries.map(encodeEvent)
       if (events.length === 0) return
-      if (!bus.ready()) throw unavailable('nothing was published')
-      // Ephemeral events (whispers) never enter the stream: nothing keeps them past delivery.
-      const ephemeral = events.filter((event) => event.ephemeral === true)
-      const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
-      try {
-        await Promise.all([
-          kept.length > 0 && bus.send({ type: 'events', events: kept }),
-          ephemeral.length > 0 && bus.sendEphemeral(ephemeral)
-        ])
-      } catch (error) {
-        log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
-        throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
-      }
+      await backplane.publish(events)
     },
 
     /**
@@ -522,7 +372,7 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
      * distinct users, on every node.
      */
     async channelCount (name: string): Promise<ChannelCount> {
-      const answers = await askEveryNode({ type: 'count', channel: name }, 'the room cannot be counted')
+      const answers = await backplane.ask({ type: 'count', channel: name })
       let subscribers = 0
       const users = new Set<string>()
       for (const answer of answers) {
@@ -535,7 +385,7 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
 
     /** Channels with at least one subscriber whose name starts with `prefix`, on every node. */
     async channels (prefix = ''): Promise<ChannelListing[]> {
-      const answers = await askEveryNode({ type: 'channels', prefix }, 'the channels cannot be listed')
+      const answers = await backplane.ask({ type: 'channels', prefix })
       const totals = new Map<string, number>()
       for (const answer of answers) {
         if (answer.type !== 'channels') continue
@@ -554,11 +404,10 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
       async join (socket: BridgeSocket, channel: string, member: Member): Promise<Member[]> {
         socket.join(internalRoom('echo', channel))
         socket.data.presence = { ...socket.data.presence, [channel]: member }
-        const members = presence.join(socket.id, channel, member)
-        if (cluster === undefined) return members
+        presence.join(socket.id, channel, member)
         // The members every node had announced before this join, not only those read so far.
         try {
-          await bus.caughtUp()
+          await backplane.caughtUp()
         } catch (error) {
           log.debug({ channel, reason: String(error) }, 'presence members answered without catching up')
         }
@@ -599,9 +448,6 @@ export async function createTransport ({ io, internals, config, log, onSlowSocke
       await Promise.all([...leavingLater.values()].map(({ left }) => left))
       presence.close()
       recovery.close()
-      await sessions.close()
-      await claims.close()
-      await bus.close()
     }
   }
 }

@@ -2,7 +2,7 @@
 // reading Echo's payloads, whisper checks, Pusher signatures and reading Laravel's answers.
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { channelKind, validChannelName } from '../../../src/echo/channel-name.ts'
+import { channelKind, validChannelName } from '../../../src/channels/names.ts'
 import { deeperThan } from '../../../src/schemas/json-depth.ts'
 import { readAnswer, type LaravelAuthorizationRequest } from '../../../src/echo/laravel-authorizer.ts'
 import { pusherAuthMatches, pusherChannelAuth } from '../../../src/echo/channel-auth-signature.ts'

@@ -3,7 +3,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
-import { MemoryIdempotencyStore } from '../../../../src/transport/idempotency/memory-store.ts'
+import { MemoryClaimStore } from '../../../../src/backplane/local/memory-claims.ts'
 
 /** A clock the test moves by hand, so windows pass without waiting. */
 function manualClock () {
@@ -23,7 +23,7 @@ async function refusal (claim: Promise<boolean>): Promise<{ statusCode?: number,
 
 t.test('a uuid is claimed once within its window, and again after it', async (t) => {
   const clock = manualClock()
-  const store = new MemoryIdempotencyStore({ clock })
+  const store = new MemoryClaimStore({ clock })
   t.equal(await store.claim('msg-1', 600), true, 'first claim')
   t.equal(await store.claim('msg-1', 600), false, 'retry within the window')
   t.equal(await store.claim('msg-2', 600), true, 'another uuid is independent')
@@ -34,13 +34,13 @@ t.test('a uuid is claimed once within its window, and again after it', async (t)
 })
 
 t.test('concurrent claims of one uuid: exactly one wins', async (t) => {
-  const store = new MemoryIdempotencyStore()
+  const store = new MemoryClaimStore()
   const results = await Promise.all(Array.from({ length: 20 }, () => store.claim('same', 60)))
   t.equal(results.filter(Boolean).length, 1)
 })
 
 t.test('a released claim can be claimed again (a publish that failed may be retried)', async (t) => {
-  const store = new MemoryIdempotencyStore()
+  const store = new MemoryClaimStore()
   t.equal(await store.claim('msg-1', 600), true)
   await store.release('msg-1')
   t.equal(await store.claim('msg-1', 600), true)
@@ -48,7 +48,7 @@ t.test('a released claim can be claimed again (a publish that failed may be retr
 })
 
 t.test('a window of 0 turns de-duplication off and remembers nothing', async (t) => {
-  const store = new MemoryIdempotencyStore()
+  const store = new MemoryClaimStore()
   t.equal(await store.claim('msg-1', 0), true)
   t.equal(await store.claim('msg-1', 0), true)
   t.equal(store.size, 0)
@@ -56,7 +56,7 @@ t.test('a window of 0 turns de-duplication off and remembers nothing', async (t)
 
 t.test('a flood of unique keys: every claim is kept for its window, new ones are refused when full', async (t) => {
   const clock = manualClock()
-  const store = new MemoryIdempotencyStore({ maxEntries: 50, clock })
+  const store = new MemoryClaimStore({ maxEntries: 50, clock })
   for (let i = 0; i < 50; i++) t.equal(await store.claim(`flood-${i}`, 600), true)
   clock.advance(100_000)
   const refused = await refusal(store.claim('one-too-many', 600))
@@ -73,7 +73,7 @@ t.test('a flood of unique keys: every claim is kept for its window, new ones are
 
 t.test('claims of different windows expire each at its own time', async (t) => {
   const clock = manualClock()
-  const store = new MemoryIdempotencyStore({ maxEntries: 3, clock })
+  const store = new MemoryClaimStore({ maxEntries: 3, clock })
   t.equal(await store.claim('signature', 600), true)
   t.equal(await store.claim('broadcast', 10), true)
   t.equal(await store.claim('uuid', 60), true)
@@ -89,7 +89,7 @@ t.test('claims of different windows expire each at its own time', async (t) => {
 
 t.test('a claim released and made again keeps its new window', async (t) => {
   const clock = manualClock()
-  const store = new MemoryIdempotencyStore({ clock })
+  const store = new MemoryClaimStore({ clock })
   t.equal(await store.claim('a', 10), true)
   t.equal(await store.claim('b', 10), true)
   clock.advance(5_000)
@@ -103,7 +103,7 @@ t.test('a claim released and made again keeps its new window', async (t) => {
 
 t.test('released claims keep their entry until they expire: entries stay bounded whatever is released', async (t) => {
   const clock = manualClock()
-  const store = new MemoryIdempotencyStore({ maxEntries: 10, clock })
+  const store = new MemoryClaimStore({ maxEntries: 10, clock })
   for (let i = 0; i < 10; i++) {
     t.equal(await store.claim('retried', 60), true)
     await store.release('retried')
@@ -115,7 +115,7 @@ t.test('released claims keep their entry until they expire: entries stay bounded
 
 t.test('steady traffic past the window never fills the store', async (t) => {
   const clock = manualClock()
-  const store = new MemoryIdempotencyStore({ maxEntries: 1000, clock })
+  const store = new MemoryClaimStore({ maxEntries: 1000, clock })
   // 10 claims a second with a 60 s window: 600 kept at a time, 20,000 made in all.
   let claimed = 0
   for (let i = 0; i < 20_000; i++) {
@@ -128,7 +128,7 @@ t.test('steady traffic past the window never fills the store', async (t) => {
 })
 
 t.test('close forgets every claim', async (t) => {
-  const store = new MemoryIdempotencyStore()
+  const store = new MemoryClaimStore()
   await store.claim('msg-1', 600)
   await store.close()
   t.equal(store.size, 0)
@@ -148,7 +148,7 @@ t.test(`a full store takes at most ${BYTES_PER_CLAIM} bytes per claim, whatever 
     : `${i}`.padEnd(128, '😀')
   gc()
   const before = process.memoryUsage().heapUsed
-  const store = new MemoryIdempotencyStore({ maxEntries: entries })
+  const store = new MemoryClaimStore({ maxEntries: entries })
   for (let i = 0; i < entries; i++) await store.claim(keys(i), i % 3 === 0 ? 600 : 60)
   t.match(await refusal(store.claim('past the bound', 60)), { statusCode: 503 }, 'full')
   gc()

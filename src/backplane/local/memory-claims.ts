@@ -3,7 +3,7 @@
 // never made by forgetting an older one: a replay must stay a duplicate whatever came between.
 import { createHash } from 'node:crypto'
 import { claimsFull } from '../../http/errors.ts'
-import type { IdempotencyStore } from './store.ts'
+import type { ClaimStore } from '../backplane.ts'
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000
 
@@ -87,7 +87,7 @@ export interface MemoryStoreOptions {
   clock?: { now (): number }
 }
 
-export class MemoryIdempotencyStore implements IdempotencyStore {
+export class MemoryClaimStore implements ClaimStore {
   readonly #maxEntries: number
   readonly #clock: { now (): number }
   /** Stored key → the second its claim expires: what is claimed now. */

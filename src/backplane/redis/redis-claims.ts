@@ -1,8 +1,9 @@
 // De-duplication shared by every node of a cluster: a retry that lands on another node is
-// still a duplicate. One key per uuid, set only if absent, expiring with the window.
-import { DeadlineError, within } from '../deadline.ts'
-import { COMMAND_TIMEOUT_MS, type RedisClient } from '../redis-connection.ts'
-import type { IdempotencyStore } from './store.ts'
+// still a duplicate. One key per claim, set only if absent, expiring with the window.
+import { RedisUnavailable } from '../../http/errors.ts'
+import type { ClaimStore } from '../backplane.ts'
+import { COMMAND_TIMEOUT_MS, type RedisClient } from './connection.ts'
+import { DeadlineError, within } from './deadline.ts'
 
 /** SET NX EX for each key, in one command: answers one character per key, `1` when claimed. */
 const CLAIM_ALL = `local claimed = {}
@@ -11,7 +12,7 @@ for i, key in ipairs(KEYS) do
 end
 return table.concat(claimed)`
 
-export class RedisIdempotencyStore implements IdempotencyStore {
+export class RedisClaimStore implements ClaimStore {
   readonly #client: RedisClient
   readonly #prefix: string
 
@@ -61,5 +62,33 @@ export class RedisIdempotencyStore implements IdempotencyStore {
 
   async close (): Promise<void> {
     // The client belongs to the Redis plugin, which closes it.
+  }
+}
+
+function unavailable (): Error {
+  return new RedisUnavailable('Redis is unreachable (cluster mode); nothing was published, retry later')
+}
+
+/** The store, answering a 503 error (nothing was claimed) whenever Redis cannot take the claim. */
+export function unavailableWithoutRedis (store: ClaimStore, ready: () => boolean): ClaimStore {
+  return {
+    async claim (key, ttlSeconds) {
+      if (!ready()) throw unavailable()
+      try {
+        return await store.claim(key, ttlSeconds)
+      } catch (error) {
+        throw new RedisUnavailable(`could not claim the uuid in Redis (cluster mode; ${String(error)}); nothing was published, retry later`)
+      }
+    },
+    async claimAll (keys, ttlSeconds) {
+      if (!ready()) throw unavailable()
+      try {
+        return await store.claimAll(keys, ttlSeconds)
+      } catch (error) {
+        throw new RedisUnavailable(`could not claim in Redis (cluster mode; ${String(error)}); nothing was published, retry later`)
+      }
+    },
+    release: (key) => store.release(key),
+    close: () => store.close()
   }
 }

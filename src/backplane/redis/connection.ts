@@ -1,6 +1,7 @@
-// The Redis connection of cluster mode: connects at start (or fails clearly), then reconnects
-// by itself for as long as the bridge runs.
+// The Redis connection of cluster mode, made here and nowhere else: connects at start (or fails
+// clearly), then reconnects by itself for as long as the bridge runs.
 import { createClient } from 'redis'
+import { describeRedisUrl } from '../../ops/redis-url.ts'
 
 /** How long the start waits for Redis before giving up with a clear message. */
 export const STARTUP_WAIT_MS = 5000
@@ -10,12 +11,6 @@ export const COMMAND_TIMEOUT_MS = 5000
 /** Raised when Redis cannot be reached at start; its message is the one line to print. */
 export class RedisUnreachableError extends Error {
   override name = 'RedisUnreachableError'
-}
-
-/** The URL without its credentials, for messages and logs. */
-export function describeRedisUrl (url: string): string {
-  const { protocol, host, pathname } = new URL(url)
-  return `${protocol}//${host}${pathname === '/' ? '' : pathname}`
 }
 
 /** Wait before the next reconnection attempt: quick at first, then every 2 seconds. */

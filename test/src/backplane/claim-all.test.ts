@@ -3,13 +3,13 @@
 // each key's TTL.
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { MemoryIdempotencyStore } from '../../../../src/transport/idempotency/memory-store.ts'
-import { RedisIdempotencyStore } from '../../../../src/transport/idempotency/redis-store.ts'
-import type { IdempotencyStore } from '../../../../src/transport/idempotency/store.ts'
-import { connectRedis } from '../../../../src/transport/redis-connection.ts'
-import { clusterEnv, redisClient, SHARED_REDIS_URL, waitFor } from '../../../cluster/redis.ts'
+import type { ClaimStore } from '../../../src/backplane/backplane.ts'
+import { MemoryClaimStore } from '../../../src/backplane/local/memory-claims.ts'
+import { connectRedis } from '../../../src/backplane/redis/connection.ts'
+import { RedisClaimStore } from '../../../src/backplane/redis/redis-claims.ts'
+import { clusterEnv, redisClient, SHARED_REDIS_URL, waitFor } from '../../cluster/redis.ts'
 
-async function checkClaimAll (t: Test, claims: IdempotencyStore): Promise<void> {
+async function checkClaimAll (t: Test, claims: ClaimStore): Promise<void> {
   const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()]
   t.equal(await claims.claim(b, 60), true)
   t.same(await claims.claimAll([a, b, c, a], 60), [true, false, true, false], 'claimed before, or earlier in the same call: not again')
@@ -18,20 +18,20 @@ async function checkClaimAll (t: Test, claims: IdempotencyStore): Promise<void> 
 }
 
 t.test('memory store', async (t) => {
-  await checkClaimAll(t, new MemoryIdempotencyStore())
+  await checkClaimAll(t, new MemoryClaimStore())
 })
 
 t.test('Redis store: one command for the lot, each key with the window as its TTL', async (t) => {
   const prefix = `${clusterEnv(t).BRIDGE_REDIS_PREFIX}idempotency:`
   const client = await connectRedis(SHARED_REDIS_URL, 'test')
   t.teardown(() => { client.destroy() })
-  await checkClaimAll(t, new RedisIdempotencyStore(client, prefix))
+  await checkClaimAll(t, new RedisClaimStore(client, prefix))
 
   const monitor = await redisClient(t)
   const commands: string[] = []
   await monitor.monitor((line) => { if (line.includes(prefix)) commands.push(line) })
   const keys = Array.from({ length: 300 }, () => randomUUID())
-  t.same(await new RedisIdempotencyStore(client, prefix).claimAll(keys, 30), keys.map(() => true))
+  t.same(await new RedisClaimStore(client, prefix).claimAll(keys, 30), keys.map(() => true))
   const ttl = await client.ttl(prefix + keys[299])
   t.ok(ttl > 0 && ttl <= 30, `the last key expires with the window (ttl ${ttl})`)
   // MONITOR shows commands in the order Redis ran them: the TTL came after the claims.

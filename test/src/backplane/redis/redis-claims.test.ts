@@ -1,15 +1,15 @@
 // The Redis de-duplication store against a real Redis: SET NX with the window as its TTL.
 import { randomUUID } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { connectRedis } from '../../../../src/transport/redis-connection.ts'
-import { RedisIdempotencyStore } from '../../../../src/transport/idempotency/redis-store.ts'
+import { connectRedis } from '../../../../src/backplane/redis/connection.ts'
+import { RedisClaimStore } from '../../../../src/backplane/redis/redis-claims.ts'
 import { clusterEnv, SHARED_REDIS_URL } from '../../../cluster/redis.ts'
 
 async function store (t: Test) {
   const prefix = `${clusterEnv(t).BRIDGE_REDIS_PREFIX}idempotency:`
   const client = await connectRedis(SHARED_REDIS_URL, 'test')
   t.teardown(() => { client.destroy() })
-  return { client, prefix, store: new RedisIdempotencyStore(client, prefix) }
+  return { client, prefix, store: new RedisClaimStore(client, prefix) }
 }
 
 t.test('a uuid is claimed once per window, in its own key with the window as TTL', async (t) => {

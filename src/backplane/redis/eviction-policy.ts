@@ -2,7 +2,8 @@
 // whose maxmemory-policy may evict keys could drop a claim within its window, and a retry or
 // a replayed signed publish would then be delivered again: say so once, at start.
 import type { LogFn } from 'pino'
-import { describeRedisUrl, type RedisClient } from '../redis-connection.ts'
+import { describeRedisUrl } from '../../ops/redis-url.ts'
+import type { RedisClient } from './connection.ts'
 
 interface Log {
   info: LogFn
