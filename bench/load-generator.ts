@@ -2,7 +2,7 @@
 // the server answers (closed loop) or at a steady rate (open loop), and reports what came back.
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Pool } from 'undici'
+import { Client, Pool } from 'undici'
 import { serve } from './ipc.ts'
 import { acceptedStatus, eventsSigner, triggerBody, type PusherApp } from './pusher-path.ts'
 import { SampleBuffer } from './stats.ts'
@@ -29,6 +29,8 @@ export interface LoadPlan {
   target?: 'bridge' | 'laravel-echo-server'
   /** Return the sequence number of every accepted publish (to check recovery for gaps). */
   recordAccepted?: boolean
+  /** Open loop: open every connection (a `GET /health` each) before the first publish is due. */
+  openConnectionsFirst?: boolean
 }
 
 export interface LoadResult {
@@ -48,6 +50,8 @@ export interface LoadResult {
   missingRetryAfter: number
   /** Sequence numbers of the accepted publishes, when asked for; publish `seq` goes to `rooms[seq % rooms.length]`. */
   acceptedSeqs?: number[]
+  /** Wall-clock time (ms since the epoch) the first publish was due: after the connections were opened, if asked. */
+  startedAt: number
 }
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
@@ -57,8 +61,56 @@ function now (): number {
 
 const filler = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt.'
 
+/**
+ * Open loop: `count` publishes due evenly at `rate` per second, each sent on the first of
+ * `connections` connections that is free, in the order they fell due. A late timer makes
+ * everything due at once, so the rate holds on average and a slow server meets the queue it
+ * would meet in production. The queue is ours, not a connection pool's: a pool looks for a
+ * free connection on every request it queues, which with hundreds of busy connections costs
+ * the generator more CPU than the server it loads.
+ */
+async function openLoop (plan: LoadPlan, publish: (client: Client, seq: number, dueAt: number) => Promise<void>): Promise<number> {
+  const clients = Array.from({ length: plan.connections }, () => new Client(plan.origin, { pipelining: 1 }))
+  if (plan.openConnectionsFirst === true) {
+    await Promise.all(clients.map(async (client) => { await (await client.request({ path: '/health', method: 'GET' })).body.dump() }))
+  }
+  const start = now()
+  const rate = plan.rate ?? 100
+  const count = plan.count ?? rate
+  const dueAt = (seq: number) => start + (seq * 1000) / rate
+  /** When each publish was handed over to be sent: its latency counts from then, queueing included. */
+  const handedAt = new Float64Array(count)
+  let due = 0
+  let taken = 0
+  const idle: Array<() => void> = []
+  const workers = clients.map(async (client) => {
+    while (taken < count) {
+      if (taken === due) {
+        await new Promise<void>((resolve) => idle.push(resolve))
+        continue
+      }
+      const seq = taken++
+      await publish(client, seq, handedAt[seq] as number)
+    }
+  })
+  while (due < count) {
+    // Always through the event loop, even when the next publish is due within the
+    // millisecond: a loop that waits for it without yielding sends nothing meanwhile.
+    const wait = dueAt(due) - now()
+    await (wait >= 1 ? sleep(Math.floor(wait)) : new Promise((resolve) => setImmediate(resolve)))
+    const handedOver = now()
+    while (due < count && dueAt(due) <= handedOver) handedAt[due++] = handedOver
+    // Wake as many idle connections as publishes fell due, the last to go idle first (as a pool
+    // reuses its first free connection): a rate the server keeps up with opens few connections.
+    for (let n = due - taken; n > 0 && idle.length > 0; n--) idle.pop()?.()
+  }
+  for (const wake of idle.splice(0)) wake()
+  await Promise.all(workers)
+  await Promise.all(clients.map((client) => client.close()))
+  return start
+}
+
 async function run (plan: LoadPlan): Promise<LoadResult> {
-  const pool = new Pool(plan.origin, { connections: plan.connections, pipelining: 1 })
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${plan.apiToken}` }
   const pusherHeaders = { 'content-type': 'application/json' }
   const echoServer = plan.target === 'laravel-echo-server'
@@ -77,9 +129,9 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
   let errors = 0
   let firstError: string | undefined
 
-  async function publish (seq: number): Promise<void> {
+  /** `sentAt`: when the publish was handed over (open loop), so time spent queued in the client counts. */
+  async function publish (dispatcher: Pool | Client, seq: number, sentAt = now()): Promise<void> {
     const room = plan.rooms[seq % plan.rooms.length] as string
-    const sentAt = now()
     const message = { id: seq, text, from: 'bench', sentAt }
     // The Pusher path carries the same message, as Laravel's broadcaster would send it, to the
     // room's channel (room R is the private channel R).
@@ -93,7 +145,7 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
       : { path: signedPath(body), headers: pusherHeaders }
     sent++
     try {
-      const response = await pool.request({ ...request, method: 'POST', body })
+      const response = await dispatcher.request({ ...request, method: 'POST', body })
       await response.body.text()
       const status = String(response.statusCode)
       statuses[status] = (statuses[status] ?? 0) + 1
@@ -112,29 +164,19 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
     }
   }
 
-  const start = now()
+  let start = now()
   if (plan.durationMs !== undefined) {
+    const pool = new Pool(plan.origin, { connections: plan.connections, pipelining: 1 })
     const end = start + plan.durationMs
     let seq = 0
     await Promise.all(Array.from({ length: plan.connections }, async () => {
-      while (now() < end) await publish(seq++)
+      while (now() < end) await publish(pool, seq++)
     }))
+    await pool.close()
   } else {
-    const rate = plan.rate ?? 100
-    const count = plan.count ?? rate
-    const inFlight: Array<Promise<void>> = []
-    // Each publish has its due time; a late timer sends everything due at once, so the
-    // rate holds on average and a slow server meets the queue it would meet in production.
-    for (let seq = 0; seq < count;) {
-      const due = start + (seq * 1000) / rate
-      const wait = due - now()
-      if (wait > 1) await sleep(Math.floor(wait))
-      while (seq < count && start + (seq * 1000) / rate <= now()) inFlight.push(publish(seq++))
-    }
-    await Promise.all(inFlight)
+    start = await openLoop(plan, publish)
   }
   const elapsedMs = now() - start
-  await pool.close()
   return {
     sent,
     elapsedMs,
@@ -146,7 +188,8 @@ async function run (plan: LoadPlan): Promise<LoadResult> {
     accepted,
     shedLatencies: shedLatencies.values(),
     missingRetryAfter,
-    ...(plan.recordAccepted === true && { acceptedSeqs })
+    ...(plan.recordAccepted === true && { acceptedSeqs }),
+    startedAt: start
   }
 }
 

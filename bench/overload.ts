@@ -6,10 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { BenchChild } from './ipc.ts'
 import type { FloodResult, LoadPlan, LoadResult } from './load-generator.ts'
 import { countGaps, type GapFigures } from './gaps.ts'
-import { measureLoad, measureRun, type Crowd } from './measure.ts'
+import { measureRun, type Crowd } from './measure.ts'
 import type { MemberTrace, ReconnectorMember } from './reconnector.ts'
 import type { ServerProcess } from './servers.ts'
-import { fmt, median, percentiles } from './stats.ts'
+import { runSheddingScenarios } from './shedding.ts'
+import { fmt, mib, ms, percentiles, statusLine } from './stats.ts'
+import { peakRss } from './watch.ts'
 
 export interface Finding {
   id: string
@@ -29,8 +31,15 @@ export interface OverloadContext {
   apiToken: string
   metricsToken: string
   token (sub: string): string
-  /** A bridge process; `shedding: 'defaults'` leaves every load-shedding threshold at its default. */
-  startBridge (name: string, options: { shedding: 'defaults' | 'off', env?: Record<string, string> }): Promise<ServerProcess>
+  /**
+   * A bridge process; `shedding: 'defaults'` leaves every load-shedding threshold at its
+   * default. `baseline: true` runs the build of `--baseline` instead of this checkout's.
+   */
+  startBridge (name: string, options: { shedding: 'defaults' | 'off', env?: Record<string, string>, baseline?: boolean }): Promise<ServerProcess>
+  /** The bare Fastify route of the throughput table (validates a publish, answers 202). */
+  startBare (name: string): Promise<ServerProcess>
+  /** The git revision given with `--baseline`, whose bridge the shedding scenarios also run; none by default. */
+  baseline?: string
   plan (origin: string, scenario: string, rooms: string[], load: Partial<LoadPlan>): LoadPlan
   connectCrowds (children: BenchChild[], name: string, count: number, urlOf: (i: number) => string, roomsOf: (i: number) => string[]): Promise<Crowd[]>
   disconnectCrowds (crowds: Crowd[]): Promise<void>
@@ -38,46 +47,13 @@ export interface OverloadContext {
   clusterEnv (): { env: Record<string, string>, cleanUp (): Promise<void> }
 }
 
-const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`
-const ms = (value: number) => `${fmt(value, Number.isFinite(value) && value < 10 ? 1 : 0)} ms`
 const rooms = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}_${i}`)
-
-/** The server's peak RSS while `work` runs, sampled every 100 ms. */
-async function peakRss<T> (server: ServerProcess, work: () => Promise<T>): Promise<{ result: T, peak: number, before: number }> {
-  const before = (await server.usage()).rss
-  let peak = before
-  const state = { running: true }
-  const sampler = (async () => {
-    while (state.running) {
-      try {
-        peak = Math.max(peak, (await server.usage()).rss)
-      } catch {
-        return // the server died (on purpose, in the SIGKILL scenario)
-      }
-      await sleep(100)
-    }
-  })()
-  try {
-    const result = await work()
-    state.running = false
-    await sampler
-    return { result, peak, before }
-  } finally {
-    state.running = false
-  }
-}
 
 async function metric (ctx: OverloadContext, server: ServerProcess, name: string): Promise<number | undefined> {
   const response = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ctx.metricsToken}` } })
   const text = await response.text()
   const line = text.split('\n').find((row) => row.startsWith(`${name} `) || row.startsWith(`${name}{`))
   return line === undefined ? undefined : Number(line.split(' ').at(-1))
-}
-
-function statusLine (load: LoadResult): string {
-  const statuses = Object.entries(load.statuses).map(([status, n]) => `${n}× ${status}`)
-  if (load.errors > 0) statuses.push(`${load.errors}× ${load.firstError ?? 'error'}`)
-  return `answers: ${statuses.join(', ')}`
 }
 
 function gapLine (gaps: GapFigures): string {
@@ -96,72 +72,7 @@ export async function runOverloadScenarios (ctx: OverloadContext): Promise<Findi
   const seconds = (full: number, quick: number) => (ctx.quick ? quick : full) * 1000
   const command = (id: string) => `npm run bench -- --only=${id}`
 
-  if (ctx.wanted('saturation') || ctx.wanted('overload')) {
-    const defaults = await ctx.startBridge('bridge-shedding-defaults', { shedding: 'defaults' })
-    const off = await ctx.startBridge('bridge-shedding-off', { shedding: 'off' })
-    const empty = rooms('empty', 1000)
-    for (const server of [defaults, off]) {
-      await measureRun({ loadGenerator: ctx.loadGenerator, servers: [server], crowds: [], plan: ctx.plan(server.url, 'warm-up', empty, { connections: 50, durationMs: seconds(2, 1) }) })
-    }
-
-    // Closed loop: 50 publishers, each sending its next publish when the last is answered.
-    const closedLoop = { connections: 50, durationMs: seconds(5, 1.5) }
-    const offRuns: number[] = []
-    if (ctx.wanted('saturation')) {
-      ctx.log('saturation: 50 closed-loop publishers, default load shedding vs shedding off, in turn')
-      const defaultRuns: number[] = []
-      const ratios: number[] = []
-      let shed = 0
-      for (let i = 0; i < ctx.repeats; i++) {
-        const withDefaults = await measureLoad({ loadGenerator: ctx.loadGenerator, servers: [defaults], crowds: [], plan: ctx.plan(defaults.url, 'saturation-defaults', empty, closedLoop) })
-        const withoutShedding = await measureRun({ loadGenerator: ctx.loadGenerator, servers: [off], crowds: [], plan: ctx.plan(off.url, 'saturation-off', empty, closedLoop) })
-        defaultRuns.push(withDefaults.figures.publishesPerSec)
-        offRuns.push(withoutShedding.publishesPerSec)
-        ratios.push(withDefaults.figures.publishesPerSec / withoutShedding.publishesPerSec)
-        shed += withDefaults.load.statuses['503'] ?? 0
-        ctx.log(`  run ${i + 1}/${ctx.repeats}: defaults ${fmt(defaultRuns.at(-1))}/s, shedding off ${fmt(offRuns.at(-1))}/s`)
-      }
-      findings.push({
-        id: 'saturation',
-        scenario: 'saturation: 50 closed-loop publishers, defaults vs shedding off',
-        command: command('saturation'),
-        measured: [
-          `goodput with defaults ${fmt(median(defaultRuns))}/s, shedding off ${fmt(median(offRuns))}/s`,
-          `goodput ratio ${fmt(median(ratios), 2)} (median of ${ctx.repeats}; target ≥ 0.95)`,
-          `503s with defaults: ${shed} over all runs`
-        ]
-      })
-    }
-
-    if (ctx.wanted('overload')) {
-      ctx.log('overload: open loop at twice the capacity, default load shedding')
-      let capacity = median(offRuns)
-      if (offRuns.length === 0) {
-        capacity = (await measureRun({ loadGenerator: ctx.loadGenerator, servers: [off], crowds: [], plan: ctx.plan(off.url, 'capacity', empty, closedLoop) })).publishesPerSec
-      }
-      const rate = Math.max(100, Math.round(capacity * 2))
-      const durationMs = seconds(10, 2)
-      const { result: load, peak, before } = await peakRss(defaults, () => ctx.loadGenerator.request<LoadResult>('run',
-        // Many connections, as many publishers would open: the queue meets the server, not the client's pool.
-        ctx.plan(defaults.url, 'overload', empty, { connections: 512, rate, count: Math.round(rate * durationMs / 1000) }), 600_000))
-      const [p50, p99] = percentiles([load.latencies], [50, 99]) as [number, number]
-      const [shedP50, shedP99] = percentiles([load.shedLatencies], [50, 99]) as [number, number]
-      const shed = load.statuses['503'] ?? 0
-      findings.push({
-        id: 'overload',
-        scenario: 'overload: open loop at 2× capacity, default load shedding',
-        command: command('overload'),
-        measured: [
-          `capacity (closed loop, shedding off) ${fmt(capacity)}/s; offered ${fmt(rate)}/s for ${fmt(durationMs / 1000)} s`,
-          `accepted ${fmt(load.accepted / (load.elapsedMs / 1000))}/s, p50/p99 ${ms(p50)} / ${ms(p99)} (target p99 < 1 s)`,
-          `503 share ${fmt(100 * shed / load.sent, 1)}%, answered in p50/p99 ${ms(shedP50)} / ${ms(shedP99)}, ${load.missingRetryAfter} without Retry-After`,
-          `RSS ${mib(before)} before, peak ${mib(peak)}`,
-          statusLine(load)
-        ]
-      })
-    }
-    await Promise.all([defaults.stop(), off.stop()])
-  }
+  findings.push(...await runSheddingScenarios(ctx))
 
   if (ctx.wanted('burst')) {
     ctx.log('burst: 4 KB publishes into rooms with and without subscribers, clients dropping and recovering')

@@ -1,8 +1,9 @@
 // `npm run bench`: starts the bridge, the bare ceiling, a load generator and crowds of
 // socket.io clients as separate processes on 127.0.0.1, runs each scenario a fixed number
 // of times and prints one table of medians. Every process is killed when it ends.
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -31,6 +32,8 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     /** Another checkout whose src/server.ts is the bridge (e.g. an earlier commit, with its own node_modules): before/after on one machine. */
     'bridge-root': { type: 'string' },
+    /** A git revision whose bridge the saturation and overload scenarios run too, in turn with this one. */
+    baseline: { type: 'string' },
     'redis-url': { type: 'string', default: 'redis://127.0.0.1:6379/13' }
   }
 })
@@ -79,8 +82,18 @@ const bridgeEnv = (extra: Record<string, string> = {}): Record<string, string> =
   ...extra
 })
 
-function startBridge (name: string, extra: Record<string, string> = {}): Promise<ServerProcess> {
-  return startServer({ name, kind: 'bridge', env: bridgeEnv(extra), logFile: join(workDir, `${name}.log`), cwd: workDir, bridgeRoot: args['bridge-root'] })
+function startBridge (name: string, extra: Record<string, string> = {}, sources?: string): Promise<ServerProcess> {
+  const bridgeRoot = sources ?? args['bridge-root']
+  return startServer({ name, kind: 'bridge', env: bridgeEnv(extra), logFile: join(workDir, `${name}.log`), cwd: workDir, ...(bridgeRoot !== undefined && { root: bridgeRoot }) })
+}
+
+/** The sources of `revision`, next to the logs, run with this checkout's node_modules. */
+function checkOut (revision: string): string {
+  const dir = join(workDir, 'baseline')
+  mkdirSync(dir)
+  execFileSync('sh', ['-c', 'git -C "$1" archive "$2" | tar -x -C "$3"', 'sh', root, revision, dir], { stdio: ['ignore', 'ignore', 'inherit'] })
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'))
+  return dir
 }
 
 function startYardstick (kind: 'socket.io' | 'ws'): Promise<ServerProcess> {
@@ -167,6 +180,8 @@ async function main (): Promise<void> {
   const crowdChildren = [startChild('crowd-1', 'crowd.ts'), startChild('crowd-2', 'crowd.ts')]
 
   const reconnector = startChild('reconnector', 'reconnector.ts')
+  const baseline = args.baseline === undefined ? undefined : checkOut(args.baseline)
+  if (baseline !== undefined) log(`baseline: ${args.baseline} in ${baseline}`)
   findings.push(...await runOverloadScenarios({
     quick,
     repeats,
@@ -183,7 +198,9 @@ async function main (): Promise<void> {
         ? { BRIDGE_MAX_EVENT_LOOP_DELAY: '', BRIDGE_MAX_EVENT_LOOP_UTILIZATION: '' }
         : { BRIDGE_MAX_HEAP_USED_BYTES: '0', BRIDGE_MAX_RSS_BYTES: '0' }),
       ...options.env
-    }),
+    }, options.baseline === true ? baseline : undefined),
+    ...(args.baseline !== undefined && { baseline: args.baseline }),
+    startBare: (name) => startServer({ name, kind: 'bare', env: bridgeEnv(), logFile: join(workDir, `${name}.log`), cwd: workDir }),
     plan,
     connectCrowds,
     disconnectCrowds,

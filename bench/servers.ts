@@ -69,14 +69,14 @@ export interface StartOptions {
   logFile: string
   /** A working directory without a `.env`, so the developer's settings do not leak in. */
   cwd: string
-  /** For `bridge`: the checkout whose src/server.ts runs (default: this one). */
-  bridgeRoot?: string | undefined
+  /** Where the bridge's sources are: this checkout unless given (`--baseline` runs another revision's). */
+  root?: string
 }
 
 export async function startServer (options: StartOptions): Promise<ServerProcess> {
   const port = await freePort()
   const entry = {
-    bridge: join(options.bridgeRoot ?? root, 'src', 'server.ts'),
+    bridge: join(options.root ?? root, 'src', 'server.ts'),
     bare: join(root, 'bench', 'bare-server.ts'),
     'socket.io': join(root, 'bench', 'reference-server.ts'),
     ws: join(root, 'bench', 'reference-server.ts'),

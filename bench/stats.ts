@@ -1,4 +1,5 @@
 // Numbers for the report: latency samples, percentiles and medians of repeated runs.
+import type { LoadResult } from './load-generator.ts'
 
 /** A growable list of numbers stored flat, cheap to fill with hundreds of thousands of samples. */
 export class SampleBuffer {
@@ -60,4 +61,14 @@ export function markdownTable (header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)))
   const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] as number)).join(' | ')} |`
   return [line(header), `| ${widths.map((width) => '-'.repeat(width)).join(' | ')} |`, ...rows.map(line)].join('\n')
+}
+
+export const mib = (bytes: number) => `${fmt(bytes / 2 ** 20)} MiB`
+export const ms = (value: number) => `${fmt(value, Number.isFinite(value) && value < 10 ? 1 : 0)} ms`
+
+/** The statuses a load run got back, and its transport errors. */
+export function statusLine (load: LoadResult): string {
+  const statuses = Object.entries(load.statuses).map(([status, n]) => `${n}× ${status}`)
+  if (load.errors > 0) statuses.push(`${load.errors}× ${load.firstError ?? 'error'}`)
+  return `answers: ${statuses.join(', ')}`
 }

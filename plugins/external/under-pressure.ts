@@ -2,10 +2,14 @@
 // answer 503 with Retry-After, except routes that opt out (/health, /ready, /metrics).
 // Event-loop thresholds are @fastify/under-pressure's own; memory is measured after a full
 // garbage collection (src/ops/memory-pressure.ts) and reaches under-pressure as its health check.
+// A request that arrives when the current turn of the event loop has already run past the
+// delay threshold is shed at once too (src/ops/event-loop-turn.ts): that bounds each turn, and so
+// how long /health and new connections wait, whatever the sampled figures say.
 import fastifyUnderPressure, { type FastifyUnderPressureOptions } from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
-import type { FastifyInstance } from 'fastify'
-import { Overloaded, RETRY_AFTER_SECONDS } from '../../src/http/errors.ts'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { errorAnswer, Overloaded, RETRY_AFTER_SECONDS } from '../../src/http/errors.ts'
+import { turnClock } from '../../src/ops/event-loop-turn.ts'
 import { watchMemoryPressure, type MemoryPressure } from '../../src/ops/memory-pressure.ts'
 
 declare module 'fastify' {
@@ -27,6 +31,19 @@ export const SAMPLE_INTERVAL_MS = 250
 const COLLECT_EVERY_MS = 5000
 
 type PressureHandler = NonNullable<FastifyUnderPressureOptions['pressureHandler']>
+/** Why a request was shed: under-pressure's check, or a turn of the event loop past the delay threshold. */
+type ShedReason = Parameters<PressureHandler>[2] | 'eventLoopTurn'
+
+/**
+ * The 503 bodies, in the error handler's shapes, worked out once: shedding must cost less than
+ * the work it refuses, and an error built, thrown and handled per request cost about as much as
+ * an accepted publish.
+ */
+const overloadedMessage = `The bridge is overloaded; retry in ${RETRY_AFTER_SECONDS} seconds`
+const shedAnswers = {
+  fastify: JSON.stringify(errorAnswer(new Overloaded(overloadedMessage), 503)),
+  pusher: JSON.stringify({ error: overloadedMessage })
+}
 
 /**
  * The event loop is judged from two full samples after start on: starting (loading modules,
@@ -41,13 +58,10 @@ export function startupGrace () {
   }
 }
 
-export function underPressureOptions (fastify: FastifyInstance, memory: MemoryPressure, grace: ReturnType<typeof startupGrace>): FastifyUnderPressureOptions {
+/** Sheds a request: counted, logged once per quiet period, answered 503 with Retry-After. */
+export function loadShedder (fastify: FastifyInstance, memory: MemoryPressure) {
   let lastWarning = -Infinity
-
-  /** Lets opted-out routes through; otherwise counts the request and fails it with a 503. */
-  async function shed (...[request, _reply, type, value]: Parameters<PressureHandler>): Promise<void> {
-    if (request.routeOptions.config.loadShedding === false) return
-    if ((type === 'eventLoopDelay' || type === 'eventLoopUtilization') && grace.active()) return
+  return function shed (request: FastifyRequest, reply: FastifyReply, type: ShedReason, value: number | undefined): void {
     // The health check is the memory watcher: name what it found short.
     const reason = type === 'healthCheck' ? memory.reason ?? 'memory' : type
     fastify.metrics.shedRequests.inc({ reason })
@@ -56,7 +70,17 @@ export function underPressureOptions (fastify: FastifyInstance, memory: MemoryPr
       lastWarning = now
       fastify.log.warn({ reason, value: type === 'healthCheck' ? memory.heapUsedAfterCollection : value }, 'overloaded: answering 503 to new requests')
     }
-    throw new Overloaded(`The bridge is overloaded; retry in ${RETRY_AFTER_SECONDS} seconds`)
+    reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS)).type('application/json; charset=utf-8')
+      .send(request.routeOptions.config.errorShape === 'pusher' ? shedAnswers.pusher : shedAnswers.fastify)
+  }
+}
+
+export function underPressureOptions (fastify: FastifyInstance, memory: MemoryPressure, grace: ReturnType<typeof startupGrace>, shed: ReturnType<typeof loadShedder>): FastifyUnderPressureOptions {
+  /** Lets opted-out routes through; otherwise answers 503 (under-pressure goes on only if nothing was sent). */
+  function handlePressure (...[request, reply, type, value]: Parameters<PressureHandler>): void {
+    if (request.routeOptions.config.loadShedding === false) return
+    if ((type === 'eventLoopDelay' || type === 'eventLoopUtilization') && grace.active()) return
+    shed(request, reply, type, value)
   }
 
   const { config } = fastify
@@ -74,8 +98,7 @@ export function underPressureOptions (fastify: FastifyInstance, memory: MemoryPr
       healthCheck: async () => memory.check() === undefined,
       healthCheckInterval: SAMPLE_INTERVAL_MS
     }),
-    // A rejected promise goes to the app's error handler, as any other 503.
-    pressureHandler: shed
+    pressureHandler: handlePressure
   }
 }
 
@@ -88,9 +111,26 @@ export default fp(async function underPressure (fastify) {
   fastify.addHook('onClose', async () => { memory.stop() })
   const grace = startupGrace()
   fastify.addHook('onReady', async () => { grace.ready() })
-  await fastify.register(fastifyUnderPressure, underPressureOptions(fastify, memory, grace))
+  const shed = loadShedder(fastify, memory)
+  await fastify.register(fastifyUnderPressure, underPressureOptions(fastify, memory, grace, shed))
+
+  // Registered after under-pressure's own hook: a request it has shed already is not seen here.
+  const turn = turnClock()
+  const maxTurnMs = fastify.config.maxEventLoopDelayMs
+  const turnTooLong = (elapsed: number) => maxTurnMs > 0 && elapsed > maxTurnMs && !grace.active()
+  if (maxTurnMs > 0) {
+    fastify.addHook('onRequest', (request, reply, done) => {
+      // Every request starts the clock, so a turn is measured from its first request of any kind.
+      const elapsed = turn.elapsed()
+      if (turnTooLong(elapsed) && request.routeOptions.config.loadShedding !== false) {
+        shed(request, reply, 'eventLoopTurn', elapsed)
+        return
+      }
+      done()
+    })
+  }
   // During the startup grace only memory counts.
-  fastify.decorate('overloaded', () => fastify.isUnderPressure() && (!grace.active() || memory.reason !== undefined))
+  fastify.decorate('overloaded', () => turnTooLong(turn.elapsed()) || (fastify.isUnderPressure() && (!grace.active() || memory.reason !== undefined)))
 
   // The values load shedding compares with its thresholds, to tune them from real data.
   const { metrics } = fastify

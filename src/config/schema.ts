@@ -120,7 +120,7 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     maximum: 60_000,
     default: 100,
-    meaning: 'load shedding past this mean event-loop delay over a 250 ms sample, in ms (`0` turns it off)'
+    meaning: 'load shedding past this mean event-loop delay over a 250 ms sample, and for the rest of a turn of the event loop that has run this long, in ms (`0` turns both off)'
   }),
   maxEventLoopUtilization: fraction('BRIDGE_MAX_EVENT_LOOP_UTILIZATION', {
     default: 1,

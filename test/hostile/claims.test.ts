@@ -12,6 +12,8 @@ t.setTimeout(180_000)
 /** BRIDGE_IDEMPOTENCY_MAX_ENTRIES of these bridges: low, so a flood past it is quick. */
 const MAX_ENTRIES = 1000
 const room = 'claims_room'
+/** The room's channel to the Pusher API: one audience per name (contract 5.1). */
+const roomChannel = `private-${room}`
 
 interface Bridge {
   url: string
@@ -58,8 +60,7 @@ function batchOf (uuids: string[]): string {
 /** Waits for an event published through the Pusher API, which takes no claims: everything published before it has arrived. */
 async function settled (bridge: Bridge, marker: string): Promise<void> {
   const arrived = nextEvent(bridge.client, marker as never, 10_000)
-  // Room R is the channel private-R (one audience per name).
-  const answer = await signedPost(bridge.url, '/events', JSON.stringify({ name: marker, channel: `private-${room}`, data: '{}' }))
+  const answer = await signedPost(bridge.url, '/events', JSON.stringify({ name: marker, channel: roomChannel, data: '{}' }))
   if (answer.status !== 200) throw new Error(`marker refused: ${answer.text}`)
   await arrived
 }

@@ -11,6 +11,8 @@ import { pusherApp, pusherClient, pusherEnv, signedGet, signedPath, signedPost }
 t.setTimeout(120_000)
 
 const room = 'pusher_hostile'
+/** The room's channel to the Pusher API: one audience per name (contract 5.1). */
+const roomChannel = `private-${room}`
 
 const port = await freePort()
 const url = `http://127.0.0.1:${port}`
@@ -34,7 +36,7 @@ client.on('disconnect', () => { disconnected = true })
 /** Publishes a normal event and waits for it: whatever was refused before it was never delivered. */
 async function stillDelivering (t: Test, what: string): Promise<void> {
   const arrived = nextEvent(client, 'after' as never)
-  const answer = await signedPost(url, '/events', JSON.stringify({ name: 'after', channel: room, data: JSON.stringify({ what }) }))
+  const answer = await signedPost(url, '/events', JSON.stringify({ name: 'after', channel: roomChannel, data: JSON.stringify({ what }) }))
   if (answer.status !== 200) throw new Error(`a normal trigger was refused: ${answer.text}`)
   t.same(await arrived, { what }, `${what}: a normal trigger still arrives`)
   t.equal(disconnected, false, `${what}: the subscriber stayed connected`)
@@ -48,16 +50,16 @@ t.test('data whose JSON holds __proto__ or constructor.prototype: 400 naming the
     ['constructor.prototype', '{"a":{"constructor":{"prototype":{"polluted":true}}}}', /^body\/data\/a\/constructor is not allowed/]
   ]
   for (const [what, data, message] of cases) {
-    const trigger = await signedPost(url, '/events', JSON.stringify({ name: 'poison', channel: room, data }))
+    const trigger = await signedPost(url, '/events', JSON.stringify({ name: 'poison', channel: roomChannel, data }))
     t.equal(trigger.status, 400, `events: ${what}`)
     t.match(trigger.body, { error: message }, `events: ${what}`)
     const batch = await signedPost(url, '/batch_events', JSON.stringify({
-      batch: [{ name: 'fine', channel: room, data: '{}' }, { name: 'poison', channel: room, data }]
+      batch: [{ name: 'fine', channel: roomChannel, data: '{}' }, { name: 'poison', channel: roomChannel, data }]
     }))
     t.equal(batch.status, 400, `batch_events: ${what}`)
     t.match(batch.body, { error: new RegExp(message.source.replace('^body\\/data', '^body\\/batch\\/1\\/data')) }, `batch_events: ${what}`)
   }
-  const harmless = await signedPost(url, '/events', JSON.stringify({ name: 'harmless', channel: room, data: '{"constructor":"Klass","proto":1}' }))
+  const harmless = await signedPost(url, '/events', JSON.stringify({ name: 'harmless', channel: roomChannel, data: '{"constructor":"Klass","proto":1}' }))
   t.equal(harmless.status, 200, 'a constructor key without a prototype is fine')
   await stillDelivering(t, 'poisoned data')
   t.same(received.filter(({ event }) => event === 'poison' || event === 'fine'), [], 'nothing of a refused trigger or batch was delivered')
@@ -79,7 +81,7 @@ t.test('a query re-encoded so that one signature stands for other parameters: 40
 
 t.test('the same signed trigger sent twice within its window is delivered twice, as Pusher delivers it', async (t) => {
   // Pusher's SDKs sign whole seconds: two identical broadcasts in one second are one request, twice.
-  const body = JSON.stringify({ name: 'twice', channel: room, data: '{"n":1}' })
+  const body = JSON.stringify({ name: 'twice', channel: roomChannel, data: '{"n":1}' })
   const path = signedPath('POST', '/events', body)
   const arrivals = new Promise<void>((resolve) => {
     let count = 0
@@ -111,7 +113,7 @@ t.test('the official pusher SDK\'s requests with special characters in channel n
   t.same(await sdkGet('/channels', { filter_by_prefix: 'presence-with space', info: 'user_count' }), { status: 200, body: { channels: {} } },
     'a space (sent encoded as %20)')
   t.same(await sdkGet(`/channels/${channel}`, { info: 'subscription_count' }), { status: 200, body: { occupied: false, subscription_count: 0 } })
-  const triggered = await pusherClient(url).trigger([channel, room], 'sdk_event', { text: 'a=b&c' })
+  const triggered = await pusherClient(url).trigger([channel, roomChannel], 'sdk_event', { text: 'a=b&c' })
   t.equal(triggered.status, 200, 'a trigger to a channel with = @ , ;')
   const batch = await pusherClient(url).triggerBatch([{ channel, name: 'sdk_event', data: { n: 1 } }])
   t.equal(batch.status, 200, 'a batch')

@@ -14,6 +14,8 @@ t.setTimeout(120_000)
 
 const METRICS_TOKEN = 'reserved-metrics-token-0123456789abcdef0123'
 const room = 'reserved_room'
+/** The room's channel to Laravel's broadcasters: one audience per name (contract 5.1). */
+const roomChannel = `private-${room}`
 const reserved = [
   'connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener',
   'pusher:subscription_succeeded', 'pusher:', 'pusher_internal:member_added'
@@ -45,7 +47,7 @@ client.on('disconnect', () => { disconnects++ })
 /** Publishes a normal event and waits for it: whatever was refused before it was never delivered. */
 async function stillDelivering (t: Test, what: string): Promise<void> {
   const arrived = nextEvent(client, 'after' as never)
-  const answer = await signedPost(url, '/events', JSON.stringify({ name: 'after', channel: room, data: JSON.stringify({ what }) }))
+  const answer = await signedPost(url, '/events', JSON.stringify({ name: 'after', channel: roomChannel, data: JSON.stringify({ what }) }))
   if (answer.status !== 200) throw new Error(`a normal trigger was refused: ${answer.text}`)
   t.same(await arrived, { what }, `${what}: a normal trigger still arrives`)
   t.equal(disconnects, 0, `${what}: the subscriber stayed connected`)
@@ -54,18 +56,18 @@ async function stillDelivering (t: Test, what: string): Promise<void> {
 
 t.test('the Pusher HTTP API: events and batch_events with a reserved name get 400 naming it', async (t) => {
   for (const name of reserved) {
-    const trigger = await signedPost(url, '/events', JSON.stringify({ name, channels: [room, 'other'], data: '{}' }))
+    const trigger = await signedPost(url, '/events', JSON.stringify({ name, channels: [roomChannel, 'other'], data: '{}' }))
     t.equal(trigger.status, 400, `events: ${name}`)
     t.match(trigger.body, { error: `body/name ${JSON.stringify(name)} is reserved` }, `events: ${name}`)
     const batch = await signedPost(url, '/batch_events', JSON.stringify({
-      batch: [{ name: 'fine', channel: room, data: '{}' }, { name, channel: room, data: '{}' }]
+      batch: [{ name: 'fine', channel: roomChannel, data: '{}' }, { name, channel: roomChannel, data: '{}' }]
     }))
     t.equal(batch.status, 400, `batch_events: ${name}`)
     t.match(batch.body, { error: `body/batch/1/name ${JSON.stringify(name)} is reserved` }, `batch_events: ${name}`)
   }
   for (const name of ['connected', 'Connect', 'pusher', 'my-pusher:event', 'client-typing', 'App\\Events\\Disconnect']) {
     const arrived = nextEvent(client, name as never)
-    t.equal((await signedPost(url, '/events', JSON.stringify({ name, channel: room, data: '{"n":1}' }))).status, 200, `${name} is not reserved`)
+    t.equal((await signedPost(url, '/events', JSON.stringify({ name, channel: roomChannel, data: '{"n":1}' }))).status, 200, `${name} is not reserved`)
     t.same(await arrived, { n: 1 })
   }
   await stillDelivering(t, 'the Pusher API')
@@ -74,9 +76,9 @@ t.test('the Pusher HTTP API: events and batch_events with a reserved name get 40
 
 t.test('Laravel\'s redis broadcaster: a reserved name is dropped and counted as reserved_event', async (t) => {
   const publish = await publisherFor(t, redisEnv.BRIDGE_LARAVEL_REDIS_PREFIX)
-  for (const event of reserved) await publish(room, { event, data: { n: 1 }, socket: null })
+  for (const event of reserved) await publish(roomChannel, { event, data: { n: 1 }, socket: null })
   const good = nextEvent(client, 'Shipped' as never)
-  await publish(room, { event: 'Shipped', data: { ok: true }, socket: null })
+  await publish(roomChannel, { event: 'Shipped', data: { ok: true }, socket: null })
   t.same(await good, { ok: true }, 'a good message after them is delivered')
   await stillDelivering(t, 'the redis broadcaster')
   const metrics = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text()

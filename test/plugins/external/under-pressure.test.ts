@@ -1,12 +1,15 @@
 // Load shedding: past a threshold, publishes answer 503 with Retry-After and new sockets are
 // refused, while /health, /ready and /metrics keep answering and connected sockets stay.
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import Fastify from 'fastify'
+import { Client } from 'undici'
 import app from '../../../src/app.ts'
 import { loadConfig } from '../../../src/config/index.ts'
 import { serverOptions } from '../../../src/http/server-options.ts'
 import { RETRY_AFTER_SECONDS } from '../../../src/http/errors.ts'
 import { captureLogs, connectClient, freePort, metricValue, postJson, startBridge, startServer, subscribe, testEnv, waitFor } from '../../helper.ts'
+import { pusherApp, pusherEnv } from '../../pusher.ts'
 
 // Each test waits for load samples, one starts a bridge process: more than the default minute on a busy machine.
 t.setTimeout(180_000)
@@ -178,4 +181,73 @@ t.test('the start itself is not overload: a loop blocked while starting does not
   const response = await fastify.inject({ method: 'POST', url: '/api/sms/new-message', payload: message })
   t.equal(response.statusCode, 202, 'the first publish after the start is accepted')
   t.equal(fastify.overloaded(), false, 'and new sockets are not refused')
+})
+
+t.test('a flood of publishes in one turn of the event loop: past the delay threshold the rest are shed at once with Retry-After, /health and /ready answer', async (t) => {
+  const config = loadConfig(testEnv(pusherEnv({ BRIDGE_MAX_EVENT_LOOP_DELAY: '50' })))
+  const fastify = Fastify(serverOptions(config))
+  await fastify.register(app, { config })
+  // Each publish keeps the event loop busy for a while, as publishes do past the bridge's capacity.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    if (request.method === 'POST') {
+      const until = performance.now() + 20
+      while (performance.now() < until) { /* busy */ }
+    }
+    done()
+  })
+  t.teardown(() => fastify.close())
+  await fastify.listen({ port: 0, host: '127.0.0.1' })
+  const url = `http://127.0.0.1:${(fastify.server.address() as AddressInfo).port}`
+
+  // Publishers on keep-alive connections, opened first: the flood is then written in one go and
+  // read by the bridge in one turn of its event loop (it runs in this process).
+  const publishers = Array.from({ length: 20 }, () => new Client(url, { pipelining: 1 }))
+  const health = new Client(url)
+  const ready = new Client(url)
+  t.teardown(() => Promise.all([...publishers, health, ready].map((client) => client.close())))
+  await Promise.all([...publishers, health, ready].map(async (client) => { await (await client.request({ method: 'GET', path: '/health' })).body.dump() }))
+
+  async function answer (client: Client, method: 'GET' | 'POST', path: string, body?: unknown) {
+    const response = await client.request({ method, path, headers: { 'content-type': 'application/json' }, ...(body !== undefined && { body: JSON.stringify(body) }) })
+    return { status: response.statusCode, retryAfter: response.headers['retry-after'], body: await response.body.json() }
+  }
+  async function flood () {
+    const pusher = publishers.at(-1) as Client
+    const publishes = publishers.slice(0, -1).map((client) => answer(client, 'POST', '/api/sms/new-message', message))
+    // Unsigned: it would be a 401, were it not shed before it is authenticated.
+    const pusherPublish = answer(pusher, 'POST', `/apps/${pusherApp.appId}/events`, { name: 'new_message', channel: 'chat_load', data: '{}' })
+    return {
+      publishes: await Promise.all(publishes),
+      pusher: await pusherPublish,
+      health: await answer(health, 'GET', '/health'),
+      ready: await answer(ready, 'GET', '/ready')
+    }
+  }
+
+  // A flood during the start's grace is not shed, and leaves the sampled delay past its
+  // threshold for a moment (then the whole next flood is shed): flood after a calm sample.
+  let last: Awaited<ReturnType<typeof flood>> | undefined
+  await waitFor(async () => {
+    await waitFor(() => !fastify.isUnderPressure(), 'a calm load sample')
+    last = await flood()
+    const statuses = new Set(last.publishes.map((publish) => publish.status))
+    return statuses.has(202) && statuses.has(503)
+  }, 'a flood whose later publishes are shed')
+  const { publishes, pusher, health: healthAnswer, ready: readyAnswer } = last as Awaited<ReturnType<typeof flood>>
+
+  const shed = publishes.filter((publish) => publish.status === 503)
+  t.same(shed.map((publish) => publish.retryAfter), shed.map(() => String(RETRY_AFTER_SECONDS)), 'every shed publish has Retry-After')
+  t.same(shed[0]?.body, {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: `The bridge is overloaded; retry in ${RETRY_AFTER_SECONDS} seconds`,
+    code: 'FST_UNDER_PRESSURE'
+  })
+  t.same(publishes.filter((publish) => publish.status !== 202 && publish.status !== 503), [], 'nothing else')
+  t.match(pusher, { status: 503, retryAfter: String(RETRY_AFTER_SECONDS), body: { error: `The bridge is overloaded; retry in ${RETRY_AFTER_SECONDS} seconds` } },
+    'the Pusher HTTP API is shed with its own error shape')
+  t.match(healthAnswer, { status: 200, body: { status: 'ok' } }, '/health answers in the same flood')
+  t.match(readyAnswer, { status: 200, body: { status: 'ready' } }, '/ready answers in the same flood')
+
+  t.equal(metricValue(await scrape(url), 'bridge_shed_requests_total{reason="eventLoopTurn"}'), shed.length + 1, 'counted by reason')
 })
