@@ -20,7 +20,7 @@ import { createBatchQueue } from '../../src/broadcasting/batch-queue.ts'
 import { readBroadcastMessage, type DropReason } from '../../src/broadcasting/laravel-redis-message.ts'
 import { createOccurrenceCounter } from '../../src/broadcasting/occurrences.ts'
 import { describeRedisUrl } from '../../src/ops/redis-url.ts'
-import type { Delivery } from '../../src/transport/transport.ts'
+import type { BroadcastDelivery } from '../../src/channels/delivery.ts'
 
 /** How long a node's claim on a message lasts, and how long identical messages keep being numbered on. */
 const CLAIM_SECONDS = 10
@@ -131,7 +131,7 @@ export default fp(async function laravelRedis (fastify) {
   async function deliverBatch (batch: Received[], claimed: Promise<Claimed>): Promise<void> {
     const answer = await claimed
     if ('error' in answer) return fail(answer.error, batch.length)
-    const deliveries: Delivery[] = []
+    const deliveries: BroadcastDelivery[] = []
     batch.forEach(({ channel, message }, index) => {
       const read = readBroadcastMessage(channel, message, { prefix, maxBytes: bodyLimit })
       if (!read.ok) drop(read.reason, channel)

@@ -8,7 +8,7 @@ import { SIGNATURE_WINDOW_SECONDS } from '../../src/auth/request-signature.ts'
 import type { PublishAnswer } from '../../src/schemas/answers.ts'
 import type { EventName, EventPayloads, PublishBody } from '../../src/schemas/events.ts'
 import { roomChannel } from '../../src/channels/names.ts'
-import type { Delivery } from '../../src/transport/transport.ts'
+import { apiDelivery, type Delivery } from '../../src/channels/delivery.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -124,8 +124,9 @@ function createPublisher (fastify: FastifyInstance) {
   async function publishApiEvents (items: ReadonlyArray<{ event: EventName, body: PublishBody<EventName> }>, log: FastifyBaseLogger, signature?: string): Promise<PublishAnswer[]> {
     const events = items.map(({ event, body }) => {
       const uuid = body.uuid ?? randomUUID()
-      const payload: EventPayloads[EventName] = { ...body, uuid } as EventPayloads[EventName]
-      return { channel: roomChannel(body.room), room: body.room, event, payload, uuid }
+      // The body with its uuid filled in is the event's payload, as the schemas define both.
+      const payload = { ...body, uuid } as EventPayloads[typeof event]
+      return { ...apiDelivery(roomChannel(body.room), event, payload), room: body.room, uuid }
     })
     const outcomes = await publish(events, log, 'api', signature)
     return events.map(({ event, room, uuid }, index) => outcomes[index] === 'duplicate'

@@ -2,7 +2,7 @@
 // deliveries, and the channel attributes (`info`) answered from the transport's counts.
 import { PusherBadRequest } from '../http/errors.ts'
 import type { BatchEvent, ChannelAttributes, TriggerRequest } from '../schemas/pusher.ts'
-import type { Delivery } from '../transport/transport.ts'
+import type { BroadcastDelivery } from '../channels/delivery.ts'
 import { poisonedKeyIn, poisonedKeyMessage } from '../http/json-body.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
 import { decodeEventData, RESERVED_EVENT_NAMES, reservedEventName } from './event-data.ts'
@@ -65,7 +65,7 @@ function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): s
 }
 
 /** `POST /events`: one delivery of the event per channel. */
-export function triggerDeliveries (body: TriggerRequest): Delivery[] {
+export function triggerDeliveries (body: TriggerRequest): BroadcastDelivery[] {
   const event = eventName(body.name, 'body/name')
   const payload = payloadOf(body.data, 'body/data')
   return triggerChannels(body).map((channel) => ({
@@ -77,7 +77,7 @@ export function triggerDeliveries (body: TriggerRequest): Delivery[] {
 }
 
 /** `POST /batch_events`: one delivery per item, in order. */
-export function batchDeliveries (batch: readonly BatchEvent[]): Delivery[] {
+export function batchDeliveries (batch: readonly BatchEvent[]): BroadcastDelivery[] {
   return batch.map((item, index) => ({
     channel: item.channel,
     event: eventName(item.name, `body/batch/${index}/name`),

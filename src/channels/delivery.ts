@@ -16,6 +16,11 @@ interface Addressed {
 /** An event of the HTTP API: its payload is exactly what the bridge's clients receive for it. */
 export type ApiDelivery = { [E in EventName]: Addressed & { event: E, payload: EventPayloads[E] } }[EventName]
 
+/** A delivery of the HTTP API's event `event`: its payload must be that event's (the correlation is checked here). */
+export function apiDelivery<E extends EventName> (channel: string, event: E, payload: EventPayloads[E]): ApiDelivery {
+  return { channel, event, payload } as ApiDelivery
+}
+
 /** An event of Laravel's broadcasters (the Pusher HTTP API, the redis broadcaster): any name but the reserved, any JSON. */
 export interface BroadcastDelivery extends Addressed {
   event: string

@@ -79,6 +79,18 @@ export type ServerToClientEvents<M extends object = MessageBody> = {
   'presence:leaving': (channel: string, member: Member) => void
 }
 
+/**
+ * What a socket subscribed through Laravel Echo receives for each event of a channel, whatever
+ * its name: `(event, channel, data)`; Echo's listeners filter on the channel.
+ */
+export type EchoChannelEvent<Data = unknown> = (channel: string, data: Data) => void
+
+/**
+ * What a socket subscribed to a room receives for an event of the room's channel that is not one
+ * of the HTTP API's (a Laravel broadcast to `private-R`): `(event, data)`, as the typed events are.
+ */
+export type RoomChannelEvent<Data = unknown> = (data: Data) => void
+
 /** Events frontends may emit to the bridge. */
 export interface ClientToServerEvents {
   subscribe: (request: SubscribeRequest, ack: (answer: SubscriptionAck) => void) => void

@@ -116,3 +116,5 @@ export function createInterest (announce: (changes: InterestChange[]) => void, p
     }
   }
 }
+
+export type Interest = ReturnType<typeof createInterest>

@@ -10,12 +10,9 @@
 // back where they were), so a flapping user costs every member at most one event a second.
 // Member lists always show the current state; a socket that got its list during a hold is
 // told at its end only what differs from what its list showed.
+import { userKey, type Member } from '../channels/member.ts'
 
-/** A presence member as Laravel describes it (`channel_data`); user ids compare as strings. */
-export interface Member {
-  user_id: string | number
-  user_info?: unknown
-}
+export type { Member } from '../channels/member.ts'
 
 export type PresenceChange = [channel: string, user: string, member: Member | null]
 
@@ -53,10 +50,6 @@ interface Hold {
    */
   changes: number[]
   cancel: () => void
-}
-
-function userKey (member: Member): string {
-  return String(member.user_id)
 }
 
 function later (run: () => void, ms: number): () => void {

@@ -14,7 +14,6 @@ import type { SessionStore, StoredSession } from '../backplane/backplane.ts'
 import { compare, later, START, type Position } from '../backplane/positions.ts'
 import type { EncodedEvent } from '../channels/delivery.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
-import type { FanOut } from './fan-out.ts'
 import { channelsOf, subscriptionOf } from './rooms.ts'
 
 /** An applied event and its position. */
@@ -34,7 +33,8 @@ export interface History {
 
 export interface RecoveryOptions {
   io: BridgeServer
-  fanOut: FanOut
+  /** Writes the events a restored socket missed, in order, in the format of its subscriptions. */
+  replay: (socket: BridgeSocket, events: Iterable<{ event: EncodedEvent, offset: string }>) => void
   sessions: SessionStore
   history: History
   formatOffset: (position: Position) => string
@@ -95,7 +95,7 @@ const PENDING_RESTORE_MS = 10_000
 const MAX_CAPTURED = 10_000
 
 export function createRecovery (options: RecoveryOptions) {
-  const { io, fanOut, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, now = Date.now } = options
+  const { io, replay, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, now = Date.now } = options
   let applied: Position = START
   /** [time, position applied by then], at most one a second, for a session's `from`. */
   const samples: Array<[number, Position]> = []
@@ -279,7 +279,7 @@ export function createRecovery (options: RecoveryOptions) {
       rejoining(socket.id, restore.after)
       for (const room of restore.session.rooms) socket.join(room)
       const events = restore.missed.concat(restore.capture.events)
-      fanOut.replay(socket, events.map(({ position, event }) => ({ event, offset: formatOffset(position) })))
+      replay(socket, events.map(({ position, event }) => ({ event, offset: formatOffset(position) })))
       return true
     },
 

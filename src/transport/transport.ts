@@ -1,40 +1,31 @@
-// The transport: delivers events to a channel's subscribers on every node, subscribes
-// sockets, answers presence members and who is in a channel. It is the same on every
-// deployment: the backplane it is given (src/backplane/) carries the ordered bus of messages
-// every node applies (events, which channels to keep events for, presence changes).
-import type { Backplane, BusMessage, NodeHandler, StoredSession } from '../backplane/backplane.ts'
-import { compare, type Position } from '../backplane/positions.ts'
+// The transport: delivers events to a channel's subscribers on every node, subscribes sockets,
+// keeps presence members, counts who is in a channel, and lets clients recover what they
+// missed. It is the same on every deployment: the backplane it is given (src/backplane/) carries
+// what goes between nodes. This file puts the parts together and is what the plugins use.
+import type { Backplane, BusMessage } from '../backplane/backplane.ts'
 import { encodeEvent, type Delivery } from '../channels/delivery.ts'
 import type { Member } from '../channels/member.ts'
 import { channelOf, type SubscriptionKind } from '../channels/names.ts'
 import type { Config } from '../config/index.ts'
 import type { Log } from '../ops/log.ts'
-import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
+import type { BridgeServer, BridgeSocket, ServerToClientEvents } from '../schemas/socket.ts'
 import { bridgeAdapter } from './adapter.ts'
-import { createFanOut, type FanOutInternals } from './fan-out.ts'
+import { createCounts, totalCount, totalListing, type ChannelCount, type ChannelListing } from './counts.ts'
+import { createFanOut } from './fan-out.ts'
+import { createHistory } from './history.ts'
 import { createInterest } from './interest.ts'
+import { createLiveSessions } from './live-sessions.ts'
+import { createNodeHandler } from './node-handler.ts'
 import { createPresence } from './presence.ts'
+import { createPresenceGrace } from './presence-grace.ts'
 import { createRecovery, DEAD_CONNECTION_MS, RECOVERY_WINDOW_MS } from './recovery.ts'
-import { createRecoveryLog } from './recovery-log.ts'
 import { internalRoom, subscriptionOf } from './rooms.ts'
+import { createSocketIoAudiences, type WriterInternals } from './socket-io-audiences.ts'
 
-export type { Delivery } from '../channels/delivery.ts'
-export type { Member } from './presence.ts'
-
-/** Who is in a channel: sockets, and the distinct users behind them. */
-export interface ChannelCount {
-  subscribers: number
-  users: number
-}
-
-/** A channel with subscribers, and how many. */
-export interface ChannelListing {
-  name: string
-  subscribers: number
-}
+export type { ChannelCount, ChannelListing } from './counts.ts'
 
 /** The socket.io internals the transport reads, from plugins/patches/socket-internals.ts. */
-export interface TransportInternals extends FanOutInternals {
+export interface TransportInternals extends WriterInternals {
   /** socket.io's private session id of a socket: what a reconnecting client names its session by. */
   sessionId: (socket: BridgeSocket) => string | undefined
 }
@@ -49,12 +40,6 @@ export interface TransportOptions {
   onSlowSocket?: () => void
 }
 
-/**
- * A presence member whose socket dropped stays a member this long, so that a client back at
- * once (a network blip, a node's shutdown) causes no `leaving` and `joining`.
- */
-export const PRESENCE_GRACE_MS = 5000
-
 /** Disconnect reasons after which socket.io keeps the session for recovery. */
 const RECOVERABLE = new Set(['transport close', 'transport error', 'ping timeout', 'forced close', 'server shutting down', 'forced server close'])
 
@@ -66,18 +51,16 @@ const KEEP_EVENTS_MS = RECOVERY_WINDOW_MS + DEAD_CONNECTION_MS + 30_000
 
 export async function createTransport ({ io, backplane, internals, config, log, onSlowSocket }: TransportOptions) {
   const nsp = io.of('/')
-  const { sessions } = backplane
-  const history = createRecoveryLog({ maxBytes: config.recoveryMaxBytes, keepMs: KEEP_EVENTS_MS })
 
   /** Messages this node sends besides events: the bus's order makes every node agree. */
   function announce (message: BusMessage): void {
     backplane.send(message).catch((error: unknown) => {
-      // Redis is away: every node re-sends its snapshot once it is back (the bus's `lost`).
+      // Redis is away: every node re-sends its snapshot once it is back.
       log.debug({ type: message.type, reason: String(error) }, 'bus message not sent')
     })
   }
 
-  const fanOut = createFanOut({
+  const socketIo = createSocketIoAudiences({
     io,
     internals,
     maxBufferedBytes: config.maxBufferedBytes,
@@ -87,53 +70,29 @@ export async function createTransport ({ io, backplane, internals, config, log, 
       log.info({ socketId: socket?.id, maxBufferedBytes: config.maxBufferedBytes }, 'socket disconnected: it does not read what it is sent')
     }
   })
+  const fanOut = createFanOut(socketIo.audiences)
   const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
+  const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: KEEP_EVENTS_MS })
   const presence = createPresence(
     (changes) => announce({ type: 'presence', changes }),
-    (channel, event, member, except, only) => {
-      const room = internalRoom('echo', channel)
-      if (only === undefined) {
-        ;(io.to(room).except([...except]).emit as Emit)(event, channel, member)
-        return
-      }
-      for (const sid of only) {
-        const socket = nsp.sockets.get(sid)
-        if (socket?.rooms.has(room) === true) (socket.emit as Emit)(event, channel, member)
-      }
-    }
+    (channel, event, member, except, only) => fanOut.announcePresence({ channel, event, member, except, ...(only !== undefined && { only }) })
   )
+  const grace = createPresenceGrace(presence)
+  const counts = createCounts(io)
+  const live = createLiveSessions({ io, sessionId: internals.sessionId, copies: backplane.sessions.live, position: () => recovery.position })
   const recovery = createRecovery({
     io,
-    fanOut,
-    sessions,
+    replay: socketIo.replay,
+    sessions: backplane.sessions,
+    history,
     formatOffset: backplane.formatOffset,
     parseOffset: backplane.parseOffset,
     deadConnectionMs: DEAD_CONNECTION_MS,
     // Before the socket leaves its rooms: the channels stay interesting without a gap.
     onPersist: (channels) => interest.hold(channels, RECOVERY_WINDOW_MS),
-    joinedAt: (sid) => joined.get(sid),
-    rejoining: (sid, from) => { joined.set(sid, new Map(from)) },
-    async live (pid) {
-      // This node's own live socket is its record; another node's, a copy where there are any.
-      const session = liveSessionOf(pid)
-      return session === undefined ? await sessions.live?.take(pid) : { session }
-    },
-    history: {
-      read (after: ReadonlyMap<string, Position>, upTo: Position) {
-        // Each channel must have been kept since before its position, and nothing after the
-        // earliest one dropped.
-        let earliest: Position | undefined
-        for (const [channel, position] of after) {
-          const since = interest.keptSince(channel)
-          if (since === undefined || compare(since, position) > 0) return undefined
-          if (earliest === undefined || compare(position, earliest) < 0) earliest = position
-        }
-        if (earliest === undefined) return []
-        if (!history.complete(earliest)) return undefined
-        return history.read(earliest, upTo, new Set(after.keys()))
-          .filter(({ position, event }) => compare(position, after.get(event.channel) ?? upTo) > 0)
-      }
-    }
+    joinedAt: live.joinedAt,
+    rejoining: live.rejoining,
+    live: live.find
   })
 
   io.adapter(bridgeAdapter(recovery))
@@ -146,181 +105,32 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     const name = subscriptionOf(room)?.channel
     if (name !== undefined) interest.remove(name)
   })
-  /** sid → channel → the position applied when the socket joined it (either kind, the first). */
-  const joined = new Map<string, Map<string, Position>>()
-  nsp.adapter.on('join-room', (room: string, sid: string) => {
-    const name = subscriptionOf(room)?.channel
-    if (name === undefined) return
-    let channels = joined.get(sid)
-    if (channels === undefined) {
-      channels = new Map()
-      joined.set(sid, channels)
-    }
-    if (!channels.has(name)) channels.set(name, recovery.position)
-    sessionChanged(sid)
-  })
-  /**
-   * The sessions of live sockets are kept as they change (in Redis in a cluster: a node may
-   * die), for a client back before its old connection was seen closed.
-   */
-  const changedSessions = new Set<string>()
-  function sessionChanged (sid: string): void {
-    // Without copies (every live socket is this node's own), they are looked up when needed.
-    if (sessions.live === undefined) return
-    if (changedSessions.size === 0) queueMicrotask(writeLiveSessions)
-    changedSessions.add(sid)
-  }
-  function sessionOf (socket: BridgeSocket, pid: string): StoredSession {
-    const rooms = [...socket.rooms].filter((room) => subscriptionOf(room) !== undefined)
-    return { sid: socket.id, pid, rooms, data: socket.data, from: [...joined.get(socket.id) ?? []] }
-  }
-  function writeLiveSessions (): void {
-    for (const sid of changedSessions) {
-      const socket = nsp.sockets.get(sid)
-      const pid = socket === undefined ? undefined : internals.sessionId(socket)
-      if (socket === undefined || !socket.connected || pid === undefined) continue
-      sessions.live?.changed(sessionOf(socket, pid))
-    }
-    changedSessions.clear()
-  }
-  /** The session of this node's live socket whose client names it `pid`, if there is one. */
-  function liveSessionOf (pid: string): StoredSession | undefined {
-    for (const socket of nsp.sockets.values()) {
-      if (socket.connected && internals.sessionId(socket) === pid) return sessionOf(socket, pid)
-    }
-    return undefined
-  }
-
-  nsp.adapter.on('leave-room', (room: string, sid: string) => {
-    const name = subscriptionOf(room)?.channel
-    const channels = joined.get(sid)
-    if (name !== undefined) sessionChanged(sid)
-    if (name === undefined || channels === undefined) return
-    for (const kind of ['room', 'echo'] as const) if (nsp.adapter.rooms.get(internalRoom(kind, name))?.has(sid) === true) return
-    channels.delete(name)
-    if (channels.size === 0) joined.delete(sid)
-  })
-
-  const handler: NodeHandler = {
-    apply (position, _node, message) {
-      switch (message.type) {
-        case 'events':
-          message.events.forEach((event, index) => {
-            const at: Position = [position[0], position[1], index]
-            recovery.applied(at, event)
-            if (!event.ephemeral && interest.keptSince(event.channel) !== undefined) history.append(at, event)
-            fanOut.deliver(event, backplane.formatOffset(at))
-          })
-          return
-        case 'interest':
-          interest.apply(position, _node, message.changes)
-          break
-        case 'presence':
-          presence.apply(_node, message.changes)
-          break
-        case 'snapshot':
-          interest.replace(position, _node, message.interest)
-          presence.replace(_node, message.presence)
-          break
-      }
-      recovery.advance(position)
-    },
-    passed (position) {
-      recovery.advance(position)
-    },
-    deliver (events) {
-      // Not kept: they carry the offset of the last applied event, which a client may resume from.
-      const offset = recovery.currentOffset()
-      for (const event of events) fanOut.deliver(event, offset)
-    },
-    lost () {
-      // Every event up to now may be missing here: no session can recover from before it.
-      history.lostThrough(recovery.position)
-    },
-    state: () => ({ interest: interest.local(), presence: presence.localMembers() }),
-    nodeDied: (node) => presence.forget(node),
-    nodeForgotten: (node) => interest.forget(node),
-    answer (question) {
-      if (question.type === 'count') return { type: 'count', ...localCount(question.channel) }
-      return { type: 'channels', channels: localChannels(question.prefix) }
-    }
-  }
-
-  /** Sockets subscribed to `name` (either kind) on this node and their users. */
-  function localCount (name: string): { subscribers: number, users: string[] } {
-    const ids = new Set<string>()
-    for (const kind of ['room', 'echo'] as const) for (const id of nsp.adapter.rooms.get(internalRoom(kind, name)) ?? []) ids.add(id)
-    const users = new Set<string>()
-    for (const id of ids) {
-      const userId = nsp.sockets.get(id)?.data.userId
-      if (userId !== undefined) users.add(userId)
-    }
-    return { subscribers: ids.size, users: [...users] }
-  }
-
-  function localChannels (prefix: string): Array<[string, number]> {
-    const counts = new Map<string, Set<string>>()
-    for (const [room, members] of nsp.adapter.rooms) {
-      const name = subscriptionOf(room)?.channel
-      if (name === undefined || !name.startsWith(prefix)) continue
-      const ids = counts.get(name) ?? new Set()
-      for (const id of members) ids.add(id)
-      counts.set(name, ids)
-    }
-    return [...counts].map(([name, ids]) => [name, ids.size])
-  }
-
-  /** Presence members whose socket dropped, until the grace ends: sid → channels. */
-  const leavingLater = new Map<string, { timer: NodeJS.Timeout, channels: string[], done: () => void, left: Promise<void> }>()
-
-  function leavePresenceNow (sid: string, channels: Iterable<string>): void {
-    for (const channel of channels) presence.leave(sid, channel)
-  }
+  nsp.adapter.on('join-room', live.joinedRoom)
+  nsp.adapter.on('leave-room', live.leftRoom)
 
   io.on('connection', (socket) => {
-    if (recovery.complete(socket)) {
-      // A restored session: its presence memberships continue, announcing nothing new.
-      const waiting = leavingLater.get(socket.id)
-      if (waiting !== undefined) {
-        clearTimeout(waiting.timer)
-        leavingLater.delete(socket.id)
-        waiting.done()
-      }
-      for (const [channel, member] of Object.entries(socket.data.presence ?? {})) presence.restore(socket.id, channel, member)
-    }
-    ;(socket as unknown as { on: (event: 'disconnect', listener: typeof onDisconnect) => void }).on('disconnect', onDisconnect)
+    if (recovery.complete(socket)) grace.restored(socket)
+    socket.on('disconnect', onDisconnect)
   })
 
   /** Shared by every socket (socket.io calls it with the socket as `this`): nothing per socket. */
   function onDisconnect (this: BridgeSocket, reason: string): void {
-    const socket = this
     // Its client is back on a new connection that carries on from here (same id).
-    if (recovery.takenOver(socket)) return
+    if (recovery.takenOver(this)) return
+    const mayComeBack = RECOVERABLE.has(reason)
     // A session that is not kept for recovery is not kept as a live one either.
-    const pid = internals.sessionId(socket)
-    if (pid !== undefined && !RECOVERABLE.has(reason)) sessions.live?.ended(pid)
-    const channels = Object.keys(socket.data.presence ?? {})
-    if (channels.length === 0) return
-    if (!RECOVERABLE.has(reason)) return leavePresenceNow(socket.id, channels)
-    let done = () => {}
-    const left = new Promise<void>((resolve) => { done = resolve })
-    const timer = setTimeout(() => {
-      leavingLater.delete(socket.id)
-      leavePresenceNow(socket.id, channels)
-      done()
-    }, PRESENCE_GRACE_MS)
-    leavingLater.set(socket.id, { timer, channels, done, left })
+    if (!mayComeBack) live.ended(this)
+    grace.dropped(this, mayComeBack)
   }
 
-  await backplane.start(handler)
+  await backplane.start(createNodeHandler({ recovery, history, interest, presence, fanOut, counts, formatOffset: backplane.formatOffset }))
 
   return {
     /**
      * Delivers the events in order, all or nothing, and resolves once they are handed on: to
-     * the sockets on a single node, stored in Redis for every node in a cluster (else it
-     * rejects with a 503 error). Each event is encoded before anything else happens: one that
-     * cannot be is a 400 error and nothing is delivered. Ephemeral events (whispers) are not
-     * stored anywhere: in a cluster they go to every node over Redis pub/sub.
+     * the sockets on a single node, stored for every node in a cluster (else it rejects with a
+     * 503 error). Each event is encoded before anything else happens: one that cannot be is a
+     * 400 error and nothing is delivered. Ephemeral events (whispers) are not kept anywhere.
      */
     async deliver (deliveries: readonly Delivery[]): Promise<void> {
       const events = deliveries.map(encodeEvent)
@@ -333,7 +143,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
      * socket's channels are kept, so that the offset it carries (the last applied event's)
      * is one a reconnecting client can resume from.
      */
-    async emitRecoverable (socket: BridgeSocket, event: string, ...args: unknown[]): Promise<void> {
+    async emitRecoverable<E extends keyof ServerToClientEvents> (socket: BridgeSocket, event: E, ...args: Parameters<ServerToClientEvents[E]>): Promise<void> {
       const channels = [...socket.rooms].flatMap((room) => subscriptionOf(room)?.channel ?? [])
       try {
         await Promise.all(channels.map((channel) => interest.whenKept(channel, KEPT_WITHIN_MS)))
@@ -341,7 +151,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
         // Redis is away: the event goes anyway; a reconnect then starts over.
         log.debug({ socketId: socket.id, reason: String(error) }, 'channels not kept yet')
       }
-      ;(socket.emit as Emit)(event, ...args)
+      socket.emit(event, ...args)
     },
 
     /**
@@ -367,31 +177,14 @@ export async function createTransport ({ io, backplane, internals, config, log, 
       return count
     },
 
-    /**
-     * Sockets subscribed to channel `name` (either kind: room R counts as `private-R`) and their
-     * distinct users, on every node.
-     */
+    /** Sockets subscribed to channel `name` (room R counts as `private-R`) and their distinct users, on every node. */
     async channelCount (name: string): Promise<ChannelCount> {
-      const answers = await backplane.ask({ type: 'count', channel: name })
-      let subscribers = 0
-      const users = new Set<string>()
-      for (const answer of answers) {
-        if (answer.type !== 'count') continue
-        subscribers += answer.subscribers
-        for (const user of answer.users) users.add(user)
-      }
-      return { subscribers, users: users.size }
+      return totalCount(await backplane.ask({ type: 'count', channel: name }))
     },
 
     /** Channels with at least one subscriber whose name starts with `prefix`, on every node. */
     async channels (prefix = ''): Promise<ChannelListing[]> {
-      const answers = await backplane.ask({ type: 'channels', prefix })
-      const totals = new Map<string, number>()
-      for (const answer of answers) {
-        if (answer.type !== 'channels') continue
-        for (const [name, subscribers] of answer.channels) totals.set(name, (totals.get(name) ?? 0) + subscribers)
-      }
-      return [...totals].map(([name, subscribers]) => ({ name, subscribers }))
+      return totalListing(await backplane.ask({ type: 'channels', prefix }))
     },
 
     /** Presence channels: members are users, however many sockets each has there. */
@@ -430,28 +223,19 @@ export async function createTransport ({ io, backplane, internals, config, log, 
       userCounts: presence.userCounts
     },
 
-    /** Subscriptions (socket, channel pairs) and channels with a subscriber, on this node. */
+    /** Subscriptions (socket, channel pairs) and channels with a subscriber, and the kept events, on this node. */
     localStats () {
-      let subscriptions = 0
-      let channels = 0
-      for (const [room, members] of nsp.adapter.rooms) {
-        if (subscriptionOf(room) === undefined) continue
-        channels += 1
-        subscriptions += members.size
-      }
-      return { subscriptions, channels, keptEvents: history.stats(), keptChannels: interest.channels }
+      return { ...counts.localSubscriptions(), keptEvents: history.stats(), keptChannels: interest.channels }
     },
 
     async close (): Promise<void> {
       // Members of sockets that just dropped leave once their grace is over (they may be back
-      // on another node by then), while the bus is still there to say so.
-      await Promise.all([...leavingLater.values()].map(({ left }) => left))
+      // on another node by then), while the backplane is still there to say so.
+      await grace.settled()
       presence.close()
       recovery.close()
     }
   }
 }
-
-type Emit = (event: string, ...args: unknown[]) => boolean
 
 export type Transport = Awaited<ReturnType<typeof createTransport>>

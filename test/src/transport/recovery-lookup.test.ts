@@ -3,7 +3,6 @@
 // recovers.
 import t from 'tap'
 import type { BridgeServer } from '../../../src/schemas/socket.ts'
-import type { FanOut } from '../../../src/transport/fan-out.ts'
 import type { Position } from '../../../src/backplane/positions.ts'
 import { createRecovery } from '../../../src/transport/recovery.ts'
 import type { StoredSession } from '../../../src/backplane/backplane.ts'
@@ -28,7 +27,7 @@ t.test('a session stored by the old node while the new one was looking for it is
   }
   const recovery = createRecovery({
     io: { of: () => ({ sockets: new Map() }) } as unknown as BridgeServer,
-    fanOut: {} as FanOut,
+    replay: () => {},
     sessions,
     history: { read: () => [] },
     formatOffset: (position: Position) => position.join('-'),
