@@ -6,29 +6,17 @@ import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { Counter } from 'prom-client'
-import { createCallLimiter, type CallRefusal } from '../../src/echo/call-limiter.ts'
-import type { ChannelKind } from '../../src/channels/names.ts'
-import { createLaravelAuthorizer, type Authorization } from '../../src/echo/laravel-authorizer.ts'
-import { createForwardedFor } from '../../src/echo/forwarded-for.ts'
-import type { ForwardedHeaders } from '../../src/echo/requests.ts'
-import { openAuthorization, tokenAuthorization } from '../../src/echo/token-authorizer.ts'
+import { createCallLimiter, type CallRefusal } from '../../src/protocols/echo/authorization/call-limiter.ts'
+import { createForwardedFor } from '../../src/protocols/echo/authorization/forwarded-for.ts'
+import { createLaravelAuthorizer } from '../../src/protocols/echo/authorization/laravel-authorizer.ts'
+import { openAuthorization, tokenAuthorization } from '../../src/protocols/echo/authorization/token-authorizer.ts'
+import type { EchoAuthorization } from '../../src/protocols/echo/context.ts'
 import type { BridgeSocket } from '../../src/schemas/socket.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     echoAuthorization: EchoAuthorization
   }
-}
-
-export type AuthorizationMode = 'laravel' | 'tokens' | 'open'
-
-export interface EchoAuthorization {
-  mode: AuthorizationMode
-  /**
-   * The decision on one subscription to a private or presence channel: allowed (with the
-   * presence member) or refused with the status for `subscription_error`. Never rejects.
-   */
-  authorize: (socket: BridgeSocket, channel: string, kind: Exclude<ChannelKind, 'public'>, headers: ForwardedHeaders) => Promise<Authorization>
 }
 
 /** Calls of one connection in flight or waiting for a slot; a page's other subscriptions queue behind them. */

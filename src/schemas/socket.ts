@@ -4,7 +4,7 @@ import type { Server, Socket } from 'socket.io'
 import { Type, type Static } from 'typebox'
 import { Room } from './fields.ts'
 import type { EventPayloads } from './events.ts'
-import type { PresenceMember } from './echo.ts'
+import type { EchoClientEvent, EchoSubscribeRequest, EchoUnsubscribeRequest, PresenceMember } from './echo.ts'
 
 export const SubscribeRequest = Type.Object({
   room: Room,
@@ -91,10 +91,21 @@ export type EchoChannelEvent<Data = unknown> = (channel: string, data: Data) => 
  */
 export type RoomChannelEvent<Data = unknown> = (data: Data) => void
 
-/** Events frontends may emit to the bridge. */
+/**
+ * One client event of both protocols: the bridge's own, answered through its ack, or Laravel
+ * Echo's, which sends none (refusals come as `subscription_error`).
+ */
+type RoomOrEchoCall<RoomRequest, EchoRequest> = (...args: [request: RoomRequest, ack: (answer: SubscriptionAck) => void] | [request: EchoRequest]) => void
+
+/**
+ * Events frontends may emit to the bridge: the bridge's own `subscribe { room }` and
+ * `unsubscribe { room }` (with an ack), and Laravel Echo's `subscribe { channel, auth }`,
+ * `unsubscribe { channel }` and `client event` (whispers), on the same connection.
+ */
 export interface ClientToServerEvents {
-  subscribe: (request: SubscribeRequest, ack: (answer: SubscriptionAck) => void) => void
-  unsubscribe: (request: UnsubscribeRequest, ack: (answer: SubscriptionAck) => void) => void
+  subscribe: RoomOrEchoCall<SubscribeRequest, EchoSubscribeRequest>
+  unsubscribe: RoomOrEchoCall<UnsubscribeRequest, EchoUnsubscribeRequest>
+  'client event': (request: EchoClientEvent) => void
 }
 
 export type InterServerEvents = Record<string, never>

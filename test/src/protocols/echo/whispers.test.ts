@@ -3,8 +3,8 @@
 // rate limits, off with BRIDGE_WHISPERS=off; relayed and dropped ones counted in /metrics.
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { connectClient, metricValue, securedEnv, signedHeaders, socketToken, startBridge, subscribe, waitFor } from '../../helper.ts'
-import { answerTo, connectEcho, emitRaw, nextOn, recordAll, type EchoClient } from '../../echo/helper.ts'
+import { connectClient, metricValue, securedEnv, signedHeaders, socketToken, startBridge, subscribe, waitFor } from '../../../helper.ts'
+import { answerTo, connectEcho, emitRaw, nextOn, recordAll, type EchoClient } from '../../../echo/helper.ts'
 
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
 t.setTimeout(180_000)

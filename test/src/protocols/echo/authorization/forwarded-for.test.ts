@@ -1,7 +1,7 @@
 // The X-Forwarded-For the bridge sends Laravel for a client: the peer alone unless it is a
 // proxy BRIDGE_TRUST_PROXY names, then the hops the bridge can vouch for, the peer last.
 import t from 'tap'
-import { createForwardedFor } from '../../../src/echo/forwarded-for.ts'
+import { createForwardedFor } from '../../../../../src/protocols/echo/authorization/forwarded-for.ts'
 
 t.test('without trusted proxies: the peer, whatever X-Forwarded-For it sent', async (t) => {
   const forwardedFor = createForwardedFor([])

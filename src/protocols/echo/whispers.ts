@@ -1,6 +1,6 @@
 // Whispers (Echo's client events): which ones the bridge relays to a channel's other sockets.
-import { channelKind, validChannelName } from '../channels/names.ts'
-import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
+import { channelKind, validChannelName } from '../../channels/names.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../../schemas/json-depth.ts'
 import type { ClientEvent } from './requests.ts'
 
 /** Most bytes of a whisper's data, as encoded JSON. */
@@ -14,12 +14,17 @@ const WHISPER_EVENT = /^client-[\x21-\x7e]{1,192}$/
 /** Why a whisper is dropped (the `reason` label of bridge_whispers_dropped_total). */
 export type WhisperDrop = 'disabled' | 'invalid' | 'not_client_event' | 'not_private' | 'not_authorized' | 'too_large' | 'too_deep' | 'rate_limited' | 'unavailable'
 
+/** Whether `event` is a whisper's name: `client-` and a name a socket.io client can listen to. */
+export function isWhisperEvent (event: string): event is `client-${string}` {
+  return WHISPER_EVENT.test(event)
+}
+
 /**
  * Why this whisper must not be relayed, or undefined when it may: checks that need nothing but
  * the whisper itself (the socket's authorization and rate are checked by the caller).
  */
 export function whisperProblem ({ channel, event, data }: ClientEvent): WhisperDrop | undefined {
-  if (!WHISPER_EVENT.test(event)) return 'not_client_event'
+  if (!isWhisperEvent(event)) return 'not_client_event'
   if (!validChannelName(channel) || channelKind(channel) === 'public') return 'not_private'
   if (deeperThan(data, MAX_WHISPER_DEPTH)) return 'too_deep'
   if (Buffer.byteLength(JSON.stringify(data) ?? 'null') > MAX_WHISPER_BYTES) return 'too_large'

@@ -8,8 +8,8 @@ import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
-import { postJson, secrets, securedEnv, startBridge } from '../../helper.ts'
-import { fakeLaravel } from '../../echo/fake-laravel.ts'
+import { postJson, secrets, securedEnv, startBridge } from '../../../helper.ts'
+import { fakeLaravel } from '../../../echo/fake-laravel.ts'
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const noChromium = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`

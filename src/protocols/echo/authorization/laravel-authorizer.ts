@@ -1,12 +1,12 @@
 // Authorization by Laravel: asks the app's `/broadcasting/auth` about one subscription, with
 // the user's credentials and nothing else, and reads the answer the way Echo's servers do.
 import type { LogFn } from 'pino'
-import type { PusherApp } from '../config/index.ts'
-import type { Member } from '../channels/member.ts'
-import type { ChannelKind } from '../channels/names.ts'
-import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
+import type { PusherApp } from '../../../config/index.ts'
+import type { Member } from '../../../channels/member.ts'
+import type { ChannelKind } from '../../../channels/names.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../../../schemas/json-depth.ts'
 import { pusherAuthMatches } from './channel-auth-signature.ts'
-import type { ForwardedHeaders } from './requests.ts'
+import type { ForwardedHeaders } from '../requests.ts'
 
 /** A subscription allowed (with its presence member) or refused with an HTTP-like status. */
 export type Authorization =

@@ -2,8 +2,8 @@
 // presence channels, section 1 publishes reaching Echo listeners of the room's private channel,
 // tokens mode and open mode.
 import t from 'tap'
-import { connectClient, metricValue, nextEvent, postJson, recordEvents, refusedConnection, securedEnv, socketToken, startBridge, subscribe } from '../../helper.ts'
-import { answerTo, connectEcho, nextOn, publishSigned, recordAll, socketOf } from '../../echo/helper.ts'
+import { connectClient, metricValue, nextEvent, postJson, recordEvents, refusedConnection, securedEnv, socketToken, startBridge, subscribe } from '../../../helper.ts'
+import { answerTo, connectEcho, nextOn, publishSigned, recordAll, socketOf } from '../../../echo/helper.ts'
 
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
 t.setTimeout(180_000)

@@ -1,8 +1,8 @@
 // Authorization without Laravel: the connection's JWT decides (tokens mode), or nothing does
 // (open development mode).
-import { roomMatches } from '../auth/room-allowed.ts'
-import type { Member } from '../channels/member.ts'
-import type { ChannelKind } from '../channels/names.ts'
+import { roomMatches } from '../../../auth/room-allowed.ts'
+import type { Member } from '../../../channels/member.ts'
+import type { ChannelKind } from '../../../channels/names.ts'
 import type { Authorization } from './laravel-authorizer.ts'
 
 /** What the connection's verified token said (socket.data). */

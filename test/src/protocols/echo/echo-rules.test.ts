@@ -2,13 +2,13 @@
 // reading Echo's payloads, whisper checks, Pusher signatures and reading Laravel's answers.
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { channelKind, validChannelName } from '../../../src/channels/names.ts'
-import { deeperThan } from '../../../src/schemas/json-depth.ts'
-import { readAnswer, type LaravelAuthorizationRequest } from '../../../src/echo/laravel-authorizer.ts'
-import { pusherAuthMatches, pusherChannelAuth } from '../../../src/echo/channel-auth-signature.ts'
-import { createConnectionRateLimit, createRateLimiter } from '../../../src/sockets/rate-limiter.ts'
-import { forwardedHeaders, isEchoRequest, readClientEvent, readSubscribe } from '../../../src/echo/requests.ts'
-import { whisperProblem } from '../../../src/echo/whispers.ts'
+import { channelKind, validChannelName } from '../../../../src/channels/names.ts'
+import { deeperThan } from '../../../../src/schemas/json-depth.ts'
+import { readAnswer, type LaravelAuthorizationRequest } from '../../../../src/protocols/echo/authorization/laravel-authorizer.ts'
+import { pusherAuthMatches, pusherChannelAuth } from '../../../../src/protocols/echo/authorization/channel-auth-signature.ts'
+import { createConnectionRateLimit, createRateLimiter } from '../../../../src/sockets/rate-limiter.ts'
+import { forwardedHeaders, isEchoRequest, readClientEvent, readSubscribe } from '../../../../src/protocols/echo/requests.ts'
+import { whisperProblem } from '../../../../src/protocols/echo/whispers.ts'
 
 t.test('channel names and kinds', async (t) => {
   for (const name of ['a', 'chat.1', 'private-chat.1', 'presence-room.1', 'A-Z_a=z@0,9.;:', 'x'.repeat(164)]) t.ok(validChannelName(name), name.slice(0, 20))

@@ -2,12 +2,12 @@
 // events), Echo subscribes to every channel again, and that changes nothing: Laravel is not
 // asked again, no event arrives twice, presence is not announced twice, whispers still work.
 import t, { type Test } from 'tap'
-import { securedEnv, startBridge } from '../../helper.ts'
-import { dropConnection } from '../../recovery.ts'
-import { answerTo, connectEcho, nextOn, publishSigned, recordAll, socketOf, type EchoClient } from '../../echo/helper.ts'
-import { fakeLaravel } from '../../echo/fake-laravel.ts'
-import type { TestClient } from '../../helper.ts'
-import { pusherEnv, signedPost } from '../../pusher.ts'
+import { securedEnv, startBridge } from '../../../helper.ts'
+import { dropConnection } from '../../../recovery.ts'
+import { answerTo, connectEcho, nextOn, publishSigned, recordAll, socketOf, type EchoClient } from '../../../echo/helper.ts'
+import { fakeLaravel } from '../../../echo/fake-laravel.ts'
+import type { TestClient } from '../../../helper.ts'
+import { pusherEnv, signedPost } from '../../../pusher.ts'
 
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
 t.setTimeout(180_000)

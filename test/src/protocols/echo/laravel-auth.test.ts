@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { pusherChannelAuth } from '../../../src/echo/channel-auth-signature.ts'
+import { pusherChannelAuth } from '../../../../src/protocols/echo/authorization/channel-auth-signature.ts'
 import {
   captureLogs,
   connectClient,
@@ -19,9 +19,9 @@ import {
   socketToken,
   startBridge,
   subscribe
-} from '../../helper.ts'
-import { answerTo, connectEcho, nextOn, socketOf } from '../../echo/helper.ts'
-import { fakeLaravel } from '../../echo/fake-laravel.ts'
+} from '../../../helper.ts'
+import { answerTo, connectEcho, nextOn, socketOf } from '../../../echo/helper.ts'
+import { fakeLaravel } from '../../../echo/fake-laravel.ts'
 
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
 t.setTimeout(180_000)

@@ -3,9 +3,9 @@
 // per-connection limits, and subscriptions that change while Laravel is still deciding.
 import type { ServerResponse } from 'node:http'
 import t from 'tap'
-import { connectClient, metricValue, postJson, securedEnv, startBridge, subscribe } from '../../helper.ts'
-import { answerTo, connectEcho, emitRaw, nextOn, publishSigned, recordAll, socketOf } from '../../echo/helper.ts'
-import { fakeLaravel } from '../../echo/fake-laravel.ts'
+import { connectClient, metricValue, postJson, securedEnv, startBridge, subscribe } from '../../../helper.ts'
+import { answerTo, connectEcho, emitRaw, nextOn, publishSigned, recordAll, socketOf } from '../../../echo/helper.ts'
+import { fakeLaravel } from '../../../echo/fake-laravel.ts'
 
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
 t.setTimeout(180_000)

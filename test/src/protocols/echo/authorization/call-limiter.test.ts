@@ -1,7 +1,7 @@
 // The bounds on calls to Laravel's `/broadcasting/auth`, as plain code: slots on the node, the
 // bounded wait in front of them, each connection's share and queue, and a connection that goes.
 import t from 'tap'
-import { createCallLimiter, type CallLimits, type CallOutcome } from '../../../src/echo/call-limiter.ts'
+import { createCallLimiter, type CallLimits, type CallOutcome } from '../../../../../src/protocols/echo/authorization/call-limiter.ts'
 
 /** A task the test finishes by hand; records whether it started and whether it was aborted. */
 interface Controlled {

@@ -3,7 +3,7 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { createLaravelAuthorizer } from '../../../src/echo/laravel-authorizer.ts'
+import { createLaravelAuthorizer } from '../../../../../src/protocols/echo/authorization/laravel-authorizer.ts'
 
 t.test('a cancelled call is closed at once, answered 499, and logs no failure; X-Forwarded-For is sent', async (t) => {
   let arrived: (request: IncomingMessage) => void = () => {}

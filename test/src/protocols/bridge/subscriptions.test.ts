@@ -1,6 +1,6 @@
 // socket.io subscribe/unsubscribe: acks, error codes, the room limit, and garbage payloads.
 import t from 'tap'
-import { connectClient, metricValue, nextEvent, postJson, startBridge, subscribe, unsubscribe, waitFor, type TestClient } from '../../helper.ts'
+import { connectClient, metricValue, nextEvent, postJson, startBridge, subscribe, unsubscribe, waitFor, type TestClient } from '../../../helper.ts'
 
 /** Emits raw arguments, bypassing the typed event map, the way a buggy client could. */
 function emitRaw (client: TestClient, event: string, ...args: unknown[]) {

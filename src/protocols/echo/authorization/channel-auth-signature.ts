@@ -1,7 +1,7 @@
 // Pusher's channel authorization signature, as Laravel's `pusher` broadcaster puts it in its
 // `/broadcasting/auth` answer: `auth: "<key>:<hex HMAC-SHA256(secret, socket_id:channel[:channel_data])>"`.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import type { PusherApp } from '../config/index.ts'
+import type { PusherApp } from '../../../config/index.ts'
 
 /** The `auth` value Pusher's server SDKs compute for this subscription. */
 export function pusherChannelAuth (app: PusherApp, socketId: string, channel: string, channelData?: string): string {

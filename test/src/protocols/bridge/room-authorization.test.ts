@@ -12,7 +12,7 @@ import {
   startBridge,
   subscribe,
   type TestClient
-} from '../../helper.ts'
+} from '../../../helper.ts'
 
 // Signing is off here: these tests are about rooms; test/plugins/app/publisher-auth.test.ts covers it.
 const env = securedEnv({ BRIDGE_API_SIGNING_SECRET: '' })
