@@ -1,7 +1,6 @@
-// `fastify.echoAuthorization`: who decides whether a socket may subscribe to a private or
-// presence Echo channel. Decided once at start: Laravel's `/broadcasting/auth` when
-// BRIDGE_AUTH_ENDPOINT is set, else the connection's JWT, else (open development mode) nobody.
-// Calls to Laravel are bounded per node and per connection, and carry the client's address.
+// `fastify.echoAuthorization`: who decides on private and presence Echo channels, once at start:
+// Laravel's `/broadcasting/auth` (BRIDGE_AUTH_ENDPOINT), else the connection's JWT, else nobody
+// (open development mode). Calls to Laravel are bounded per node and per connection.
 import { randomBytes } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
@@ -19,21 +18,19 @@ declare module 'fastify' {
   }
 }
 
-/** Calls of one connection in flight or waiting for a slot; a page's other subscriptions queue behind them. */
+/** Calls of one connection in flight or waiting; a page's other subscriptions queue behind them. */
 export const CALLS_PER_CONNECTION = 4
 /** The node-wide wait in front of the BRIDGE_AUTH_CONCURRENCY slots holds this many calls per slot. */
 export const WAITING_PER_SLOT = 4
-/** Status of a subscription refused because too many calls to Laravel are under way. */
 const TOO_MANY_REQUESTS = 429
 
-/** The connection's presence id in open mode, kept in its data so a recovered session keeps it. */
+/** Kept in the socket's data, so a recovered session keeps it. */
 function guestIdOf (socket: BridgeSocket): string {
   socket.data.echo ??= { grants: [] }
   socket.data.echo.guestId ??= `guest-${randomBytes(6).toString('hex')}`
   return socket.data.echo.guestId
 }
 
-/** Laravel's `/broadcasting/auth` asked within the bounds, on the client's behalf. */
 function laravelAuthorization (fastify: FastifyInstance, endpoint: string): EchoAuthorization {
   const { authTimeoutMs, authConcurrency, maxRoomsPerSocket, pusher, trustProxy } = fastify.config
   const laravel = createLaravelAuthorizer({ endpoint, timeoutMs: authTimeoutMs, pusher, log: fastify.log })
@@ -43,7 +40,7 @@ function laravelAuthorization (fastify: FastifyInstance, endpoint: string): Echo
     maxWaiting: authConcurrency * WAITING_PER_SLOT,
     waitTimeoutMs: authTimeoutMs,
     perConnection: CALLS_PER_CONNECTION,
-    // What plugins/app/echo.ts lets a connection have pending already; this holds however it unsubscribes.
+    // What src/protocols/echo/subscribe.ts lets a connection have pending; this holds however it unsubscribes.
     maxPerConnection: maxRoomsPerSocket
   }
   const calls = createCallLimiter(limits)
@@ -62,7 +59,7 @@ function laravelAuthorization (fastify: FastifyInstance, endpoint: string): Echo
     wait_timeout: `no call to BRIDGE_AUTH_ENDPOINT free within BRIDGE_AUTH_TIMEOUT (${authTimeoutMs} ms)`,
     connection_busy: `a connection may have at most ${maxRoomsPerSocket} authorizations under way (BRIDGE_MAX_ROOMS_PER_SOCKET)`
   }
-  /** True from the first refusal for a full node until calls run again with nobody waiting: logged once. */
+  /** From the first refusal for a full node until calls run again with nobody waiting: logged once. */
   let saturated = false
 
   // Shared by every socket (called with it as `this`): a socket that goes gives up its calls.

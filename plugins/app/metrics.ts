@@ -10,14 +10,9 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Distinct event names that get a label value of their own beside section 1's five; past
- * them an event is counted as `other`. Pusher and Laravel event names are whatever the app
- * chose (`App\Events\OrderShipped`, `.order.shipped`), and each label value is a time series.
- */
+/** Event names with a label value of their own beside the HTTP API's five (each is a time series). */
 export const MAX_EVENT_LABELS = 100
 
-/** The `event` label of an event name: section 1's names, then the first MAX_EVENT_LABELS others, then `other`. */
 function eventLabeller () {
   const known = new Set<string>(eventKinds.map((kind) => kind.event))
   const seen = new Set<string>()
@@ -29,10 +24,7 @@ function eventLabeller () {
   }
 }
 
-/**
- * The registry and the counters the plugins move. Gauges that read another plugin's state
- * are registered by that plugin (socket connections, subscriptions, load-shedding samples).
- */
+/** The counters the plugins move; gauges that read another plugin's state are registered by it. */
 function createMetrics () {
   // Its own registry, not prom-client's global one: several bridges may share a process (tests).
   const registry = new Registry()
@@ -42,11 +34,10 @@ function createMetrics () {
   const httpLabels = ['method', 'route', 'status_code'] as const
   return {
     registry,
-    /** A counter another plugin moves, registered here. */
     counter (name: string, help: string): Counter {
       return new Counter({ name, help, registers })
     },
-    /** A gauge read at each scrape, for state another plugin owns (connections, subscriptions). */
+    /** A gauge read at each scrape, for state another plugin owns. */
     gauge (name: string, help: string, read: () => number): void {
       registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))
     },
@@ -68,7 +59,6 @@ function createMetrics () {
       help: 'HTTP requests received and not yet answered (this scrape included)',
       registers
     }),
-    /** The `event` label value of an event name (bounded: see MAX_EVENT_LABELS). */
     eventLabel: eventLabeller(),
     eventsPublished: new Counter({
       name: 'bridge_events_published_total',
@@ -129,7 +119,6 @@ export default fp(async function metrics (fastify) {
   // Callback hooks, not async ones: they run on every request, and a promise each is not free.
   fastify.addHook('onRequest', (_request, reply, done) => {
     all.httpInFlight.inc()
-    // 'close' comes exactly once: when answered, or when the client went away first.
     reply.raw.once('close', () => all.httpInFlight.dec())
     done()
   })

@@ -1,7 +1,6 @@
-// Who may publish: a bearer token from BRIDGE_API_TOKEN and, when BRIDGE_API_SIGNING_SECRET
-// is set, a fresh signature over the method, path and query, and raw body. `fastify.requirePublisher(scope)`
-// puts both on every route of a scope (routes/api/autohooks.ts does it for /api); the
-// publisher then accepts each signed publish once (`request.publisherSignature`).
+// Who may publish: a bearer token from BRIDGE_API_TOKEN and, with BRIDGE_API_SIGNING_SECRET, a
+// fresh signature over method, path and query, and raw body. `fastify.requirePublisher(scope)`
+// puts both on a scope's routes (routes/api/autohooks.ts).
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { bearerToken, tokenMatcher } from '../../src/auth/bearer-token.ts'
@@ -11,14 +10,10 @@ import { parseJsonBody } from '../../src/http/json-body.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Requires a publisher's credentials on every route registered in `scope`. */
     requirePublisher: (scope: FastifyInstance) => void
   }
   interface FastifyRequest {
-    /**
-     * With signing on: the request's verified X-Bridge-Signature (lower case), which the
-     * publisher claims so that a replay of the same signed publish emits nothing.
-     */
+    /** With signing on: the verified X-Bridge-Signature, which the publisher claims so a replay emits nothing. */
     publisherSignature?: string
   }
 }
@@ -37,7 +32,7 @@ export default fp(async function publisherAuth (fastify) {
       'Never run like this where others can reach it (NODE_ENV=production refuses to).')
   }
 
-  /** onRequest hook: the bearer token, and with signing the timestamp, before any body is read. */
+  /** The bearer token, and with signing the timestamp, before any body is read. */
   async function authenticatePublisher (request: FastifyRequest): Promise<void> {
     if (tokenAccepted !== undefined) {
       const token = bearerToken(request.headers.authorization)
@@ -53,9 +48,7 @@ export default fp(async function publisherAuth (fastify) {
     }
   }
 
-  /** With signing on: throws a 401 unless the signature matches this request and these exact body bytes. */
   function verifySignature (secret: string, request: FastifyRequest, body: Buffer | string): void {
-    // authenticatePublisher has already checked that both headers are there.
     const timestamp = header(request, 'x-bridge-timestamp') ?? ''
     const signature = header(request, 'x-bridge-signature') ?? ''
     if (!signatureMatches(secret, { timestamp, method: request.method, url: request.url, body }, signature)) {
@@ -68,9 +61,8 @@ export default fp(async function publisherAuth (fastify) {
     scope.addHook('onRequest', authenticatePublisher)
     if (apiSigningSecret === undefined) return
 
-    // A signature covers the exact bytes sent, so JSON bodies are read as a buffer, checked
-    // before anything parses them, then parsed by the bridge's one JSON reader.
-    // Unsigned setups keep the app's parser (the same reader).
+    // A signature covers the exact bytes sent: JSON bodies are read as a buffer and checked
+    // before the bridge's one JSON reader parses them.
     scope.removeContentTypeParser('application/json')
     scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
       let value: unknown
@@ -83,8 +75,7 @@ export default fp(async function publisherAuth (fastify) {
       }
       done(null, value)
     })
-    // A request without a body never reaches the parser (a parsed JSON body is never undefined):
-    // its signature covers the empty body.
+    // A request without a body never reaches the parser: its signature covers the empty body.
     scope.addHook('preValidation', async (request) => {
       if (request.body === undefined) verifySignature(apiSigningSecret, request, '')
     })

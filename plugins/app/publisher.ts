@@ -1,6 +1,5 @@
-// `fastify.publisher`: the one delivery path. Every way of publishing hands its events here,
-// whatever its wire format: claim each uuid once, deliver through the transport, give the
-// claims back if that failed, count, and write one log line per event.
+// `fastify.publisher`: the one delivery path for every way of publishing: claim each uuid once,
+// deliver through the transport, give the claims back if that failed, count, log one line each.
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
@@ -16,28 +15,20 @@ declare module 'fastify' {
   }
 }
 
-/** An event to deliver; with a `uuid`, a retry within the de-duplication window is not delivered again. */
 export type OutgoingEvent = Delivery & {
   uuid?: string
-  /** Section 1's room (`channel` is the room's channel), for the log line. */
+  /** The HTTP API's room (`channel` is its channel), for the log line. */
   room?: string
 }
 
-/** What became of one event: delivered, or not delivered again because its uuid was claimed. */
 export type Outcome = 'published' | 'duplicate'
 
-/**
- * Which way an event came in, for metrics and the log line: section 1's `/api`, the Pusher
- * HTTP API, or Laravel's redis broadcaster.
- */
+/** Which way an event came in, for metrics and the log line. */
 export type Source = 'api' | 'pusher' | 'laravel-redis'
 
-/**
- * A signature is claimed for as long as its timestamp can be fresh (300 s either side of the
- * clock), so a replay is refused for the whole time it would otherwise be accepted.
- */
+/** A signature is claimed for as long as its timestamp can be fresh, so a replay is refused for all that time. */
 const SIGNATURE_CLAIM_SECONDS = 2 * SIGNATURE_WINDOW_SECONDS
-/** A signature's claim key: longer than any uuid (at most 128 characters), so no uuid can take its claim. */
+/** Longer than any uuid (at most 128 characters), so no uuid can take a signature's claim. */
 const signatureKey = (signature: string) => `signature:${signature}`.padEnd(129, '.')
 
 function createPublisher (fastify: FastifyInstance) {
@@ -45,10 +36,7 @@ function createPublisher (fastify: FastifyInstance) {
   const { claims } = fastify.backplane
   const ttl = fastify.config.idempotencyTtlSeconds
 
-  /**
-   * Claims each uuid (in order, so a uuid repeated within the events is a duplicate the second
-   * time); with a signature, claims it first: a signed request seen before delivers nothing.
-   */
+  /** Claims each uuid in order (one repeated within the events is a duplicate the second time); a signature first. */
   async function claimAll (events: readonly OutgoingEvent[], signature: string | undefined): Promise<boolean[]> {
     if (signature !== undefined && !await claims.claim(signatureKey(signature), SIGNATURE_CLAIM_SECONDS)) {
       return events.map(() => false)
@@ -77,11 +65,7 @@ function createPublisher (fastify: FastifyInstance) {
     }))
   }
 
-  /**
-   * Delivers the events in order, all or nothing, and resolves once they are handed on; a
-   * uuid already claimed within the window makes its event a duplicate (not delivered).
-   * Rejects (503 while the cluster's Redis is away) with every claim given back.
-   */
+  /** Delivers the events in order, all or nothing; a uuid claimed within the window makes a duplicate. Rejects with every claim given back. */
   async function publish (events: readonly OutgoingEvent[], log: FastifyBaseLogger, source: Source = 'api', signature?: string): Promise<Outcome[]> {
     let claimed: boolean[]
     try {
@@ -94,15 +78,14 @@ function createPublisher (fastify: FastifyInstance) {
     try {
       await transport.deliver(fresh)
     } catch (error) {
-      // Nothing was handed on: give the uuids back, so that the publisher's retry is not
-      // answered as a duplicate. If Redis is gone for this too, the claims expire.
+      // Nothing was handed on: give the uuids back, so that a retry is not a duplicate.
       await releaseAll(fresh)
       if (signature !== undefined) await claims.release(signatureKey(signature)).catch(() => {})
       throw error
     }
     return events.map(({ event, channel, uuid, except, room }, index) => {
       const labels = { event: metrics.eventLabel(event), source }
-      // Section 1's line names its room; the other sources say what they are and whom they skipped.
+      // The HTTP API's line names its room; the other sources say what they are and whom they skipped.
       const line = source === 'api' ? { event, room, uuid } : { event, room: channel, uuid, source, except }
       if (claimed[index] === true) {
         metrics.eventsPublished.inc(labels)
@@ -115,16 +98,10 @@ function createPublisher (fastify: FastifyInstance) {
     })
   }
 
-  /**
-   * Section 1's publishes: each payload is the request body with its uuid filled in (a v4
-   * UUID when the publisher sent none), delivered to the channel of the body's room (which Echo
-   * subscribes to as a private channel). `signature`: the request's verified signature, when
-   * signing is on (a replay is answered as a duplicate).
-   */
+  /** The HTTP API's publishes: each payload is the body with its uuid (made when absent), to the channel of its room. */
   async function publishApiEvents (items: ReadonlyArray<{ event: EventName, body: PublishBody<EventName> }>, log: FastifyBaseLogger, signature?: string): Promise<PublishAnswer[]> {
     const events = items.map(({ event, body }) => {
       const uuid = body.uuid ?? randomUUID()
-      // The body with its uuid filled in is the event's payload, as the schemas define both.
       const payload = { ...body, uuid } as EventPayloads[typeof event]
       return { ...apiDelivery(roomChannel(body.room), event, payload), room: body.room, uuid }
     })

@@ -1,8 +1,6 @@
-// Who may open a socket: a connection token (JWT) in `auth.token` or, as Laravel Echo's
-// `bearerToken` sends it, `auth.headers.Authorization`, from an allowed origin. Sets
-// `socket.data.userId`, `rooms` and `userInfo`, which subscriptions check against. With
-// BRIDGE_AUTH_ENDPOINT, Laravel authorizes Echo channels and a connection may come without one.
-// Refusals are counted in /metrics and logged at most once a second per reason.
+// Who may open a socket: a connection token (JWT) in `auth.token` or Echo's `bearerToken`
+// (`auth.headers.Authorization`), from an allowed origin; with BRIDGE_AUTH_ENDPOINT a connection
+// may come without one. Refusals are counted, and logged at most once a second per reason.
 import fp from 'fastify-plugin'
 import { bearerToken } from '../../src/auth/bearer-token.ts'
 import { createSocketTokenVerifier, type SocketTokenVerifier } from '../../src/auth/socket-tokens.ts'
@@ -10,7 +8,6 @@ import { createRateLimitedLog } from '../../src/ops/rate-limited-log.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** Verifies socket tokens; null in open development mode (no BRIDGE_JWT_SECRET). */
     socketTokens: SocketTokenVerifier | null
   }
 }
@@ -18,7 +15,6 @@ declare module 'fastify' {
 /** The `connect_error` message a refused client gets, whatever the reason (the log has it). */
 export const UNAUTHORIZED = 'unauthorized'
 
-/** The handshake's `auth.token`, and the bearer token of `auth.headers.Authorization` (Echo's `bearerToken`). */
 export function handshakeTokens (auth: unknown): { token: unknown, bearer: string | undefined } {
   const { token, headers } = (typeof auth === 'object' && auth !== null ? auth : {}) as { token?: unknown, headers?: unknown }
   let bearer: string | undefined
@@ -30,7 +26,6 @@ export function handshakeTokens (auth: unknown): { token: unknown, bearer: strin
   return { token, bearer }
 }
 
-/** What the socket keeps of its connection token: user, rooms and presence `user_info`. */
 function connectionData (grant: ReturnType<SocketTokenVerifier['connection']>) {
   const data: { userId: string, rooms: readonly string[], userInfo?: unknown } = { userId: grant.userId, rooms: grant.rooms }
   if (grant.userInfo !== undefined) data.userInfo = grant.userInfo
@@ -40,12 +35,10 @@ function connectionData (grant: ReturnType<SocketTokenVerifier['connection']>) {
 export default fp(async function socketAuth (fastify) {
   const { jwtSecret, corsOrigins } = fastify.config
   const refused = fastify.metrics.socketConnectionsRefused
-  // One connection may send connect packets without end: each refused one is counted, not each logged.
   const logRefusal = createRateLimitedLog()
 
-  // socket.io's `cors` option only covers polling; browsers do not apply CORS to WebSocket.
-  // plugins/external/socket-io.ts refuses other origins at the Engine.IO handshake; this is the same
-  // rule at the socket.io connect, should a handshake ever get past it. Non-browser clients send none.
+  // The same rule as the Engine.IO handshake's (plugins/external/socket-io.ts), at the socket.io
+  // connect: browsers do not apply CORS to WebSocket. Non-browser clients send no Origin.
   if (corsOrigins !== true) {
     const allowed = new Set(corsOrigins)
     fastify.io.use((socket, next) => {
@@ -73,13 +66,12 @@ export default fp(async function socketAuth (fastify) {
 
   fastify.io.use((socket, next) => {
     const { token, bearer } = handshakeTokens(socket.handshake.auth)
-    // With Laravel authorizing, a bearer token is usually Laravel's own (Sanctum, Passport),
-    // meant for /broadcasting/auth: it identifies the connection only when it is the bridge's JWT.
+    // With Laravel authorizing, a bearer token is usually Laravel's own (Sanctum, Passport): it
+    // identifies the connection only when it is the bridge's JWT.
     if (laravelAuthorizes && token === undefined) {
       try {
         if (bearer !== undefined) Object.assign(socket.data, connectionData(tokens.connection(bearer)))
       } catch {
-        // Not a bridge token: the connection is anonymous, as without one.
       }
       return next()
     }

@@ -1,7 +1,5 @@
-// Security headers on HTTP answers (helmet). The bridge answers JSON, which a browser
-// should never render, frame or sniff: the default policy lets a page load nothing. Swagger UI
-// at /docs replaces it with a policy of its own (plugins/external/swagger.ts). socket.io's own HTTP
-// answers do not pass through Fastify and carry none of these.
+// Security headers on HTTP answers (helmet). The bridge answers JSON, which a browser should never
+// render, frame or sniff: the policy lets a page load nothing (Swagger UI at /docs sets its own).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
 import helmetMiddleware, { type HelmetOptions } from 'helmet'
@@ -20,7 +18,6 @@ export const helmetOptions: HelmetOptions = {
   strictTransportSecurity: false
 }
 
-/** The headers helmet sets with these options: the same for every request, so worked out once. */
 function helmetHeaders (options: HelmetOptions): Array<[string, string]> {
   const headers = new Map<string, string>()
   const response = {
@@ -33,9 +30,8 @@ function helmetHeaders (options: HelmetOptions): Array<[string, string]> {
   return [...headers]
 }
 
-// @fastify/helmet builds helmet's whole middleware (options, policy string) again on every
-// request; on the publish path that was a tenth of the bridge's CPU. These options set fixed
-// headers, so they are computed at start and copied onto each answer the same way.
+// @fastify/helmet rebuilds helmet's middleware on every request; these headers are fixed, so they
+// are computed at start and copied onto each answer (docs/benchmarks.md).
 export default fp(async function helmet (fastify) {
   const headers = helmetHeaders(helmetOptions)
   fastify.addHook('onRequest', (_request, reply, done) => {

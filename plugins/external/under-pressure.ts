@@ -1,10 +1,7 @@
-// Load shedding: past a threshold (event-loop delay or utilization, live heap, RSS) requests
-// answer 503 with Retry-After, except routes that opt out (/health, /ready, /metrics).
-// Event-loop thresholds are @fastify/under-pressure's own; memory is measured after a full
-// garbage collection (src/ops/memory-pressure.ts) and reaches under-pressure as its health check.
-// A request that arrives when the current turn of the event loop has already run past the
-// delay threshold is shed at once too (src/ops/event-loop-turn.ts): that bounds each turn, and so
-// how long /health and new connections wait, whatever the sampled figures say.
+// Load shedding (docs/operations.md#load-shedding): past a threshold (event-loop delay or
+// utilization, live heap, RSS) requests answer 503 with Retry-After, except routes that opt out.
+// Memory is judged after a full collection (src/ops/memory-pressure.ts), and a request arriving
+// in a turn of the event loop already past the delay threshold is shed at once (src/ops/event-loop-turn.ts).
 import fastifyUnderPressure, { type FastifyUnderPressureOptions } from '@fastify/under-pressure'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
@@ -23,33 +20,22 @@ declare module 'fastify' {
   }
 }
 
-/** Shed requests are counted, and logged once per quiet period rather than once each. */
 const WARN_INTERVAL_MS = 10_000
-/** How often the load is sampled: short, so shedding starts and ends within a fraction of a second. */
+/** Short, so shedding starts and ends within a fraction of a second. */
 export const SAMPLE_INTERVAL_MS = 250
-/** Shortest time between two garbage collections asked for while memory looks short. */
 const COLLECT_EVERY_MS = 5000
 
 type PressureHandler = NonNullable<FastifyUnderPressureOptions['pressureHandler']>
-/** Why a request was shed: under-pressure's check, or a turn of the event loop past the delay threshold. */
 type ShedReason = Parameters<PressureHandler>[2] | 'eventLoopTurn'
 
-/**
- * The 503 bodies, in the error handler's shapes, worked out once: shedding must cost less than
- * the work it refuses, and an error built, thrown and handled per request cost about as much as
- * an accepted publish.
- */
+/** The 503 bodies, built once: shedding must cost less than the work it refuses. */
 const overloadedMessage = `The bridge is overloaded; retry in ${RETRY_AFTER_SECONDS} seconds`
 const shedAnswers = {
   fastify: JSON.stringify(errorAnswer(new Overloaded(overloadedMessage), 503)),
   pusher: JSON.stringify({ error: overloadedMessage })
 }
 
-/**
- * The event loop is judged from two full samples after start on: starting (loading modules,
- * compiling every route's schema) blocks the loop for a moment, and the first sample would
- * count that as overload and refuse the first requests of a node the load balancer just added.
- */
+/** The event loop is judged from two full samples after start on: starting blocks it a moment, which is not overload. */
 export function startupGrace () {
   let settledAt = Infinity
   return {
@@ -58,7 +44,6 @@ export function startupGrace () {
   }
 }
 
-/** Sheds a request: counted, logged once per quiet period, answered 503 with Retry-After. */
 export function loadShedder (fastify: FastifyInstance, memory: MemoryPressure) {
   let lastWarning = -Infinity
   return function shed (request: FastifyRequest, reply: FastifyReply, type: ShedReason, value: number | undefined): void {
@@ -76,7 +61,6 @@ export function loadShedder (fastify: FastifyInstance, memory: MemoryPressure) {
 }
 
 export function underPressureOptions (fastify: FastifyInstance, memory: MemoryPressure, grace: ReturnType<typeof startupGrace>, shed: ReturnType<typeof loadShedder>): FastifyUnderPressureOptions {
-  /** Lets opted-out routes through; otherwise answers 503 (under-pressure goes on only if nothing was sent). */
   function handlePressure (...[request, reply, type, value]: Parameters<PressureHandler>): void {
     if (request.routeOptions.config.loadShedding === false) return
     if ((type === 'eventLoopDelay' || type === 'eventLoopUtilization') && grace.active()) return
@@ -120,7 +104,6 @@ export default fp(async function underPressure (fastify) {
   const turnTooLong = (elapsed: number) => maxTurnMs > 0 && elapsed > maxTurnMs && !grace.active()
   if (maxTurnMs > 0) {
     fastify.addHook('onRequest', (request, reply, done) => {
-      // Every request starts the clock, so a turn is measured from its first request of any kind.
       const elapsed = turn.elapsed()
       if (turnTooLong(elapsed) && request.routeOptions.config.loadShedding !== false) {
         shed(request, reply, 'eventLoopTurn', elapsed)
@@ -129,10 +112,8 @@ export default fp(async function underPressure (fastify) {
       done()
     })
   }
-  // During the startup grace only memory counts.
   fastify.decorate('overloaded', () => turnTooLong(turn.elapsed()) || (fastify.isUnderPressure() && (!grace.active() || memory.reason !== undefined)))
 
-  // The values load shedding compares with its thresholds, to tune them from real data.
   const { metrics } = fastify
   metrics.gauge('bridge_event_loop_delay_seconds', 'Mean event-loop delay over the last sample, as load shedding measures it',
     () => fastify.memoryUsage().eventLoopDelay / 1000)

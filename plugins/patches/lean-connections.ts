@@ -1,27 +1,19 @@
 // Keeps idle connections small: once connected, a connection lets go of the HTTP request that
-// opened it, and `socket.request` becomes a small stand-in with what socket.io's documentation
-// reads of it: `headers`, `url`, `method` and the client's address (`socket.remoteAddress`).
-//
-// Patches: engine.io's `Socket#request` (replaced once connected) and the `req` of the
-// websocket upgrade's response object (set to null). `leanConnectionProblems` and
-// `upgradeRequestProblems` name what is missing, and the start fails then
-// (plugins/patches/self-check.ts). Versions are pinned in package.json.
+// opened it (docs/performance.md), and `socket.request` becomes a stand-in keeping what
+// socket.io's docs read of it: `headers`, `url`, `method`, `socket.remoteAddress`.
+// Patches engine.io's `Socket#request` and the upgrade response's `req`, checked at start.
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
 import type { Probe } from './self-check.ts'
 
-// Engine.IO keeps the request that opened a connection for the connection's whole life,
-// twice over: as `conn.request`, and through the response object of a websocket upgrade,
-// which stays reachable from the socket's `close` listeners. socket.io copies what it uses
-// (headers, query, address, auth) into `socket.handshake` when the socket connects, so the
-// rest of the request (stream state, raw headers, parsed query) is dead weight
-// (docs/performance.md). Middleware and connection handlers still see the request itself.
+// Engine.IO keeps the request for the connection's life twice over (`conn.request`, and the
+// upgrade response reachable from `close` listeners); socket.io copied what it uses into
+// `socket.handshake`. Middlewares and connection handlers still see the request itself.
 
 interface UpgradeResponse {
   req: IncomingMessage | null
 }
 
-/** What `socket.request` keeps once the connection is up: the parts socket.io's docs use. */
 export interface RequestStandIn {
   headers: IncomingMessage['headers']
   url: string | undefined
@@ -34,7 +26,6 @@ export function requestStandIn (request: IncomingMessage): RequestStandIn {
   return { headers: request.headers, url: request.url, method: request.method, socket: { remoteAddress, remotePort } }
 }
 
-/** What this patch needs of a connected socket's engine connection and does not find. */
 export function leanConnectionProblems (conn: { request?: unknown }): string[] {
   const request = conn.request as Partial<IncomingMessage> | null | undefined
   return request !== null && typeof request === 'object' && typeof request.headers === 'object'
@@ -42,7 +33,6 @@ export function leanConnectionProblems (conn: { request?: unknown }): string[] {
     : ['engine.io Socket#request holds the IncomingMessage that opened the connection']
 }
 
-/** What this patch needs of Engine.IO's response to a websocket upgrade and does not find. */
 export function upgradeRequestProblems ({ upgrade }: Pick<Probe, 'upgrade'>): string[] {
   return (upgrade.response as Partial<UpgradeResponse>).req === upgrade.request
     ? []

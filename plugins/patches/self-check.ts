@@ -1,8 +1,6 @@
-// Every socket.io, Engine.IO and ws internal the bridge reads, checked at start: one real
-// websocket connection to a private socket.io server of the same packages (on 127.0.0.1, once
-// per process) must show each of them, or the start fails with one line naming what changed.
-// The patches in this folder say which internals they read; their `…Problems` functions are
-// the checks run here.
+// Every socket.io, Engine.IO and ws internal the bridge reads, checked at start on one real
+// websocket connection to a private socket.io server of the same packages (127.0.0.1, once per
+// process): the start fails with one line naming what changed. Each patch exports its checks.
 import type { IncomingMessage } from 'node:http'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,21 +12,16 @@ import { leanConnectionProblems, upgradeRequestProblems } from './lean-connectio
 import { pusherSocketIdProblems } from './pusher-socket-id.ts'
 import { socketInternalsProblems } from './socket-internals.ts'
 
-/** What one connection to a private socket.io server shows of the packages' internals. */
 export interface Probe {
-  /** The server's main namespace. */
   namespace: object
-  /** A socket connected over websocket, with connection state recovery on (as the bridge runs). */
+  /** Connected over websocket, with connection state recovery on (as the bridge runs). */
   socket: Socket
-  /** Its Engine.IO connection, while its handlers run. */
   connection: EngineConnection & { request?: unknown }
-  /** What Engine.IO's middlewares got as the response of the websocket upgrade, and its request. */
   upgrade: { request: IncomingMessage, response: object }
 }
 
 export type InternalsCheck = (probe: Probe) => string[]
 
-/** The checks of every patch; each names the internals it does not find. */
 export const checks: InternalsCheck[] = [
   socketInternalsProblems,
   (probe) => fastPathProblems(probe.connection),
@@ -39,7 +32,6 @@ export const checks: InternalsCheck[] = [
 
 const PROBE_WITHIN_MS = 5000
 
-/** Connects one raw websocket client to a private socket.io server and hands the probe to `inspect`. */
 async function withProbe<T> (inspect: (probe: Probe) => T): Promise<T> {
   const http = createServer()
   const io = new Server(http, { transports: ['websocket'], serveClient: false, connectionStateRecovery: {} })
@@ -72,21 +64,17 @@ async function withProbe<T> (inspect: (probe: Probe) => T): Promise<T> {
   }
 }
 
-/** Runs `list` against a probe: every problem found, one per missing internal. */
 export async function internalsProblems (list: readonly InternalsCheck[] = checks): Promise<string[]> {
   return await withProbe((probe) => list.flatMap((check) => check(probe)))
 }
 
-/** The message a start fails with: one line naming every internal that changed. */
 export function selfCheckMessage (problems: readonly string[]): string {
   return `socket.io internals the bridge relies on changed (see plugins/patches/README.md): ${problems.join('; ')}`
 }
 
-/** One probe per process for the patches' own checks: the packages do not change while it runs. */
 let checked: Promise<string[]> | undefined
 
 export interface SelfCheckOptions {
-  /** Other checks than the patches' (tests). */
   checks?: readonly InternalsCheck[]
 }
 

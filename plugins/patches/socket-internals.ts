@@ -1,12 +1,8 @@
-// `fastify.socketInternals`: the reads of Engine.IO, ws and socket.io internals that the rest of
-// the bridge needs, in one place (src/ reaches them only through this decorator):
-// - how many bytes wait for a connection: engine.io `Socket#writeBuffer` and the websocket
-//   transport's `socket` (a ws WebSocket, whose `bufferedAmount` is public), for the slow-socket cut;
-// - a websocket frame built once for many sockets: ws `Sender.frame` and Engine.IO's
-//   `preEncoded`/`wsPreEncodedFrame` write options, as socket.io's own adapter uses them;
-// - socket.io `Socket#pid`, the private session id a reconnecting client names its session by;
-// - the raw socket under the stand-in response Engine.IO's middlewares get for an upgrade.
-// Checked at start (plugins/patches/self-check.ts); versions are pinned in package.json.
+// `fastify.socketInternals`: the reads of Engine.IO, ws and socket.io internals the rest of the
+// bridge needs (src/ reaches them only through this decorator): the bytes waiting for a
+// connection (`writeBuffer`, the websocket's `bufferedAmount`), a frame built once for many
+// sockets (ws `Sender.frame`, `preEncoded`/`wsPreEncodedFrame`), socket.io's session id
+// (`Socket#pid`), and the raw socket under an upgrade's stand-in response. Checked at start.
 import type { Socket as NetSocket } from 'node:net'
 import fp from 'fastify-plugin'
 import WebSocket from 'ws'
@@ -19,13 +15,11 @@ declare module 'fastify' {
   }
 }
 
-/** An Engine.IO connection as far as these reads go. */
 export interface BufferedConnection {
   writeBuffer?: Array<{ data?: unknown }>
   transport?: { socket?: { bufferedAmount?: unknown } }
 }
 
-/** Engine.IO write options of a packet already encoded, with its websocket frame when one is built. */
 export interface PacketOptions {
   preEncoded: true
   wsPreEncodedFrame?: Buffer[]
@@ -38,10 +32,7 @@ const buildFrame = (WebSocket as unknown as { Sender?: { frame?: FrameBuilder } 
 /** Bytes counted so far in a connection's current Engine.IO buffer (it is replaced when flushed). */
 const counted = new WeakMap<object, { buffer: unknown[], packets: number, bytes: number }>()
 
-/**
- * About how many bytes wait to be sent to a connection: in Engine.IO's buffer (polling
- * between requests, or a websocket with a write in flight) and in the websocket's own.
- */
+/** Bytes waiting in Engine.IO's buffer (polling, or a write in flight) and in the websocket's own. */
 export function waitingBytes (connection: object): number {
   const conn = connection as BufferedConnection
   const ws = conn.transport?.socket
@@ -59,20 +50,17 @@ export function waitingBytes (connection: object): number {
   return bytes
 }
 
-/** Write options for a packet written to many sockets: its websocket frame is built here, once. */
 export function sharedFrame (packet: string): PacketOptions {
   if (buildFrame === undefined) return { preEncoded: true }
   const frame = buildFrame(Buffer.from(`4${packet}`), { readOnly: false, mask: false, rsv1: false, opcode: 1, fin: true })
   return { preEncoded: true, wsPreEncodedFrame: frame }
 }
 
-/** socket.io's private session id of a socket, when connection state recovery gave it one. */
 export function sessionId (socket: object): string | undefined {
   const pid = (socket as { pid?: unknown }).pid
   return typeof pid === 'string' ? pid : undefined
 }
 
-/** The raw socket under the response Engine.IO's middlewares get for a websocket upgrade. */
 export function upgradeSocket (response: object): NetSocket | undefined {
   return (response as { socket?: NetSocket }).socket
 }
@@ -80,7 +68,6 @@ export function upgradeSocket (response: object): NetSocket | undefined {
 export const socketInternals = { waitingBytes, sharedFrame, sessionId, upgradeSocket }
 export type SocketInternals = typeof socketInternals
 
-/** What these reads need and a connected websocket does not show; empty when all is there. */
 export function socketInternalsProblems ({ socket, connection, upgrade }: Probe): string[] {
   const problems: string[] = []
   const expect = (ok: boolean, what: string) => { if (!ok) problems.push(what) }

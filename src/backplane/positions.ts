@@ -1,11 +1,7 @@
-// Positions in the event stream. Every event a node applies has one, in the order the node
-// applied it; a client keeps the offset (the position as text) of the last event it got and
-// sends it back when it reconnects, so the bridge knows what it missed.
+// Positions in the event stream: every applied event has one; a client keeps the last one it got
+// (as its offset) and sends it back when it reconnects.
 
-/**
- * `[a, b, c]`, compared in that order. On a single node `[0, sequence, 0]`; in a cluster
- * `[ms, seq, index]`: the Redis stream entry id `ms-seq` and the event's index in that entry.
- */
+/** Compared in order: `[0, sequence, 0]` on one node; a Redis stream entry `ms-seq` and the event's index in it. */
 export type Position = readonly [number, number, number]
 
 export const START: Position = [0, 0, 0]

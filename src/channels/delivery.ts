@@ -1,33 +1,28 @@
-// What every publish path hands to the transport: one event for the subscribers of one
-// channel, typed by where it comes from, and the same event encoded once, before anything is
-// stored, sent or answered, so a payload that cannot be encoded is refused while nothing has
-// happened yet.
+// What every publish path hands to the transport: an event for one channel's subscribers,
+// typed by where it comes from, then encoded once, before anything is stored or sent, so a
+// payload that cannot be encoded is refused while nothing has happened yet.
 import type { EventName, EventPayloads } from '../schemas/events.ts'
 import { UnencodableEvent } from '../http/errors.ts'
 import type { SubscriptionKind } from './names.ts'
 
 interface Addressed {
-  /** The channel (src/channels/names.ts: the bridge's room R is `private-R`). */
   channel: string
   /** A socket id that must not get the event (Laravel's `toOthers()`, a whisper's sender). */
   except?: string
 }
 
-/** An event of the HTTP API: its payload is exactly what the bridge's clients receive for it. */
 export type ApiDelivery = { [E in EventName]: Addressed & { event: E, payload: EventPayloads[E] } }[EventName]
 
-/** A delivery of the HTTP API's event `event`: its payload must be that event's (the correlation is checked here). */
+/** The event's payload must be that event's: the correlation is checked here. */
 export function apiDelivery<E extends EventName> (channel: string, event: E, payload: EventPayloads[E]): ApiDelivery {
   return { channel, event, payload } as ApiDelivery
 }
 
-/** An event of Laravel's broadcasters (the Pusher HTTP API, the redis broadcaster): any name but the reserved, any JSON. */
 export interface BroadcastDelivery extends Addressed {
   event: string
   payload: unknown
 }
 
-/** A whisper (Echo's client event): for Echo's subscribers only, never kept. */
 export interface WhisperDelivery extends Addressed {
   event: `client-${string}`
   payload: unknown
@@ -38,15 +33,14 @@ export interface WhisperDelivery extends Addressed {
 
 export type Delivery = ApiDelivery | BroadcastDelivery | WhisperDelivery
 
-/** A delivery with its payload as JSON text: what nodes exchange and the recovery store keeps. */
+/** What nodes exchange and the recovery store keeps. */
 export interface EncodedEvent {
   channel: string
   event: string
   payloadJson: string
   except?: string
-  /** Only subscribers of this kind get it (a whisper goes to Echo subscribers only). */
   only?: SubscriptionKind
-  /** Not kept for missed-event recovery (a whisper: a typing indicator is stale a second later). */
+  /** Not kept for recovery (a typing indicator is stale a second later). */
   ephemeral?: boolean
 }
 
@@ -70,7 +64,6 @@ export function encodeEvent (delivery: Delivery, index: number): EncodedEvent {
   }
 }
 
-/** About how many bytes an event holds in memory: what the recovery budget counts. */
 export function sizeOf (event: EncodedEvent): number {
   return 64 + event.channel.length + event.event.length + event.payloadJson.length + (event.except?.length ?? 0)
 }

@@ -1,7 +1,6 @@
 // The bridge's errors in one place: every error it answers with, the 503 policy (one
-// Retry-After rule), and the error and not-found handlers that give every answer Fastify's
-// JSON shape, or Pusher's `{ "error" }` on the routes of the Pusher HTTP API.
-// Refused requests are logged at most once a second per kind (src/ops/rate-limited-log.ts).
+// Retry-After rule), and the handlers that give every answer Fastify's JSON shape, or Pusher's
+// `{ "error" }` on the Pusher HTTP API's routes.
 import { STATUS_CODES } from 'node:http'
 import createError from '@fastify/error'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
@@ -11,44 +10,29 @@ import { loggedUrl } from './request-logging.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /**
-     * `pusher`: errors are answered as Pusher's HTTP API answers them, `{ "error": "..." }`
-     * (its SDKs show that text); set on every route of routes/apps by plugins/app/pusher-auth.ts.
-     */
+    /** `pusher`: errors as Pusher's HTTP API answers them (set on routes/apps by plugins/app/pusher-auth.ts). */
     errorShape?: 'pusher'
   }
 }
 
-/**
- * Seconds a refused publisher is told to wait: every 503 carries Retry-After, this value unless
- * the bridge knows when the cause ends (claims full: when the oldest claim expires).
- */
+/** Every 503 carries Retry-After: this, unless the bridge knows when the cause ends (claims full). */
 export const RETRY_AFTER_SECONDS = 5
 
 const unavailableHeaders = { 'retry-after': String(RETRY_AFTER_SECONDS) }
 const unauthorizedHeaders = { 'www-authenticate': 'Bearer' }
 
-/** A publisher without a valid bearer token. */
 export const Unauthorized = withHeaders(createError('BRIDGE_UNAUTHORIZED', '%s', 401), unauthorizedHeaders)
-/** A publisher whose request signature is missing, stale or wrong. */
 export const BadSignature = withHeaders(createError('BRIDGE_BAD_SIGNATURE', '%s', 401), unauthorizedHeaders)
-/** A Pusher HTTP API request not signed by the configured app (wrong app id, key, signature, body hash, stale timestamp). */
 export const PusherUnauthorized = createError('BRIDGE_PUSHER_UNAUTHORIZED', '%s', 401)
 /** A Pusher HTTP API request whose body or query breaks a rule the schema cannot express. */
 export const PusherBadRequest = createError('BRIDGE_PUSHER_BAD_REQUEST', '%s', 400)
-/** Cluster mode without a usable Redis: nothing was published. */
 export const RedisUnavailable = withHeaders(createError('BRIDGE_REDIS_UNAVAILABLE', '%s', 503), unavailableHeaders)
-/** A publish whose payload cannot be encoded (nothing was published). */
 export const UnencodableEvent = createError('BRIDGE_UNENCODABLE_EVENT', '%s', 400)
-/** A publish whose body had not arrived whole when the shutdown's grace ended (nothing was published). */
 export const ShuttingDown = withHeaders(createError('BRIDGE_SHUTTING_DOWN', '%s', 503), unavailableHeaders)
-/** Past a load-shedding threshold. */
 export const Overloaded = withHeaders(createError('FST_UNDER_PRESSURE', '%s', 503), unavailableHeaders)
 
-/** The memory kept for de-duplication claims is full (BRIDGE_IDEMPOTENCY_MAX_ENTRIES): nothing was published. */
 export const ClaimsFull = createError('BRIDGE_CLAIMS_FULL', '%s', 503)
 
-/** A ClaimsFull error whose Retry-After is the seconds until the oldest claim expires and frees an entry. */
 export function claimsFull (retryAfterSeconds: number): FastifyError {
   const error = new ClaimsFull('The memory kept for de-duplication claims is full (BRIDGE_IDEMPOTENCY_MAX_ENTRIES); ' +
     `nothing was published, retry in ${retryAfterSeconds} seconds`)
@@ -56,7 +40,6 @@ export function claimsFull (retryAfterSeconds: number): FastifyError {
   return error
 }
 
-/** Adds fixed response headers (e.g. Retry-After) to every error of a kind; the handler sends them. */
 function withHeaders<E extends new (...args: never[]) => Error> (ErrorKind: E, headers: Record<string, string>): E {
   Object.defineProperty(ErrorKind.prototype, 'headers', { value: headers })
   return ErrorKind
@@ -75,17 +58,15 @@ export function errorAnswer (error: Pick<FastifyError, 'message' | 'code'>, stat
   }
 }
 
-/** Messages of Fastify's own 4xx errors, in words a publisher can act on. */
 function clientMessage (error: FastifyError): string {
   if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) return 'body is not valid JSON'
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return 'Content-Type must be application/json'
   return error.message
 }
 
-/** Longest reason a log line carries: some quote what the client sent (a Pusher string to sign holds its query). */
+/** Some reasons quote what the client sent (a Pusher string to sign holds its query). */
 const MAX_LOGGED_REASON_LENGTH = 512
 
-/** The error handler of one bridge (each counts its own refusal lines). */
 export function createErrorHandler () {
   const logRefusal = createRateLimitedLog()
 
@@ -104,8 +85,7 @@ export function createErrorHandler () {
     const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500
     const pusher = request.routeOptions.config?.errorShape === 'pusher'
     if (statusCode === 503) {
-      // Expected (overload, Redis away, shutting down) and the message says why: no stack. Shed
-      // requests are counted and logged once per overload by the load-shedding plugin, not here.
+      // Expected, and the message says why: no stack. Shed requests are logged by load shedding.
       if (error.code !== 'FST_UNDER_PRESSURE') logRefused(request, error, statusCode)
     } else if (statusCode >= 500) {
       request.log.error({ err: error }, 'request failed')
@@ -115,7 +95,6 @@ export function createErrorHandler () {
       if (error.validation?.[0]?.keyword === MAX_DEPTH_KEYWORD) error.code = 'INVALID_PAYLOAD'
       logRefused(request, error, statusCode)
     }
-    // As Fastify's own handler does: e.g. WWW-Authenticate on a 401, Retry-After on a 503.
     const { headers } = error as { headers?: Record<string, string> }
     if (headers !== undefined) reply.headers(headers)
     const answer = errorAnswer(error, statusCode)

@@ -3,26 +3,18 @@
 import createError from '@fastify/error'
 import { deeperThan, MAX_JSON_DEPTH, tooDeepAt } from '../schemas/json-depth.ts'
 
-/** A body that is not JSON at all; the error handler words it as "body is not valid JSON". */
 const InvalidJsonBody = createError('FST_ERR_CTP_INVALID_JSON_BODY', 'body is not valid JSON', 400)
 const EmptyJsonBody = createError('FST_ERR_CTP_EMPTY_JSON_BODY', 'body cannot be empty when Content-Type is application/json', 400)
-/** JSON the bridge refuses whatever the route: a poisoning key, or nesting past any route's limit. */
 export const InvalidPayload = createError('INVALID_PAYLOAD', '%s', 400)
 
-/**
- * Levels above a free-form field in the deepest request envelope (a batch: body, `events`,
- * the item): the routes' schemas check each free-form field against MAX_JSON_DEPTH exactly,
- * this only stops far deeper bodies before anything else walks them.
- */
+/** Levels above a free-form field in the deepest envelope (a batch item): the schemas check each field exactly. */
 const ENVELOPE_DEPTH = 3
 
-/** The part of a path that names a request field: the envelope's keys and indexes, then the field. */
 function fieldOf (path: readonly string[]): string {
   const end = path.findIndex((key) => key !== 'events' && key !== 'batch' && !/^\d+$/.test(key))
   return ['body', ...path.slice(0, end === -1 ? path.length : end + 1)].join('/')
 }
 
-/** Where `value` holds a key that could poison prototypes if merged, or undefined. */
 function poisonedKeyAt (value: unknown): string[] | undefined {
   const stack: Array<{ value: unknown, path: string[] }> = [{ value, path: [] }]
   while (stack.length > 0) {
@@ -38,25 +30,17 @@ function poisonedKeyAt (value: unknown): string[] | undefined {
   return undefined
 }
 
-/**
- * Where JSON `text`, parsed as `value`, holds a `__proto__` key (or a `constructor` with a
- * `prototype`), as the keys leading there; undefined when it does not. Only text that mentions
- * one of the keys (or escapes characters, which could spell one) is walked for them.
- */
+/** Where JSON `text` holds a `__proto__` key (or a `constructor` with a `prototype`); only text that could spell one is walked. */
 export function poisonedKeyIn (text: string, value: unknown): string[] | undefined {
   if (!text.includes('__proto__') && !text.includes('constructor') && !text.includes('\\u')) return undefined
   return poisonedKeyAt(value)
 }
 
-/** The 400 message for a poisoning key at `path` (the field's name, then the keys). */
 export function poisonedKeyMessage (path: readonly string[]): string {
   return `${path.join('/')} is not allowed: a "${path.at(-1) ?? ''}" key could alter every object's prototype`
 }
 
-/**
- * Parses a request body: 400 when it is empty or not JSON, holds a `__proto__` key (or a
- * `constructor` with a `prototype`), or nests deeper than any route accepts.
- */
+/** 400 when the body is empty, not JSON, holds a poisoning key, or nests deeper than any route accepts. */
 export function parseJsonBody (text: string): unknown {
   if (text.trim() === '') throw new EmptyJsonBody()
   let value: unknown

@@ -1,8 +1,7 @@
-// Memory pressure that ends when the memory is free. Heap used and RSS as sampled count
-// garbage too, and a process that sheds load allocates so little that V8 may not collect
-// for minutes: a raw sample over its threshold is only trusted once measured after a full
-// garbage collection, either one V8 ran on its own (seen through a PerformanceObserver) or
-// one this module asks for, at most once per `collectEveryMs`, and only while over.
+// Memory pressure that ends when the memory is free: raw heap and RSS count garbage, and a
+// process shedding load may not collect for minutes, so a sample over its threshold is trusted
+// only once measured again after a full collection (V8's own, or one asked for, at most once
+// per `collectEveryMs`).
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -13,7 +12,6 @@ export interface MemoryLimits {
   /** 0 turns a limit off. */
   maxHeapUsedBytes: number
   maxRssBytes: number
-  /** Shortest time between two collections this module asks for. */
   collectEveryMs: number
 }
 
@@ -22,15 +20,11 @@ interface Measure {
   rss: number
 }
 
-/** Full (mark-sweep-compact) collections, as the `gc` performance entries name them. */
 const FULL_GC = constants.NODE_PERFORMANCE_GC_MAJOR
 
 let collector: (() => void) | undefined
 
-/**
- * V8's `gc()`: the one from `--expose-gc` when present, else one made available at run time.
- * Should a runtime refuse, collections V8 runs on its own are all there is to go by.
- */
+/** V8's `gc()`, from `--expose-gc` or made available at run time; without it, V8's own collections count. */
 function fullCollection (): () => void {
   if (collector !== undefined) return collector
   const exposed = (globalThis as { gc?: () => void }).gc
@@ -52,7 +46,6 @@ function measure (): Measure {
 }
 
 export function watchMemoryPressure (limits: MemoryLimits) {
-  /** The last measure taken right after a full collection, and when. */
   let afterCollection: (Measure & { at: number }) | undefined
   let lastAskedAt = -Infinity
   let reason: MemoryReason | undefined
@@ -70,7 +63,6 @@ export function watchMemoryPressure (limits: MemoryLimits) {
     return undefined
   }
 
-  /** Takes a sample; returns why memory is short now, or undefined. */
   function check (): MemoryReason | undefined {
     if (!watching) return undefined
     const raw = measure()
@@ -82,16 +74,13 @@ export function watchMemoryPressure (limits: MemoryLimits) {
       fullCollection()()
       afterCollection = { ...measure(), at: performance.now() }
     }
-    // Over only if it was still over right after the last full collection.
     reason = afterCollection === undefined ? undefined : over(afterCollection)
     return reason
   }
 
   return {
     check,
-    /** Why memory was short at the last check. */
     get reason () { return reason },
-    /** Heap used right after the last full collection seen, if any. */
     get heapUsedAfterCollection () { return afterCollection?.heapUsed },
     stop () { observer.disconnect() }
   }

@@ -2,15 +2,9 @@
 // second of each kind, the next one written saying how many were left out, so a flood of bad
 // requests costs the log a line a second. Metrics still count every refusal.
 
-/** Shortest time between two lines of one kind. */
 export const LOG_INTERVAL_MS = 1000
 
-/**
- * Writes a line of a kind unless one of that kind was written less than `intervalMs` ago;
- * then it is only counted. `write` gets the count left out since the last line written
- * (undefined when none: pino leaves the field out). Kinds are names the code chooses, never
- * client input: each is remembered for the life of the process.
- */
+/** Writes a line of a kind, or only counts it within `intervalMs` of the last; kinds are the code's names, never client input. */
 export function createRateLimitedLog (intervalMs = LOG_INTERVAL_MS, now: () => number = performance.now.bind(performance)) {
   const kinds = new Map<string, { writtenAt: number, notLogged: number }>()
   return function logRateLimited (kind: string, write: (notLogged: number | undefined) => void): void {

@@ -1,4 +1,4 @@
-// Field types shared by every event kind, exactly as the contract defines them.
+// Field types shared by every event kind, as the README's HTTP API section lists them.
 import { Type } from 'typebox'
 import { MAX_DEPTH_KEYWORD, MAX_JSON_DEPTH } from './json-depth.ts'
 

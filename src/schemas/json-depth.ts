@@ -1,14 +1,9 @@
-// How deeply nested a JSON value is, without recursion (a hostile value cannot blow the
-// stack): the one depth rule of the contract, for every free-form JSON the bridge accepts
-// (publish bodies, Pusher and redis broadcaster data, whispers, Laravel's auth answers).
+// How deeply nested a JSON value is, without recursion (a hostile value cannot blow the stack):
+// the one depth rule for every free-form JSON the bridge accepts (docs/security.md#limits-and-timeouts).
 
-/** Deepest nesting of free-form JSON the bridge accepts (the contract's rule, on every path). */
 export const MAX_JSON_DEPTH = 32
 
-/**
- * Where `value` first nests objects or arrays more than `maxDepth` levels deep (`{}` and `[]`
- * are one level, `{ a: [] }` two), as the keys leading there; undefined when it does not.
- */
+/** Where `value` first nests past `maxDepth` (`{}` is one level, `{ a: [] }` two), as the keys leading there. */
 export function tooDeepAt (value: unknown, maxDepth: number): string[] | undefined {
   const stack: Array<{ value: unknown, path: string[] }> = [{ value, path: [] }]
   while (stack.length > 0) {
@@ -22,7 +17,6 @@ export function tooDeepAt (value: unknown, maxDepth: number): string[] | undefin
   return undefined
 }
 
-/** Whether `value` nests objects or arrays more than `maxDepth` levels deep. */
 export function deeperThan (value: unknown, maxDepth: number): boolean {
   return tooDeepAt(value, maxDepth) !== undefined
 }
@@ -35,10 +29,7 @@ interface KeywordValidator {
   errors?: Array<{ keyword: string, message: string, params: Record<string, unknown> }>
 }
 
-/**
- * An Ajv plugin (Fastify's `ajv.plugins`): validates `x-max-depth`, so a schema that says
- * how deep a field may nest also refuses deeper values, with an error naming the field.
- */
+/** An Ajv plugin: `x-max-depth` is checked, with an error naming the field, not only documented. */
 export function maxDepthKeyword<A extends { addKeyword: (definition: never) => unknown }> (ajv: A): A {
   const validate: KeywordValidator = (limit, data) => {
     if (!deeperThan(data, limit)) return true

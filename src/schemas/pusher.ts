@@ -1,4 +1,4 @@
-// The Pusher HTTP API (contract 5.2): what Laravel's `pusher` broadcaster and Pusher's server
+// The Pusher HTTP API (docs/broadcasting.md): what Laravel's `pusher` broadcaster and Pusher's server
 // SDKs send and get back. Validation, OpenAPI entries and request types in one place.
 import { Type, type Static } from 'typebox'
 import { MAX_EVENT_NAME_LENGTH, PUSHER_SOCKET_ID_PATTERN, RESERVED_EVENT_NAMES } from '../broadcasting/event-data.ts'

@@ -1,7 +1,6 @@
 // Connections handshaken but not yet authenticated: counted globally and per client address,
 // so a flood of anonymous handshakes is refused before it costs memory.
 
-/** Which cap a new handshake would pass. */
 export type PendingCap = 'global' | 'address'
 
 export class PendingConnections {
@@ -10,7 +9,6 @@ export class PendingConnections {
 
   constructor (readonly max: number, readonly maxPerAddress: number) {}
 
-  /** Connections pending now. */
   get size (): number {
     return this.#connections.size
   }
@@ -22,18 +20,15 @@ export class PendingConnections {
     return undefined
   }
 
-  /** Whether the connection is still pending. */
   has (connection: object): boolean {
     return this.#connections.has(connection)
   }
 
-  /** Counts a new connection as pending until it is settled. */
   add (connection: object, address: string | undefined): void {
     this.#connections.set(connection, address)
     if (address !== undefined) this.#addresses.set(address, (this.#addresses.get(address) ?? 0) + 1)
   }
 
-  /** The connection is no longer pending (connected, or closed); nothing if it was not. */
   settle (connection: object): void {
     if (!this.#connections.has(connection)) return
     const address = this.#connections.get(connection)

@@ -2,14 +2,10 @@
 // bucket per connection, two numbers each, forgotten with the connection.
 
 export interface RateLimiter {
-  /** Takes one call's allowance; false when the connection is past its limit. */
   take: () => boolean
 }
 
-/**
- * At most `perSecond` calls in any one-second window on average, with bursts of up to
- * `perSecond` (a token bucket, refilled continuously).
- */
+/** At most `perSecond` calls a second on average, in bursts of up to `perSecond` (a token bucket). */
 export function createRateLimiter (perSecond: number, now: () => number = performance.now.bind(performance)): RateLimiter {
   let tokens = perSecond
   let last = now()
@@ -27,7 +23,6 @@ export function createRateLimiter (perSecond: number, now: () => number = perfor
 
 /** One limit shared by every handler of a connection: a bucket per connection, made on first use. */
 export interface ConnectionRateLimit<Connection extends object> {
-  /** Takes one call's allowance of this connection; false when it is past its limit. */
   take: (connection: Connection) => boolean
 }
 

@@ -1,18 +1,15 @@
-// Local fan-out: an event this node applies is written to each of its subscribers of the
-// channel, audience by audience (a protocol's subscribers, in that protocol's format), encoded
-// once per audience. An audience is a registry of subscribers keyed by channel with its own
-// format and write: the socket.io protocols' (src/transport/socket-io-audiences.ts) are read
-// from socket.io's rooms; a protocol on plain WebSockets brings its own.
+// Local fan-out: an event this node applies is written to its subscribers of the channel,
+// audience by audience, encoded once per audience. An audience is one protocol's registry of
+// subscribers keyed by channel, with its own format and write (socket.io's two are read from
+// its rooms, src/transport/socket-io-audiences.ts); a protocol on plain WebSockets brings its own.
 import type { EncodedEvent } from '../channels/delivery.ts'
 import type { Member } from '../channels/member.ts'
 import type { SubscriptionKind } from '../channels/names.ts'
 
-/** A presence change told to a channel's subscribers on this node. */
 export interface PresenceAnnouncement {
   channel: string
   event: 'presence:joining' | 'presence:leaving'
   member: Member
-  /** Subscribers that must not be told. */
   except: ReadonlySet<string>
   /** When set, only these subscribers (those still subscribed) are told, and no one else. */
   only?: ReadonlySet<string>
@@ -21,19 +18,17 @@ export interface PresenceAnnouncement {
 export interface Audience<Frame = unknown> {
   /** Which subscriptions it holds, and so which events it gets (`only`). */
   readonly kind: SubscriptionKind
-  /** The ids of its subscribers of `channel` on this node. */
   subscribers (channel: string): Iterable<string> | undefined
-  /** What an event is written as to each of them: made once per event. */
+  /** Made once per event. */
   frame (event: EncodedEvent, offset: string): Frame
-  /** Writes a frame to one subscriber; false when it is not here any more. */
+  /** False when the subscriber is not here any more. */
   write (id: string, frame: Frame): boolean
-  /** Tells its subscribers of a presence channel who joined or left, where its protocol has presence. */
+  /** Where its protocol has presence. */
   announcePresence?: (announcement: PresenceAnnouncement) => void
 }
 
 export function createFanOut (audiences: ReadonlyArray<Audience<unknown>>) {
   return {
-    /** Writes the event to the subscribers of its channel on this node; answers how many got it. */
     deliver (event: EncodedEvent, offset: string): number {
       let delivered = 0
       for (const audience of audiences) {
@@ -48,7 +43,6 @@ export function createFanOut (audiences: ReadonlyArray<Audience<unknown>>) {
       return delivered
     },
 
-    /** Tells every audience with presence who joined or left a channel. */
     announcePresence (announcement: PresenceAnnouncement): void {
       for (const audience of audiences) audience.announcePresence?.(announcement)
     }

@@ -8,9 +8,7 @@ import { createRecoveryLog } from './recovery-log.ts'
 
 export interface HistoryOptions {
   interest: Pick<Interest, 'keptSince'>
-  /** Most bytes kept (BRIDGE_RECOVERY_MAX_BYTES). */
   maxBytes: number
-  /** Longest an event is kept. */
   keepMs: number
 }
 
@@ -18,16 +16,11 @@ export function createHistory ({ interest, maxBytes, keepMs }: HistoryOptions) {
   const log = createRecoveryLog({ maxBytes, keepMs })
 
   return {
-    /** Keeps an applied event if its channel's events are kept (ephemeral ones never are). */
     applied (position: Position, event: EncodedEvent): void {
       if (!event.ephemeral && interest.keptSince(event.channel) !== undefined) log.append(position, event)
     },
 
-    /**
-     * The kept events of each channel after its position, up to `upTo`, in order; undefined
-     * unless each channel was kept since before its position and nothing after the earliest
-     * one was dropped.
-     */
+    /** Each channel's kept events after its position, up to `upTo`; undefined when one was not kept since, or some were dropped. */
     read (after: ReadonlyMap<string, Position>, upTo: Position) {
       let earliest: Position | undefined
       for (const [channel, position] of after) {
@@ -41,7 +34,6 @@ export function createHistory ({ interest, maxBytes, keepMs }: HistoryOptions) {
         .filter(({ position, event }) => compare(position, after.get(event.channel) ?? upTo) > 0)
     },
 
-    /** Everything up to `position` may be missing (messages were lost). */
     lostThrough: log.lostThrough,
     stats: log.stats
   }

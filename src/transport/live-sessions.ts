@@ -1,7 +1,6 @@
-// The sessions of this node's live sockets, as recovery reads them when a client comes back
-// before its old connection was seen closed: its subscriptions, its data, and where it joined
-// each channel. This node's own sockets are read where they are; where the backplane keeps
-// copies for other nodes (a cluster), each change is copied once per tick.
+// The sessions of this node's live sockets, for a client back before its old connection was
+// seen closed: read from the sockets themselves, and copied once per tick where the backplane
+// keeps copies for other nodes.
 import type { LiveSessionCopies, StoredSession } from '../backplane/backplane.ts'
 import type { Position } from '../backplane/positions.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
@@ -9,11 +8,8 @@ import { internalRoom, KINDS, subscriptionOf } from './rooms.ts'
 
 export interface LiveSessionsOptions {
   io: BridgeServer
-  /** socket.io's private session id of a socket: what a reconnecting client names its session by. */
   sessionId: (socket: BridgeSocket) => string | undefined
-  /** Where copies go, when the backplane keeps them. */
   copies: LiveSessionCopies | undefined
-  /** The position this node has applied (where a socket joins a channel). */
   position: () => Position
 }
 
@@ -21,11 +17,9 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
   const nsp = io.of('/')
   /** sid → channel → the position applied when the socket joined it (either kind, the first). */
   const joined = new Map<string, Map<string, Position>>()
-  /** Sockets whose session changed in this tick. */
   const changed = new Set<string>()
 
   function sessionChanged (sid: string): void {
-    // Without copies, this node's sockets are read when needed (find).
     if (copies === undefined) return
     if (changed.size === 0) queueMicrotask(copyChanged)
     changed.add(sid)
@@ -46,7 +40,6 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
     changed.clear()
   }
 
-  /** The session of this node's live socket whose client names it `pid`, if there is one. */
   function ownSession (pid: string): StoredSession | undefined {
     for (const socket of nsp.sockets.values()) {
       if (socket.connected && sessionId(socket) === pid) return sessionOf(socket, pid)
@@ -55,7 +48,6 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
   }
 
   return {
-    /** A socket joined a socket.io room. */
     joinedRoom (room: string, sid: string): void {
       const name = subscriptionOf(room)?.channel
       if (name === undefined) return
@@ -68,7 +60,7 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
       sessionChanged(sid)
     },
 
-    /** A socket left a socket.io room; the channel is forgotten once it left both kinds. */
+    /** The channel is forgotten once the socket left both kinds. */
     leftRoom (room: string, sid: string): void {
       const name = subscriptionOf(room)?.channel
       const channels = joined.get(sid)
@@ -79,7 +71,6 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
       if (channels.size === 0) joined.delete(sid)
     },
 
-    /** Where the socket joined each of its channels. */
     joinedAt: (sid: string): ReadonlyMap<string, Position> | undefined => joined.get(sid),
 
     /** A restored socket starts where its session did, not where this node is now. */
@@ -87,13 +78,11 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
       joined.set(sid, new Map(from))
     },
 
-    /** The live session a client names `pid`: this node's own socket's, else a copy of another node's. */
     async find (pid: string): Promise<{ session: StoredSession, diedAt?: number } | undefined> {
       const session = ownSession(pid)
       return session === undefined ? await copies?.take(pid) : { session }
     },
 
-    /** The socket is gone for good: its session is not to be restored. */
     ended (socket: BridgeSocket): void {
       const pid = sessionId(socket)
       if (pid !== undefined) copies?.ended(pid)

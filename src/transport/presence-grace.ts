@@ -1,14 +1,11 @@
-// A presence member whose connection dropped in a way its client may recover from stays a
-// member for a grace period, so that a client back at once (a network blip, a node's shutdown)
-// causes no `leaving` and `joining`; back within it, its memberships carry on as they were.
+// A presence member whose connection dropped in a way its client may recover from stays a member
+// for a grace period: a client back at once (a blip, a node's shutdown) causes no leaving and joining.
 import type { BridgeSocket } from '../schemas/socket.ts'
 import type { Presence } from './presence.ts'
 
-/** How long a dropped socket's presence memberships outlive it. */
 export const PRESENCE_GRACE_MS = 5000
 
 export function createPresenceGrace (presence: Presence, graceMs = PRESENCE_GRACE_MS) {
-  /** Presence members whose socket dropped, until the grace ends: sid → channels. */
   const leavingLater = new Map<string, { timer: NodeJS.Timeout, done: () => void, left: Promise<void> }>()
 
   function leaveNow (sid: string, channels: Iterable<string>): void {
@@ -27,7 +24,6 @@ export function createPresenceGrace (presence: Presence, graceMs = PRESENCE_GRAC
       for (const [channel, member] of Object.entries(socket.data.presence ?? {})) presence.restore(socket.id, channel, member)
     },
 
-    /** A socket is gone: its user leaves its presence channels now, or after the grace when it may come back. */
     dropped (socket: BridgeSocket, mayComeBack: boolean): void {
       const channels = Object.keys(socket.data.presence ?? {})
       if (channels.length === 0) return
@@ -42,7 +38,6 @@ export function createPresenceGrace (presence: Presence, graceMs = PRESENCE_GRAC
       leavingLater.set(socket.id, { timer, done, left })
     },
 
-    /** Resolves once every grace under way has ended (the members left, or came back). */
     async settled (): Promise<void> {
       await Promise.all([...leavingLater.values()].map(({ left }) => left))
     }

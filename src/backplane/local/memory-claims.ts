@@ -1,27 +1,21 @@
 // De-duplication for a single node: each claim is kept for its whole window, in at most
-// `maxEntries` entries. When they are all taken a new claim is refused (503, Retry-After),
-// never made by forgetting an older one: a replay must stay a duplicate whatever came between.
+// `maxEntries` entries; when all are taken a new claim is refused (503), never made by
+// forgetting an older one: a replay must stay a duplicate whatever came between.
 import { createHash } from 'node:crypto'
 import { claimsFull } from '../../http/errors.ts'
 import type { ClaimStore } from '../backplane.ts'
 
 export const DEFAULT_MAX_ENTRIES = 1_000_000
 
-/** Entries per block of a queue: blocks are allocated and freed whole as the queue moves. */
 const BLOCK = 1024
 
-/**
- * What a claim's key is kept as: the first 16 bytes of its SHA-256, a 16-character one-byte
- * string, so every entry has the same small size whatever the key (a uuid may be 128
- * characters outside Latin-1). Two keys would have to collide in 128 bits to be confused.
- */
+/** A claim's key as kept: the first 16 bytes of its SHA-256, so every entry has one small size. */
 function storedKey (key: string): string {
   return createHash('sha256').update(key).digest().toString('latin1', 0, 16)
 }
 
 interface Block {
   keys: Array<string | undefined>
-  /** Whole seconds of the store's clock. */
   expiries: Uint32Array
   next?: Block
 }
@@ -30,15 +24,10 @@ function newBlock (): Block {
   return { keys: new Array<string | undefined>(BLOCK), expiries: new Uint32Array(BLOCK) }
 }
 
-/**
- * The claims of one time-to-live in the order they were made, which is also the order they
- * expire in: expired ones are always at the front, so dropping them costs O(1) each and no
- * timer per entry is needed.
- */
+/** One time-to-live's claims in the order made, which is their expiry order: dropping them costs O(1), no timers. */
 class ExpiryQueue {
   #head = newBlock()
   #tail = this.#head
-  /** Next entry to leave, in #head; next free slot, in #tail. */
   #start = 0
   #end = 0
   length = 0
@@ -56,19 +45,16 @@ class ExpiryQueue {
     this.length += 1
   }
 
-  /** The expiry of the oldest entry; undefined when empty. */
   firstExpiry (): number | undefined {
     return this.length === 0 ? undefined : this.#head.expiries[this.#start]
   }
 
-  /** Removes the oldest entry (the queue must not be empty) and returns its key. */
   shift (): string {
     const key = this.#head.keys[this.#start] as string
     this.#head.keys[this.#start] = undefined
     this.#start += 1
     this.length -= 1
     if (this.length === 0) {
-      // Empty: start over in one block, the others are garbage.
       this.#head = this.#tail
       this.#start = 0
       this.#end = 0
@@ -81,23 +67,17 @@ class ExpiryQueue {
 }
 
 export interface MemoryStoreOptions {
-  /** Most claims kept at once; past it new claims are refused until old ones expire. */
   maxEntries?: number
-  /** The clock windows are measured with, in ms (tests move it instead of waiting); monotonic. */
+  /** Monotonic, in ms (tests move it instead of waiting). */
   clock?: { now (): number }
 }
 
 export class MemoryClaimStore implements ClaimStore {
   readonly #maxEntries: number
   readonly #clock: { now (): number }
-  /** Stored key → the second its claim expires: what is claimed now. */
   readonly #expiries = new Map<string, number>()
-  /** By time-to-live in seconds (callers use a few: uuids, signatures, redis broadcasts). */
   readonly #queues = new Map<number, ExpiryQueue>()
-  /**
-   * Entries in the queues. A released claim leaves #expiries at once (its key may be claimed
-   * again) but keeps its place in its queue until it expires: this is what maxEntries bounds.
-   */
+  /** A released claim leaves #expiries at once but its queue only when it expires: this is what maxEntries bounds. */
   #entries = 0
 
   constructor ({ maxEntries = DEFAULT_MAX_ENTRIES, clock = performance }: MemoryStoreOptions = {}) {
@@ -105,7 +85,6 @@ export class MemoryClaimStore implements ClaimStore {
     this.#clock = clock
   }
 
-  /** Entries kept now (expired ones are dropped on the next claim). */
   get size (): number {
     return this.#entries
   }
@@ -121,7 +100,6 @@ export class MemoryClaimStore implements ClaimStore {
     }
   }
 
-  /** Whole seconds until the first entry expires and frees room (at least 1). */
   #secondsUntilRoom (nowSeconds: number): number {
     let soonest = Infinity
     for (const queue of this.#queues.values()) soonest = Math.min(soonest, queue.firstExpiry() ?? Infinity)
@@ -132,7 +110,7 @@ export class MemoryClaimStore implements ClaimStore {
     if (ttlSeconds <= 0) return true
     const key = storedKey(claimKey)
     const now = this.#clock.now() / 1000
-    // Everything below runs in one tick, so two concurrent publishes cannot both claim a key.
+    // One tick from here on, so two concurrent publishes cannot both claim a key.
     this.#dropExpired(now)
     const claimedUntil = this.#expiries.get(key)
     if (claimedUntil !== undefined && claimedUntil > now) return false
@@ -142,7 +120,7 @@ export class MemoryClaimStore implements ClaimStore {
       queue = new ExpiryQueue()
       this.#queues.set(ttlSeconds, queue)
     }
-    // Rounded up to a whole second: kept for at least the whole window.
+    // Rounded up: kept for at least the whole window.
     const expiry = Math.ceil(now) + ttlSeconds
     this.#expiries.set(key, expiry)
     queue.push(key, expiry)

@@ -3,17 +3,14 @@
 import { createClient } from 'redis'
 import { describeRedisUrl } from '../../ops/redis-url.ts'
 
-/** How long the start waits for Redis before giving up with a clear message. */
 export const STARTUP_WAIT_MS = 5000
 /** Longest wait for one Redis command: a publish while Redis is away fails after this. */
 export const COMMAND_TIMEOUT_MS = 5000
 
-/** Raised when Redis cannot be reached at start; its message is the one line to print. */
 export class RedisUnreachableError extends Error {
   override name = 'RedisUnreachableError'
 }
 
-/** Wait before the next reconnection attempt: quick at first, then every 2 seconds. */
 function reconnectDelay (retries: number): number {
   return Math.min(100 * 2 ** retries, 2000)
 }
@@ -23,7 +20,6 @@ function createRedisClient (url: string, name: string, giveUpAt: () => number | 
     url,
     // Shown by CLIENT LIST, so operators can tell the bridge's connections apart.
     name,
-    // The socket.io adapter reads replies in the RESP2 shapes.
     RESP: 2,
     commandOptions: { timeout: COMMAND_TIMEOUT_MS },
     socket: {
@@ -37,15 +33,11 @@ function createRedisClient (url: string, name: string, giveUpAt: () => number | 
 
 export type RedisClient = ReturnType<typeof createRedisClient>
 
-/**
- * A client connected to `url`. While the start waits, attempts are repeated for up to
- * STARTUP_WAIT_MS; once connected, it reconnects without end after any loss.
- */
+/** Attempts are repeated for up to STARTUP_WAIT_MS at start; once connected, it reconnects without end. */
 export async function connectRedis (url: string, name: string): Promise<RedisClient> {
   let deadline: number | undefined = Date.now() + STARTUP_WAIT_MS
   const client = createRedisClient(url, name, () => deadline)
-  // Errors are reported through readiness and the connection's own log lines; an 'error'
-  // event without a listener would stop the process.
+  // An 'error' event without a listener would stop the process; readiness and log lines report it.
   client.on('error', () => {})
   try {
     await client.connect()

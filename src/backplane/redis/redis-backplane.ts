@@ -1,9 +1,7 @@
-// The backplane of a cluster on one Redis: the bus is a Redis stream every node appends to and
-// reads in order (stream-bus.ts), whispers and questions to every node go over pub/sub
-// (pub-sub.ts), claims and sessions are Redis keys, and the stream's heartbeats tell which nodes
-// are alive (nodes.ts). A node that starts says hello; every other node answers with a snapshot
-// of its interest and presence, and the start waits for them. Redis Cluster and Sentinel come in
-// as other connections (connection.ts) and a sharded bus, behind the same interface.
+// The backplane of a cluster on one Redis: a stream every node appends to and reads in order
+// (stream-bus.ts), pub/sub for whispers and questions (pub-sub.ts), claims and sessions as keys,
+// node liveness from heartbeats (nodes.ts). A starting node says hello and waits for the others'
+// snapshots. Redis Cluster and Sentinel belong in connection.ts and a sharded bus, not in branches.
 import { randomBytes } from 'node:crypto'
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import { RedisUnavailable } from '../../http/errors.ts'
@@ -22,11 +20,8 @@ import { formatOffset, parseOffset } from './stream-codec.ts'
 
 export interface RedisBackplaneOptions {
   url: string
-  /** Put before every key and channel (BRIDGE_REDIS_PREFIX). */
   prefix: string
-  /** About how many entries the stream keeps (BRIDGE_REDIS_STREAM_MAX_ENTRIES). */
   maxEntries: number
-  /** How long a dropped client's session (and a dead node's clients) may come back. */
   recoveryWindowMs: number
   log: Log
 }
@@ -40,7 +35,6 @@ function unavailable (what: string): Error {
   return new RedisUnavailable(`Redis is unreachable (cluster mode); ${what}, retry later`)
 }
 
-/** The two duplicates of the main connection: blocking stream reads, and pub/sub. */
 async function duplicates (client: RedisClient, where: string, log: Log, lost: () => boolean): Promise<{ reader: RedisClient, subscriber: RedisClient }> {
   const reader = client.duplicate()
   const subscriber = client.duplicate()
@@ -80,7 +74,6 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     if (!lost) return
     lost = false
     log.info({ redis: where }, 'Redis reachable again')
-    // What was sent meanwhile may be gone (and a restarted Redis has an empty stream).
     startOver()
     stream.resync().then(() => stream.append({ type: 'hello' })).catch((error: unknown) => {
       log.debug({ reason: String(error) }, 'cluster bus: resync failed')
@@ -90,17 +83,15 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
 
   function announce (message: BusMessage | { type: 'hello' } | { type: 'dead', node: string }): void {
     stream.append(message).catch((error: unknown) => {
-      // Redis is away: every node re-sends its snapshot once it is back (startOver).
       log.debug({ type: message.type, reason: String(error) }, 'bus message not sent')
     })
   }
 
-  /** Tells every node what this node has (its interest and presence members). */
   function announceState (): void {
     if (handler !== undefined) announce({ type: 'snapshot', ...handler.state() })
   }
 
-  /** Messages may have been lost here: nothing before now is recoverable, and the others learn this node's state again. */
+  /** Messages may have been lost: nothing before now is recoverable, and the others learn this node's state again. */
   function startOver (): void {
     handler?.lost()
     announceState()
@@ -163,11 +154,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
   const claims = unavailableWithoutRedis(new RedisClaimStore(client, `${prefix}idempotency:`), ready)
   const sessions = createRedisSessionStore({ client, prefix: `${prefix}session:`, ttlMs: recoveryWindowMs, nodeId, nodes: () => nodes.sessionNodes() })
 
-  /**
-   * A node that starts learns what the others have (their snapshots answer its hello) before
-   * it takes connections, so the first presence members it gives are complete: it waits until
-   * every node it has heard from sent one, after a heartbeat's time to hear from them all.
-   */
+  /** So that the first presence members it gives are complete, a starting node waits for every node's snapshot. */
   async function othersKnown (): Promise<void> {
     const started = Date.now()
     while (Date.now() - started < STARTUP_SNAPSHOTS_WITHIN_MS) {

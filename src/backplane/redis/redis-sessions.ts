@@ -1,18 +1,15 @@
 // Sessions in Redis, for a cluster: stored when a connection is lost, so any node can restore
-// them. Copies of live sockets' sessions are kept too, in one hash per node (`live:<node>`) that
-// the node keeps alive: a client back before its old connection was seen closed, or whose node
-// died without a word (SIGKILL, a crash), restores from there, until the hash expires.
+// them, and copies of live sockets' sessions in one hash per node (`live:<node>`), kept alive by
+// its node: a client whose node died without a word restores from there until it expires.
 import type { LiveSessionCopies, SessionStore, StoredSession } from '../backplane.ts'
 import type { RedisClient } from './connection.ts'
 
 export interface RedisSessionStoreOptions {
   client: RedisClient
-  /** Put before every key. */
   prefix: string
-  /** Longest a session is kept: the recovery window. */
   ttlMs: number
   nodeId: string
-  /** The nodes whose live sessions a client may come back from: alive ones, and dead ones with when they died. */
+  /** Nodes a client may come back from: alive ones, and dead ones with when they died. */
   nodes: () => Iterable<[node: string, diedAt: number | undefined]>
 }
 
@@ -27,7 +24,6 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
     writes.add(tracked)
   }
 
-  /** Writes the live sessions that changed in this tick, in one command each way. */
   function flush (): void {
     flushing = false
     const changed: Record<string, string> = {}
@@ -54,7 +50,6 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
   const keepAlive = setInterval(() => { track(client.pExpire(liveKey, ttlMs)) }, Math.min(ttlMs / 4, 10_000))
   keepAlive.unref()
 
-  /** The session of a live socket of `node` (which may have died), taken so it is restored once. */
   async function takeLive (pid: string, node: string): Promise<StoredSession | undefined> {
     const key = `${prefix}live:${node}`
     const [raw] = await client.multi().hGet(key, pid).hDel(key, pid).exec() as unknown as [string | null, number]
@@ -65,7 +60,6 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
     changed: (session) => mark(session.pid, session),
     ended: (pid) => mark(pid, null),
     async take (pid) {
-      // The client's old node is one this node knows: alive, or dead within the window.
       for (const [node, diedAt] of nodes()) {
         const session = await takeLive(pid, node)
         if (session !== undefined) return diedAt === undefined ? { session } : { session, diedAt }
@@ -75,7 +69,6 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
   }
 
   return {
-    /** Sent at once; `close` waits for what is still on its way. */
     save (session: StoredSession): void {
       mark(session.pid, null)
       track(client.set(prefix + session.pid, JSON.stringify(session), { expiration: { type: 'PX', value: ttlMs } }))

@@ -1,54 +1,43 @@
-// The bus of a cluster: one Redis stream that every node appends to and reads in order, so
-// that all nodes apply the same events, interest and presence changes in the same order, with
-// each node's heartbeat in the same stream (it doubles as the check that Redis answers). The
-// stream is bounded by age and by entries with every append (docs/cluster.md).
+// The bus of a cluster: one Redis stream every node appends to and reads in order, heartbeats
+// included (they double as the check that Redis answers); bounded by age and by entries with
+// every append (docs/cluster.md).
 import { within } from './deadline.ts'
 import { compare, type Position } from '../positions.ts'
 import { COMMAND_TIMEOUT_MS, type RedisClient } from './connection.ts'
 import { decode, encode, positionOf, type Fields, type StreamMessage } from './stream-codec.ts'
 import type { Log } from '../../ops/log.ts'
 
-/** Each node appends a heartbeat this often. */
 export const HEARTBEAT_MS = 1000
 /** Redis counts as down when a heartbeat waits this long for its answer (hung, or unreachable). */
 const UNHEALTHY_AFTER_MS = 2500
-/** How long stream entries stay (readers that fall behind longer lose messages). */
+/** How long entries stay (a reader that falls behind longer loses messages). */
 const STREAM_KEEP_MS = 2 * 60 * 1000
 /** Most entries one read takes; the entry cap is never below it (a gap shows as a full read). */
 export const READ_COUNT = 500
 
 export interface StreamBusOptions {
-  /** Appends and heartbeats go through it. */
   client: RedisClient
-  /** Blocking reads go through it. */
   reader: RedisClient
   stream: string
   nodeId: string
   log: Log
-  /** About how many entries the stream keeps at most (approximate trimming: a few more). */
   maxEntries: number
   /** Each entry read, in stream order: `message` undefined for a heartbeat. */
   onEntry: (position: Position, node: string, message: StreamMessage | undefined) => void
-  /** Entries this node had not read were trimmed away. */
   onFellBehind: () => void
-  /** After each heartbeat is sent. */
   onHeartbeat: () => void
 }
 
 export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
   const state = { closed: false }
-  /** Id of the last entry read; new entries come after it. */
   let lastId = '0-0'
   /** Redis's clock as the stream shows it (the newest entry read), for trimming. */
   let streamTime = 0
-  /** Whether the last heartbeat was stored, and since when one is on its way (Redis may hang). */
   let heartbeatStored = true
   let heartbeatSentAt: number | undefined
-  /** Waiting for the reader to pass a position. */
   const readUpTo = new Map<Position, () => void>()
 
-  // Every append trims: messages by entries (a burst cannot grow the stream), heartbeats by age
-  // (each node's, every second, so an idle stream keeps STREAM_KEEP_MS and no more).
+  // Messages trim by entries (a burst cannot grow the stream), heartbeats by age (an idle stream too).
   const trimByEntries = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: maxEntries } }
   function trimByAge () {
     if (streamTime === 0) return trimByEntries
@@ -78,11 +67,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     onEntry(positionOf(id), node, message)
   }
 
-  /**
-   * Whether entries after `after` went before this node read them. Trimming removes the
-   * oldest entries only, so that is when the oldest one left comes after it (or there were
-   * none in between, which only a cluster silent for the whole kept age shows: taken as lost).
-   */
+  /** Whether entries after `after` were trimmed unread: trimming removes the oldest, so the oldest left is later. */
   async function trimmedUnread (after: string): Promise<boolean> {
     const [oldest] = await reader.xRange(stream, '-', '+', { COUNT: 1 }) ?? []
     return oldest !== undefined && compare(positionOf(oldest.id), positionOf(after)) > 0
@@ -101,8 +86,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
             readEntry(id, message as Fields)
           }
         }
-        // Only a node that is behind can miss entries: its read is full (past the entry cap)
-        // or spans more than the kept age. Checked then, it costs nothing otherwise.
+        // Only a node that is behind can miss entries (a full read, or one spanning half the kept age).
         if (before !== '0-0' && (taken === READ_COUNT || positionOf(lastId)[0] - positionOf(before)[0] > STREAM_KEEP_MS / 2) && await trimmedUnread(before)) {
           log.warn({ readUpTo: before, maxEntries }, 'cluster bus: this node fell behind and entries it had not read were trimmed from the stream; sessions from before cannot be recovered on this node')
           onFellBehind()
@@ -137,19 +121,16 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
 
   return {
     append,
-    /** Starts reading, from the newest entry when this node started. */
     start (): void {
       readForever().catch(() => {})
     },
-    /** Redis answers: it is connected, and a heartbeat was stored lately (a hung Redis fails this). */
+    /** Connected, and a heartbeat stored lately (a hung Redis fails this). */
     ready: () => client.isReady && heartbeatStored && (heartbeatSentAt === undefined || Date.now() - heartbeatSentAt < UNHEALTHY_AFTER_MS),
-    /** After Redis came back: read from where the stream is now (a restarted Redis has an empty one). */
     async resync (): Promise<void> {
       const latest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
       // A restarted Redis starts an empty stream, possibly with ids below the last one read.
       if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) lastId = '0-0'
     },
-    /** Resolves once this node has read everything appended so far. */
     async caughtUp (): Promise<void> {
       const latest = (await within(client.xRevRange(stream, '+', '-', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s end'))?.[0]
       if (latest === undefined) return

@@ -3,17 +3,14 @@ import type { EncodedEvent } from '../../channels/delivery.ts'
 import type { BusMessage } from '../backplane.ts'
 import type { Position } from '../positions.ts'
 
-/** What the stream carries: the nodes' messages, and the backplane's own (a node started, a node died). */
 export type StreamMessage =
   | BusMessage
-  /** A node started (or lost messages) and needs every node's snapshot. */
   | { type: 'hello' }
-  /** A node stopped sending heartbeats: what it had is gone. */
   | { type: 'dead', node: string }
 
 export type Fields = Record<string, string>
 
-/** Stream entry fields of a message: `t` type, `n` node, `m` the body; events add `p0…` payloads. */
+/** Fields: `t` type, `n` node, `m` the body; events add `p0…` payloads. */
 export function encode (node: string, message: StreamMessage): Fields {
   if (message.type === 'events') {
     const fields: Fields = {
@@ -50,10 +47,7 @@ export function decode (fields: Fields): StreamMessage | undefined {
   return undefined
 }
 
-/**
- * Ephemeral events as one pub/sub message: a line of headers, then each payload on a line of
- * its own (JSON text from JSON.stringify holds no raw line break).
- */
+/** A line of headers, then each payload on its own line (JSON.stringify writes no raw line break). */
 export function encodeEphemeral (events: readonly EncodedEvent[]): string {
   const headers = JSON.stringify(events.map(({ channel, event, except, only }) => [channel, event, except ?? '', only ?? '']))
   return [headers, ...events.map(({ payloadJson }) => payloadJson)].join('\n')
@@ -71,7 +65,6 @@ export function decodeEphemeral (message: string): EncodedEvent[] {
   }))
 }
 
-/** The position of a stream entry `ms-seq` (the index of an event in it is added by the reader). */
 export function positionOf (id: string): Position {
   const [ms, seq] = id.split('-')
   return [Number(ms), Number(seq), 0]

@@ -1,7 +1,5 @@
-// What Laravel Echo's socket protocol (`subscribe { channel, auth }`, `unsubscribe { channel }`,
-// whispers as `client event`, presence channels, `subscription_error (channel, status)`) needs
-// from the rest of the bridge, and what it keeps per connection. Events reach Echo's
-// subscribers through the transport as `(event, channel, data)`.
+// What Laravel Echo's socket protocol needs from the rest of the bridge, and what it keeps per
+// connection. Events reach Echo's subscribers through the transport as `(event, channel, data)`.
 import type { Counter } from 'prom-client'
 import type { ChannelKind } from '../../channels/names.ts'
 import type { Log } from '../../ops/log.ts'
@@ -13,13 +11,10 @@ import type { ForwardedHeaders } from './requests.ts'
 
 export type AuthorizationMode = 'laravel' | 'tokens' | 'open'
 
-/** Who decides whether a socket may subscribe to a private or presence channel (plugins/app/echo-authorization.ts). */
+/** Who decides on private and presence channels (plugins/app/echo-authorization.ts). */
 export interface EchoAuthorization {
   mode: AuthorizationMode
-  /**
-   * The decision on one subscription to a private or presence channel: allowed (with the
-   * presence member) or refused with the status for `subscription_error`. Never rejects.
-   */
+  /** Allowed (with the presence member) or refused with the status for `subscription_error`; never rejects. */
   authorize: (socket: BridgeSocket, channel: string, kind: Exclude<ChannelKind, 'public'>, headers: ForwardedHeaders) => Promise<Authorization>
 }
 
@@ -37,15 +32,13 @@ export interface EchoProtocolContext {
   rateLimit: ConnectionRateLimit<BridgeSocket>
   maxRoomsPerSocket: number
   maxWhispersPerSecond: number
-  /** BRIDGE_WHISPERS: whether whispers are relayed at all. */
   whispers: boolean
   metrics: EchoMetrics
   log: Log
-  /** What the bridge keeps per connection, made on first use. */
   stateOf: (socket: BridgeSocket) => ConnectionState
 }
 
-/** What the bridge keeps per connection and never stores: rate limits and authorizations in flight. */
+/** Kept per connection, never stored: rate limits and authorizations in flight. */
 export interface ConnectionState {
   whispers: RateLimiter
   /** Channels whose authorization is being asked; the ticket tells a current answer from a stale one. */
@@ -54,7 +47,6 @@ export interface ConnectionState {
   listed?: Set<string>
 }
 
-/** Per connection the bridge keeps nothing until the client speaks Echo: the state is made on first use. */
 export function connectionStates (maxWhispersPerSecond: number): (socket: BridgeSocket) => ConnectionState {
   const states = new WeakMap<BridgeSocket, ConnectionState>()
   return (socket) => {
@@ -67,7 +59,7 @@ export function connectionStates (maxWhispersPerSecond: number): (socket: Bridge
   }
 }
 
-/** The connection's Echo data, kept in `socket.data` so that a recovered session keeps it. */
+/** Kept in `socket.data`, so that a recovered session keeps it. */
 export function echoData (socket: BridgeSocket): EchoSocketData {
   socket.data.echo ??= { grants: [] }
   return socket.data.echo
@@ -82,7 +74,6 @@ export function forget (socket: BridgeSocket, channel: string): void {
   if (echo !== undefined) echo.grants = echo.grants.filter((grant) => grant.channel !== channel)
 }
 
-/** Runs a handler for a client message; whatever happens, nothing escapes to socket.io. */
 export function safely (log: Log, socket: BridgeSocket, what: string, handler: () => Promise<void>): void {
   handler().catch((error: unknown) => {
     log.error({ socketId: socket.id, err: error }, `Echo ${what} failed`)

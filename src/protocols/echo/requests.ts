@@ -1,20 +1,15 @@
-// What Echo's socket.io connector sends, read from whatever a client actually sent:
-// `subscribe { channel, auth: { headers } }`, `unsubscribe { channel }`,
-// `client event { channel, event, data }`. Nothing here throws.
+// What Echo's socket.io connector sends, read from whatever a client actually sent. Nothing
+// here throws.
 
 function isObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/**
- * A `subscribe`/`unsubscribe` payload carrying `channel` is Echo's; one with `room` (or
- * anything else) belongs to the bridge's own protocol, which answers it through its ack.
- */
+/** A payload carrying `channel` is Echo's; any other belongs to the bridge's own protocol. */
 export function isEchoRequest (payload: unknown): boolean {
   return isObject(payload) && Object.hasOwn(payload, 'channel')
 }
 
-/** The credentials Echo sends with a subscription that Laravel's `/broadcasting/auth` reads. */
 export interface ForwardedHeaders {
   authorization?: string
   csrfToken?: string
@@ -28,7 +23,6 @@ export interface SubscribeRequest {
 // A header value fetch accepts and Laravel could have meant: visible ASCII and spaces, bounded.
 const HEADER_VALUE = /^[\x20-\x7e]{1,8192}$/
 
-/** `auth.headers[name]`, matched case-insensitively, when it is a usable header value. */
 function headerOf (headers: Record<string, unknown>, name: string): string | undefined {
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === name && typeof value === 'string' && HEADER_VALUE.test(value)) return value
@@ -48,7 +42,6 @@ export function forwardedHeaders (auth: unknown): ForwardedHeaders {
   return forwarded
 }
 
-/** The channel a request names, or undefined when `channel` is not a string (then it is ignored). */
 function channelOf (payload: unknown): string | undefined {
   if (!isObject(payload)) return undefined
   return typeof payload.channel === 'string' ? payload.channel : undefined
@@ -71,7 +64,6 @@ export interface ClientEvent {
   data: unknown
 }
 
-/** A whisper, or why it cannot be one. */
 export function readClientEvent (payload: unknown): ClientEvent | { problem: 'invalid' } {
   if (!isObject(payload) || typeof payload.channel !== 'string' || typeof payload.event !== 'string') {
     return { problem: 'invalid' }

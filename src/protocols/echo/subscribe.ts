@@ -1,15 +1,12 @@
-// Echo's `subscribe { channel, auth }`: public channels at once, private and presence channels
-// once authorized (Laravel's `/broadcasting/auth`, or the connection's JWT); presence members
-// get the member list. `subscription_succeeded` when made, `subscription_error (channel,
-// status)` when refused. A subscription the socket holds already is not authorized again.
+// Echo's `subscribe { channel, auth }`: public channels at once, private and presence ones once
+// authorized; `subscription_succeeded` when made, `subscription_error (channel, status)` when
+// refused. A subscription the socket holds already is not authorized again.
 import { channelKind, validChannelName, type ChannelKind } from '../../channels/names.ts'
 import type { BridgeSocket, EchoGrant } from '../../schemas/socket.ts'
 import { echoData, forget, grantOf, safely, type ConnectionState, type EchoProtocolContext } from './context.ts'
 import { readSubscribe } from './requests.ts'
 
-/** Status of a subscription refused for coming too fast (the client may try again later). */
 const TOO_MANY_REQUESTS = 429
-/** Status of the bridge's own refusals (bad name, too many channels, tokens mode). */
 const FORBIDDEN = 403
 
 export function echoSubscribe (context: EchoProtocolContext) {
@@ -21,29 +18,22 @@ export function echoSubscribe (context: EchoProtocolContext) {
     socket.emit('subscription_error', channel, status)
   }
 
-  /** Makes the socket a member of the presence channel and tells it who is there. */
   async function joinPresence (socket: BridgeSocket, state: ConnectionState, channel: string, grant: EchoGrant): Promise<void> {
     if (grant.member === undefined) return
-    // Marked before the wait (cluster mode catches up first): a subscribe meanwhile gets no list.
+    // Marked before the wait (a cluster catches up first): a subscribe meanwhile gets no list.
     ;(state.listed ??= new Set()).add(channel)
     const members = await transport.presence.join(socket, channel, grant.member)
     socket.emit('presence:subscribed', channel, members)
   }
 
-  /**
-   * Tells the socket its subscription is made. Echo has no use for it, but a frontend or a test
-   * can wait for it, and it makes a connection recoverable before its first channel event
-   * (socket.io recovers only a client that has received an event).
-   */
+  /** Echo has no use for it, but it makes a connection recoverable before its first channel event. */
   async function succeeded (socket: BridgeSocket, channel: string): Promise<void> {
     await transport.emitRecoverable(socket, 'subscription_succeeded', channel)
   }
 
   /**
-   * Already subscribed and authorized (Echo subscribes again after every reconnect, and a
-   * recovered session kept its channels): nothing is authorized or joined twice. A presence
-   * channel's members go once per connection: a recovered session's new connection gets them
-   * (it missed the joinings and leavings meanwhile), a repeated subscribe gets nothing more.
+   * Already subscribed and authorized (Echo subscribes again after every reconnect): nothing is
+   * done twice, but a recovered session's new connection gets the member list it missed.
    */
   async function resubscribe (socket: BridgeSocket, state: ConnectionState, channel: string, kind: ChannelKind): Promise<boolean> {
     if (!transport.isSubscribed(socket, 'echo', channel)) return false
@@ -69,7 +59,7 @@ export function echoSubscribe (context: EchoProtocolContext) {
     }
     const kind = channelKind(channel)
     if (await resubscribe(socket, state, channel, kind)) return await succeeded(socket, channel)
-    // The same channel asked for again while its authorization is under way: that answer serves both.
+    // Asked again while its authorization is under way: that answer serves both.
     if (state.pending.has(channel)) return
     if (transport.subscriptionCount(socket, 'echo') + state.pending.size >= maxRoomsPerSocket) {
       return refuse(socket, channel, FORBIDDEN, `a connection may be in at most ${maxRoomsPerSocket} Echo channels (BRIDGE_MAX_ROOMS_PER_SOCKET)`)
@@ -100,7 +90,6 @@ export function echoSubscribe (context: EchoProtocolContext) {
     await succeeded(socket, channel)
   }
 
-  // An authorization still under way when the socket goes finds it disconnected and joins nothing.
   return function onEchoSubscribe (socket: BridgeSocket, payload: unknown): void {
     safely(log, socket, 'subscribe', () => subscribe(socket, stateOf(socket), payload))
   }

@@ -3,26 +3,19 @@ import { channelKind, validChannelName } from '../../channels/names.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../../schemas/json-depth.ts'
 import type { ClientEvent } from './requests.ts'
 
-/** Most bytes of a whisper's data, as encoded JSON. */
 const MAX_WHISPER_BYTES = 10 * 1024
-/** Deepest nesting of a whisper's data (the contract's rule for every free-form JSON). */
 const MAX_WHISPER_DEPTH = MAX_JSON_DEPTH
 
-/** `client-` and a name a socket.io client can listen to: visible ASCII, no spaces. */
 const WHISPER_EVENT = /^client-[\x21-\x7e]{1,192}$/
 
-/** Why a whisper is dropped (the `reason` label of bridge_whispers_dropped_total). */
+/** The `reason` label of bridge_whispers_dropped_total. */
 export type WhisperDrop = 'disabled' | 'invalid' | 'not_client_event' | 'not_private' | 'not_authorized' | 'too_large' | 'too_deep' | 'rate_limited' | 'unavailable'
 
-/** Whether `event` is a whisper's name: `client-` and a name a socket.io client can listen to. */
 export function isWhisperEvent (event: string): event is `client-${string}` {
   return WHISPER_EVENT.test(event)
 }
 
-/**
- * Why this whisper must not be relayed, or undefined when it may: checks that need nothing but
- * the whisper itself (the socket's authorization and rate are checked by the caller).
- */
+/** Why this whisper must not be relayed (the socket's authorization and rate are the caller's). */
 export function whisperProblem ({ channel, event, data }: ClientEvent): WhisperDrop | undefined {
   if (!isWhisperEvent(event)) return 'not_client_event'
   if (!validChannelName(channel) || channelKind(channel) === 'public') return 'not_private'

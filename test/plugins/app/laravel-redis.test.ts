@@ -1,7 +1,7 @@
 // The redis broadcaster's subscriber on messages published as Laravel publishes them, and on
 // what Laravel never sends: each Laravel prefix variant, repeats of one message, malformed
 // messages (counted, logged without their content, nothing crashes) and a Redis that goes away.
-// The receivers are section 3 subscribers of room R: broadcasts on private-R reach them.
+// The receivers are room subscribers of room R: broadcasts on private-R reach them.
 import t from 'tap'
 import { captureLogs, connectClient, metricValue, nextEvent, recordEvents, startBridge, subscribe, type TestClient, waitFor } from '../../helper.ts'
 import { privateRedis } from '../../cluster/redis.ts'

@@ -192,7 +192,7 @@ t.test('a signed publish is accepted once: a replay (even without uuid) is a 200
     const first = await post(url, path, body, signed)
     t.equal(first.status, 202, `${path}: first`)
     const replay = await post(url, path, body, signed)
-    // A batch is answered 202 with one answer per item (section 1), here each a duplicate.
+    // A batch is answered 202 with one answer per item (the HTTP API), here each a duplicate.
     t.equal(replay.status, path === '/api/sms/batch' ? 202 : 200, `${path}: the replay is answered`)
     const answers = path === '/api/sms/batch' ? replay.body.results as Array<Record<string, unknown>> : [replay.body]
     for (const answer of answers) t.equal(answer.duplicate, true, `${path}: as a duplicate`)

@@ -1,13 +1,11 @@
-// Bounds on the calls the bridge makes to Laravel's `/broadcasting/auth`: a fixed number in
-// flight on the node, a bounded wait in front of them, and a few per connection, that
-// connection's other calls queued behind them. Past a bound a call is refused at once.
+// Bounds on the calls to Laravel's `/broadcasting/auth`: a fixed number in flight on the node, a
+// bounded wait in front of them, and a few per connection with its others queued behind them.
+// Past a bound a call is refused at once.
 
 export interface CallLimits {
-  /** Calls in flight on the node. */
   concurrency: number
   /** Calls waiting for one of those slots, node-wide; past it a call is refused. */
   maxWaiting: number
-  /** How long a call waits for a slot before it gives up, in ms. */
   waitTimeoutMs: number
   /** Calls of one connection in flight or waiting for a slot; its others queue behind them. */
   perConnection: number
@@ -15,7 +13,6 @@ export interface CallLimits {
   maxPerConnection: number
 }
 
-/** Why a call was not made: the node full, no slot in time, the connection over its share, or gone. */
 export type CallRefusal = 'node_busy' | 'wait_timeout' | 'connection_busy' | 'released'
 
 export type CallOutcome<T> = { ran: true, value: T } | { ran: false, reason: CallRefusal }
@@ -33,7 +30,6 @@ interface Call {
 
 interface ConnectionCalls {
   key: object
-  /** Calls in flight or waiting for a slot (at most `perConnection`). */
   admitted: number
   queue: Call[]
   calls: Set<Call>
@@ -42,7 +38,6 @@ interface ConnectionCalls {
 export function createCallLimiter (limits: CallLimits) {
   const { concurrency, maxWaiting, waitTimeoutMs, perConnection, maxPerConnection } = limits
   const connections = new Map<object, ConnectionCalls>()
-  /** In arrival order: the first is the next to run. */
   const waiting = new Set<Call>()
   let running = 0
   let queued = 0
@@ -63,7 +58,6 @@ export function createCallLimiter (limits: CallLimits) {
     )
   }
 
-  /** Into a slot, or the wait in front of them, or refused: the node's bounds. */
   function admit (call: Call): void {
     const { connection } = call
     if (running < concurrency) {
@@ -80,7 +74,6 @@ export function createCallLimiter (limits: CallLimits) {
     }
   }
 
-  /** The connection's queued calls move up while it has fewer than its share admitted. */
   function promote (connection: ConnectionCalls): void {
     while (connection.admitted < perConnection && connection.queue.length > 0) {
       const next = connection.queue.shift() as Call
@@ -90,7 +83,6 @@ export function createCallLimiter (limits: CallLimits) {
     if (connection.calls.size === 0) connections.delete(connection.key)
   }
 
-  /** A call in flight or waiting is done: its slots go to the calls next in line. */
   function finish (call: Call, outcome: CallOutcome<unknown> | undefined, error?: unknown): void {
     const { connection } = call
     if (!connection.calls.delete(call)) return
@@ -115,10 +107,7 @@ export function createCallLimiter (limits: CallLimits) {
   }
 
   return {
-    /**
-     * Runs `task` within the bounds, or refuses it. The task gets a signal that aborts when its
-     * connection is released; a released call resolves `released` once its task settles.
-     */
+    /** Runs `task` within the bounds, or refuses it; its signal aborts when the connection is released. */
     run<T> (key: object, task: (signal: AbortSignal) => Promise<T>): Promise<CallOutcome<T>> {
       let connection = connections.get(key)
       if (connection === undefined) {
@@ -147,7 +136,6 @@ export function createCallLimiter (limits: CallLimits) {
       })
     },
 
-    /** The connection is gone: its queued and waiting calls are dropped, its calls in flight aborted. */
     release (key: object): void {
       const connection = connections.get(key)
       if (connection === undefined) return
@@ -164,13 +152,9 @@ export function createCallLimiter (limits: CallLimits) {
       if (connection.calls.size === 0) connections.delete(key)
     },
 
-    /** Calls in flight now. */
     get inFlight (): number { return running },
-    /** Calls waiting for a slot now. */
     get waiting (): number { return waiting.size },
-    /** Calls queued behind their connection's share now. */
     get queued (): number { return queued },
-    /** Connections with calls in flight, waiting or queued. */
     get connections (): number { return connections.size }
   }
 }

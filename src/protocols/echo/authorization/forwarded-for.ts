@@ -1,6 +1,5 @@
-// The `X-Forwarded-For` the bridge sends when it calls Laravel for a client: the client's
-// address as far as BRIDGE_TRUST_PROXY lets the bridge tell, then the proxies it passed, so
-// the next hop sees users, not the bridge.
+// The `X-Forwarded-For` the bridge sends when it calls Laravel for a client: the client's address
+// as far as BRIDGE_TRUST_PROXY lets the bridge tell, then the proxies it passed.
 import type { IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
 import proxyAddr from '@fastify/proxy-addr'
@@ -11,18 +10,13 @@ function plain (address: string): string {
   return mapped?.[1] ?? address
 }
 
-/**
- * From a connection's peer address and the `X-Forwarded-For` it sent: the peer alone when it is
- * not a trusted proxy (what it claims is dropped); else the hops it sent, right to left up to
- * and including the first untrusted one, with the peer appended. Undefined without a peer.
- */
+/** The peer alone unless it is a trusted proxy; else the hops sent up to the first untrusted one, with the peer. */
 export function createForwardedFor (trustProxy: readonly string[]) {
   const trusted = trustProxy.length > 0 ? proxyAddr.compile([...trustProxy]) : undefined
   return function forwardedFor (peer: string | undefined, header: string | string[] | undefined): string | undefined {
     if (peer === undefined || isIP(plain(peer)) === 0) return undefined
     if (trusted === undefined || typeof header !== 'string') return plain(peer)
     const request = { headers: { 'x-forwarded-for': header }, socket: { remoteAddress: peer } } as unknown as IncomingMessage
-    // Nearest first: the peer, the trusted proxies, then the first hop not trusted (the client).
     const hops: string[] = []
     for (const hop of proxyAddr.all(request, trusted)) {
       // A hop that is not an address is nothing Laravel could use; the chain ends before it.

@@ -8,7 +8,6 @@ import { deeperThan, MAX_JSON_DEPTH } from '../../../schemas/json-depth.ts'
 import { pusherAuthMatches } from './channel-auth-signature.ts'
 import type { ForwardedHeaders } from '../requests.ts'
 
-/** A subscription allowed (with its presence member) or refused with an HTTP-like status. */
 export type Authorization =
   | { allowed: true, member?: Member }
   | { allowed: false, status: number, reason: string }
@@ -17,27 +16,23 @@ export interface LaravelAuthorizationRequest {
   channel: string
   kind: Exclude<ChannelKind, 'public'>
   socketId: string
-  /** The handshake's `Cookie` header. */
   cookie?: string
   /** `Authorization` and `X-CSRF-TOKEN` from the subscription's `auth.headers`. */
   headers: ForwardedHeaders
-  /** The client's address, and the trusted proxies it came through (src/echo/forwarded-for.ts). */
   forwardedFor?: string
 }
 
 export interface LaravelAuthorizerOptions {
   endpoint: string
   timeoutMs: number
-  /** When set, a Pusher `auth` signature in an answer is checked against it. */
   pusher?: PusherApp
   log: { warn: LogFn, info: LogFn, debug: LogFn }
 }
 
-/** Largest answer read from the endpoint; Laravel's are a few hundred bytes. */
+/** Largest answer read from the endpoint (Laravel's are small). */
 const MAX_ANSWER_BYTES = 64 * 1024
-/** Status of a call given up because nobody waits for its answer (nginx's "client closed request"). */
+/** Nobody waits for the answer any more (nginx's "client closed request"). */
 const CANCELLED = 499
-/** The deepest `user_info` the bridge passes on (the contract's rule for free-form JSON). */
 const MAX_DEPTH = MAX_JSON_DEPTH
 
 function refused (status: number, reason: string): Authorization {
@@ -48,7 +43,6 @@ function isObject (value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** Reads at most MAX_ANSWER_BYTES of the body; undefined when it is longer. */
 async function readCapped (response: Response): Promise<string | undefined> {
   if (response.body === null) return ''
   const chunks: Uint8Array[] = []
@@ -64,7 +58,6 @@ async function readCapped (response: Response): Promise<string | undefined> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** A presence member from `channel_data` (an object, or a JSON string of one), or why not. */
 function memberOf (channelData: unknown): Member | string {
   let data = channelData
   if (typeof data === 'string') {
@@ -83,7 +76,6 @@ function memberOf (channelData: unknown): Member | string {
   return data.user_info === undefined ? { user_id: userId } : { user_id: userId, user_info: data.user_info }
 }
 
-/** The decision a 200 answer's body makes for this subscription. */
 export function readAnswer (body: string, request: LaravelAuthorizationRequest, pusher?: PusherApp): Authorization {
   let answer: unknown
   try {
@@ -110,7 +102,6 @@ export function readAnswer (body: string, request: LaravelAuthorizationRequest, 
   return member === undefined ? { allowed: true } : { allowed: true, member }
 }
 
-/** Where the endpoint is, for log lines: no query string, no user or password. */
 function describe (endpoint: string): string {
   const url = new URL(endpoint)
   return `${url.origin}${url.pathname}`
@@ -118,9 +109,9 @@ function describe (endpoint: string): string {
 
 export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: LaravelAuthorizerOptions) {
   const where = describe(endpoint)
-  /** True while Laravel fails to answer usably: one warning when that starts, one line when it ends. */
+  /** One warning when Laravel starts failing, one line when it answers again. */
   let failing = false
-  /** A signature that does not match is a configuration mistake: said once, not per subscription. */
+  /** A signature that does not match is a configuration mistake: said once. */
   let warnedSignature = false
 
   function failure (status: number, reason: string): Authorization {
@@ -189,7 +180,7 @@ export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: L
   }
 
   return {
-    /** Laravel's decision on one private or presence subscription; never rejects. `cancel` aborts the call. */
+    /** Laravel's decision on one subscription; never rejects. `cancel` aborts the call. */
     async authorize (request: LaravelAuthorizationRequest, cancel?: AbortSignal): Promise<Authorization> {
       try {
         return await ask(request, cancel)

@@ -5,17 +5,13 @@ import type { Member } from '../../../channels/member.ts'
 import type { ChannelKind } from '../../../channels/names.ts'
 import type { Authorization } from './laravel-authorizer.ts'
 
-/** What the connection's verified token said (socket.data). */
 export interface TokenIdentity {
   userId?: string
   rooms?: readonly string[]
   userInfo?: unknown
 }
 
-/**
- * The token's `rooms` claim must allow the channel's full name (`private-chat.*` allows every
- * `private-chat.…`); a presence member is the token's user and its `user_info` claim.
- */
+/** The token's `rooms` claim must allow the channel's full name; a presence member is its user and `user_info`. */
 export function tokenAuthorization (channel: string, kind: Exclude<ChannelKind, 'public'>, identity: TokenIdentity): Authorization {
   const { userId, rooms } = identity
   if (userId === undefined || rooms === undefined || !roomMatches(channel, rooms)) {
@@ -26,10 +22,7 @@ export function tokenAuthorization (channel: string, kind: Exclude<ChannelKind, 
   return { allowed: true, member }
 }
 
-/**
- * Open development mode allows every channel. Its connections have no user, so each one is a
- * guest of its own on presence channels: `guest-<random>`, kept for the connection's life.
- */
+/** Open development mode: every channel allowed; each connection a guest of its own on presence channels. */
 export function openAuthorization (kind: Exclude<ChannelKind, 'public'>, guestId: string): Authorization {
   return kind === 'private' ? { allowed: true } : { allowed: true, member: { user_id: guestId, user_info: {} } }
 }

@@ -55,7 +55,7 @@ t.test('malformed subscribe, unsubscribe and client event payloads are refused o
   emitRaw(odd, 'unsubscribe', { channel: 'bad name' })
   emitRaw(odd, 'unsubscribe', { channel: '__proto__' })
 
-  // An Echo payload never gets a section 3 ack; a section 3 one still does.
+  // An Echo payload never gets a room ack; a room one still does.
   const section3 = await connectClient(t, url)
   t.match(await section3.timeout(5000).emitWithAck('subscribe', {} as never), { ok: false, error: { code: 'INVALID_PAYLOAD' } })
 

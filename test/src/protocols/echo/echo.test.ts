@@ -1,5 +1,5 @@
 // Laravel Echo (the npm package with socket.io-client) against the bridge: public, private and
-// presence channels, section 1 publishes reaching Echo listeners of the room's private channel,
+// presence channels, HTTP API publishes reaching Echo listeners of the room's private channel,
 // tokens mode and open mode.
 import t from 'tap'
 import { connectClient, metricValue, nextEvent, postJson, recordEvents, refusedConnection, securedEnv, socketToken, startBridge, subscribe } from '../../../helper.ts'

@@ -26,7 +26,7 @@ import { fakeLaravel } from '../../../echo/fake-laravel.ts'
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
 t.setTimeout(180_000)
 
-/** A bridge whose Echo channels Laravel (the stand-in) authorizes, with a JWT secret for section 3. */
+/** A bridge whose Echo channels Laravel (the stand-in) authorizes, with a JWT secret for rooms. */
 async function laravelBridge (t: Test, env: Record<string, string> = {}) {
   const laravel = await fakeLaravel(t)
   const logs = captureLogs()

@@ -30,7 +30,7 @@ async function bridgeWithLaravel (t: Test) {
   return { ...bridge, laravel }
 }
 
-/** An event for the public channel chat_1: Laravel's broadcasters reach it (section 1 reaches private ones). */
+/** An event for the public channel chat_1: Laravel's broadcasters reach it (the HTTP API reaches private ones). */
 async function publishPublic (url: string, message: unknown): Promise<void> {
   await signedPost(url, '/events', JSON.stringify({ name: 'new_message', channel: 'chat_1', data: JSON.stringify({ message }) }))
 }
