@@ -1,21 +1,14 @@
-// socket.io on the same HTTP server as Fastify, as `fastify.io` (fastify-socket.io), typed
+// socket.io on the same HTTP server as Fastify, as `fastify.io` (src/fastify-socket-io.ts), typed
 // with the event maps; new connections are refused while shutting down or overloaded, from
 // an origin not in CORS_ORIGINS, or past the cap of pending (not yet authenticated) ones.
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import proxyAddr from '@fastify/proxy-addr'
-import fastifySocketIO, { type FastifySocketioOptions } from 'fastify-socket.io'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import type { BridgeServer } from '../src/schemas/socket.ts'
+import { fastifySocketIo, type SocketIoOptions } from '../src/fastify-socket-io.ts'
 import { PendingConnections } from '../src/pending-connections.ts'
 import { RECOVERY_WINDOW_MS } from '../src/transport/recovery.ts'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    io: BridgeServer
-  }
-}
 
 /** Why a new connection is refused now, if it is. */
 function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting_down' | 'overloaded' | 'origin' | undefined {
@@ -29,7 +22,7 @@ function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting
   return undefined
 }
 
-export function socketIoOptions (fastify: FastifyInstance): FastifySocketioOptions {
+export function socketIoOptions (fastify: FastifyInstance): SocketIoOptions {
   return {
     cors: { origin: fastify.config.corsOrigins },
     // A connection that has not completed the socket.io connect (token checked) in time is
@@ -93,8 +86,7 @@ export function isHandshake (request: Pick<IncomingMessage, 'url'>): boolean {
 }
 
 export default fp(async function socketIo (fastify) {
-  // The package is CommonJS with its plugin on `exports.default`.
-  await fastify.register(fastifySocketIO.default, socketIoOptions(fastify))
+  await fastify.register(fastifySocketIo, socketIoOptions(fastify))
 
   const { connectTimeoutMs, maxPendingConnections, maxPendingConnectionsPerAddress, trustProxy } = fastify.config
   // The client's address is only known behind proxies the operator trusts; without them, one

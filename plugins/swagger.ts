@@ -2,6 +2,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
+import { packageJson } from '../src/package-info.ts'
 import { eventKinds } from '../src/schemas/events.ts'
 
 const description = [
@@ -48,7 +49,7 @@ export default fp(async function docs (fastify) {
       info: {
         title: 'Laravel realtime bridge',
         description,
-        version: '1.0.0'
+        version: packageJson.version
       },
       tags: [
         { name: 'publish', description: 'Publish events to socket.io rooms' },
