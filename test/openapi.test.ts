@@ -114,3 +114,8 @@ t.test('GET /docs serves Swagger UI', async (t) => {
   t.equal(response.statusCode, 200)
   t.match(response.headers['content-type'], /text\/html/)
 })
+
+t.test('the document carries the package\'s version', async (t) => {
+  const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  t.equal((parse(committed) as { info: { version: string } }).info.version, manifest.version)
+})

@@ -1,20 +1,13 @@
-// socket.io on Fastify's HTTP server, as `fastify.io` (fastify-socket.io), typed with the event
-// maps; new connections are refused while shutting down or overloaded, from an origin not in
-// CORS_ORIGINS, or past the cap of pending (not yet authenticated) ones.
+// socket.io on Fastify's HTTP server, as `fastify.io` (src/sockets/fastify-socket-io.ts), typed
+// with the event maps; new connections are refused while shutting down or overloaded, from an
+// origin not in CORS_ORIGINS, or past the cap of pending (not yet authenticated) ones.
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import proxyAddr from '@fastify/proxy-addr'
-import fastifySocketIO, { type FastifySocketioOptions } from 'fastify-socket.io'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
-import type { BridgeServer } from '../../src/schemas/socket.ts'
+import { fastifySocketIo, type SocketIoOptions } from '../../src/sockets/fastify-socket-io.ts'
 import { PendingConnections } from '../../src/sockets/pending-connections.ts'
 import { RECOVERY_WINDOW_MS } from '../../src/transport/recovery.ts'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    io: BridgeServer
-  }
-}
 
 function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting_down' | 'overloaded' | 'origin' | undefined {
   if (fastify.readiness.shuttingDown) return 'shutting_down'
@@ -26,7 +19,7 @@ function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting
   return undefined
 }
 
-export function socketIoOptions (fastify: FastifyInstance): FastifySocketioOptions {
+export function socketIoOptions (fastify: FastifyInstance): SocketIoOptions {
   return {
     cors: { origin: fastify.config.corsOrigins },
     // The plugin below closes slow connects; socket.io's own timeout is a later backstop (it closes
@@ -79,8 +72,7 @@ export function isHandshake (request: Pick<IncomingMessage, 'url'>): boolean {
 }
 
 export default fp(async function socketIo (fastify) {
-  // The package is CommonJS with its plugin on `exports.default`.
-  await fastify.register(fastifySocketIO.default, socketIoOptions(fastify))
+  await fastify.register(fastifySocketIo, socketIoOptions(fastify))
 
   const { connectTimeoutMs, maxPendingConnections, maxPendingConnectionsPerAddress, trustProxy } = fastify.config
   // A client's address is only known behind trusted proxies; otherwise only the global cap applies.

@@ -2,6 +2,7 @@
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
+import { packageJson } from '../../src/ops/package-info.ts'
 import { eventKinds } from '../../src/schemas/events.ts'
 
 const description = [
@@ -48,7 +49,7 @@ export default fp(async function swagger (fastify) {
       info: {
         title: 'Laravel realtime bridge',
         description,
-        version: '1.0.0'
+        version: packageJson.version
       },
       tags: [
         { name: 'publish', description: 'Publish events to socket.io rooms' },

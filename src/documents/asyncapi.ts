@@ -4,6 +4,7 @@ import { stringify } from 'yaml'
 import { eventKinds, type EventName, type EventPayloads } from '../schemas/events.ts'
 import { SubscribedNotice, SubscribeRequest, SubscriptionAck, UnsubscribeRequest } from '../schemas/socket.ts'
 import { echoAsyncapi } from './asyncapi-echo.ts'
+import { packageJson } from '../ops/package-info.ts'
 
 const CHANNEL = 'socket'
 const channelRef = { $ref: `#/channels/${CHANNEL}` }
@@ -58,7 +59,7 @@ function asyncapiDocument () {
     asyncapi: '3.0.0',
     info: {
       title: 'Laravel realtime bridge: socket.io events',
-      version: '1.0.0',
+      version: packageJson.version,
       description
     },
     defaultContentType: 'application/json',

@@ -101,3 +101,8 @@ t.test('every event the bridge emits is documented with the payload schema front
     t.equal(operation?.reply?.messages[0]?.$ref, '#/channels/socket/messages/subscriptionAck', `${clientEvent} is answered by its ack`)
   }
 })
+
+t.test('the document carries the package\'s version', async (t) => {
+  const manifest = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+  t.equal((parse(committed) as { info: { version: string } }).info.version, manifest.version)
+})
