@@ -1,7 +1,6 @@
-// `fastify.transport`: single node or cluster, decided once. It owns everything Redis (the
-// connection, its readiness check, the bus between nodes, the de-duplication store), the
-// socket.io adapter and missed-event recovery, and is what publishers, subscriptions and
-// presence go through (src/transport/transport.ts).
+// `fastify.transport` (src/transport/transport.ts): delivery to a channel's subscribers on every
+// node, subscriptions, presence, counts and missed-event recovery, the same on every deployment
+// (what differs is `fastify.backplane`'s). Publishers and the socket protocols go through it.
 import fp from 'fastify-plugin'
 import { createTransport, type Transport } from '../../src/transport/transport.ts'
 

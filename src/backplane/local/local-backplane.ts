@@ -36,8 +36,8 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
       handler = applyWith
     },
     async publish (events: readonly EncodedEvent[]) {
-      const kept = events.filter((event) => event.ephemeral !== true)
       const ephemeral = events.filter((event) => event.ephemeral === true)
+      const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
       const sent = kept.length > 0 ? send({ type: 'events', events: kept }) : undefined
       if (ephemeral.length > 0) handler?.deliver(ephemeral)
       await sent
