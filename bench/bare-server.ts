@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { loadConfig } from '../src/config/index.ts'
-import { serverOptions } from '../src/server-options.ts'
+import { serverOptions } from '../src/http/server-options.ts'
 import { PublishAnswer } from '../src/schemas/answers.ts'
 import { newMessage } from '../src/schemas/events.ts'
 

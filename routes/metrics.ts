@@ -1,8 +1,8 @@
-// GET /metrics: Prometheus text exposition of `fastify.metrics` (plugins/metrics.ts); with
+// GET /metrics: Prometheus text exposition of `fastify.metrics` (plugins/app/metrics.ts); with
 // BRIDGE_METRICS_TOKEN set, only for a scraper that presents it as a bearer token.
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { bearerToken, tokenMatcher } from '../src/auth/bearer-token.ts'
-import { Unauthorized } from '../src/errors.ts'
+import { Unauthorized } from '../src/http/errors.ts'
 import { errorResponse } from '../src/schemas/answers.ts'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {

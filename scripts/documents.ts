@@ -5,7 +5,7 @@
 import Fastify from 'fastify'
 import app from '../src/app.ts'
 import { loadConfig } from '../src/config/index.ts'
-import { serverOptions } from '../src/server-options.ts'
+import { serverOptions } from '../src/http/server-options.ts'
 
 /** The Pusher app the documents are built with: any values do, none is a real secret. */
 export const DOCUMENTED_PUSHER_APP = {

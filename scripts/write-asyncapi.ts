@@ -1,6 +1,6 @@
 // Writes asyncapi.yaml from the socket.io schemas: `npm run asyncapi`.
 import { writeFile } from 'node:fs/promises'
-import { asyncapiYaml } from '../src/asyncapi.ts'
+import { asyncapiYaml } from '../src/documents/asyncapi.ts'
 
 await writeFile(new URL('../asyncapi.yaml', import.meta.url), asyncapiYaml())
 process.stdout.write('asyncapi.yaml written\n')

@@ -5,9 +5,9 @@ import autoload from '@fastify/autoload'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from './config/index.ts'
-import { createErrorHandler, notFoundHandler } from './errors.ts'
-import { parseJsonBody } from './json-body.ts'
-import { formatValidationErrors } from './validation-errors.ts'
+import { createErrorHandler, notFoundHandler } from './http/errors.ts'
+import { parseJsonBody } from './http/json-body.ts'
+import { formatValidationErrors } from './http/validation-errors.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -34,7 +34,7 @@ async function bridge (fastify: FastifyInstance, opts: AppOptions) {
 
   // Publishers send JSON; anything else is a 415, not a string to validate.
   fastify.removeContentTypeParser('text/plain')
-  // One JSON reader for every body, with 400s that say what is wrong (src/json-body.ts).
+  // One JSON reader for every body, with 400s that say what is wrong (src/http/json-body.ts).
   fastify.removeContentTypeParser('application/json')
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     let value: unknown
@@ -51,8 +51,11 @@ async function bridge (fastify: FastifyInstance, opts: AppOptions) {
   fastify.setErrorHandler(createErrorHandler())
   fastify.setNotFoundHandler(notFoundHandler)
 
+  // plugins/external, plugins/app and plugins/patches in one autoload: it orders them by their
+  // declared dependencies, which cross the folders (socket.io's wrapper needs readiness).
   await fastify.register(autoload, {
     dir: join(root, 'plugins'),
+    dirNameRoutePrefix: false,
     options: {},
     ignorePattern: /\.d\.ts$|\.map$/
   })

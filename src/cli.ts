@@ -3,7 +3,7 @@
 // the bridge as `npm start` runs it (src/server.ts, which reads `.env` from the working directory).
 import { parseArgs } from 'node:util'
 import { configHelp } from './config/index.ts'
-import { packageJson } from './package-info.ts'
+import { packageJson } from './ops/package-info.ts'
 
 const usage = `Usage: ${packageJson.name} [--help | --version]
 

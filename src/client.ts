@@ -4,6 +4,7 @@ import type { MessageBody, ReceivedPayloads } from './schemas/socket.ts'
 
 export type {
   ClientToServerEvents,
+  EchoChannelEvent,
   MessageBody,
   ReceivedPayloads,
   ServerToClientEvents,

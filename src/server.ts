@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import app from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config/index.ts'
-import { serverOptions } from './server-options.ts'
+import { serverOptions } from './http/server-options.ts'
 
 function configOrExit (): Config {
   try {
@@ -28,7 +28,7 @@ try {
   process.exit(1)
 }
 
-// First signal: graceful shutdown (plugins/graceful-shutdown.ts has the steps), exit 0.
+// First signal: graceful shutdown (plugins/app/graceful-shutdown.ts has the steps), exit 0.
 // A second signal, an error while closing, or BRIDGE_SHUTDOWN_TIMEOUT: exit 1.
 closeWithGrace({ delay: config.shutdownTimeoutMs, logger: fastify.log }, async ({ signal, err }) => {
   if (err !== undefined) fastify.log.error({ err }, 'shutting down after an error')

@@ -14,7 +14,7 @@ import type { Test } from 'tap'
 import app from '../src/app.ts'
 import { signatureOf } from '../src/auth/request-signature.ts'
 import { loadConfig, type Env } from '../src/config/index.ts'
-import { serverOptions } from '../src/server-options.ts'
+import { serverOptions } from '../src/http/server-options.ts'
 import type { ClientToServerEvents, ServerToClientEvents, SubscriptionAck } from '../src/schemas/socket.ts'
 
 /** The repository root: where `src/server.ts` runs from. */

@@ -1,24 +1,13 @@
-// Fan-out fast path: a room broadcast reaches each idle websocket as one write of a frame
-// encoded once, instead of going through Engine.IO's per-socket packet machinery.
-//
-// Patches: engine.io's `Socket#write` on each connection. Relies on engine.io (`readyState`,
-// `writeBuffer`, `transport.name|writable|perMessageDeflate|socket`) and ws (`readyState`,
-// `_socket`, `_sender.sendFrame`) internals; `fastPathProblems` checks them and the patch
-// stays off (with one warning) when an upgrade changed them. Versions are pinned in
-// package.json; test/plugins/patches/broadcast-fast-path.test.ts fails on a change.
+// Fan-out fast path: a broadcast frame, encoded once, goes to each idle websocket in one write
+// instead of through Engine.IO's per-socket packet machinery (docs/performance.md).
+// Patches engine.io's `Socket#write` per connection; reads engine.io (`readyState`, `writeBuffer`,
+// `transport`) and ws (`_socket`, `_sender.sendFrame`) internals, checked at start.
 import type { Duplex } from 'node:stream'
 import fp from 'fastify-plugin'
 
-// socket.io already encodes a broadcast once and builds its websocket frame once
-// (`wsPreEncodedFrame`, a header and a payload). Engine.IO then spends, per socket, a packet
-// object, four events, a write buffer, a two-buffer write and a write callback that re-arms
-// the socket. With 2,000 sockets in a room that is most of the CPU left to save besides the
-// kernel's own send. So a broadcast frame is written straight to the socket when nothing of
-// Engine.IO's is pending on it; in every other case (polling, an upgrade, buffered packets,
-// unflushed bytes, a callback to call) the usual path runs, after whatever is pending, so
-// each socket still gets its events in order. The same frame goes out, and the room, the
-// adapter and socket.io's outgoing listeners are untouched: this only changes how the bytes
-// of one socket's frame are written.
+// Only when nothing of Engine.IO's is pending on the socket (no polling, upgrade, buffered
+// packet, unflushed bytes or callback); otherwise the usual path runs after what is pending,
+// so each socket still gets its events in order. The bytes written are the same.
 
 interface FrameOptions {
   wsPreEncodedFrame?: Buffer[]
@@ -41,7 +30,6 @@ export interface EngineConnection {
 
 const OPEN = 1
 
-/** What this patch needs of an open websocket connection and does not find; empty when all is there. */
 export function fastPathProblems (connection: EngineConnection): string[] {
   const problems: string[] = []
   const expect = (ok: boolean, what: string) => { if (!ok) problems.push(what) }
@@ -58,7 +46,6 @@ export function fastPathProblems (connection: EngineConnection): string[] {
   return problems
 }
 
-/** Replaces `write` on one Engine.IO connection; `this` is the connection. */
 function writeBroadcastFrame (this: EngineConnection, data: unknown, options?: FrameOptions, callback?: () => void): EngineConnection {
   const frame = options?.wsPreEncodedFrame
   const transport = this.transport
@@ -78,19 +65,10 @@ function writeBroadcastFrame (this: EngineConnection, data: unknown, options?: F
 }
 
 export default fp(async function broadcastFastPath (fastify) {
-  let checked = false
-  let usable = false
   fastify.io.engine.on('connection', (connection: EngineConnection) => {
-    // Every connection starts on the same classes: checking the first websocket one is enough.
-    if (!checked && connection.transport.name === 'websocket') {
-      checked = true
-      const problems = fastPathProblems(connection)
-      usable = problems.length === 0
-      if (!usable) fastify.log.warn({ problems }, 'broadcast fast path off: engine.io or ws internals changed')
-    }
-    if (usable || !checked) connection.write = writeBroadcastFrame
+    connection.write = writeBroadcastFrame
   })
 }, {
   name: 'broadcast-fast-path',
-  dependencies: ['socket-io']
+  dependencies: ['socket-io', 'self-check']
 })

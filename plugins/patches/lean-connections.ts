@@ -1,31 +1,42 @@
-// Keeps idle connections small: each one lets go of the HTTP request that opened it.
-//
-// Patches: engine.io's `Socket#request` (set to null once connected) and the `req` of the
-// websocket upgrade's response object. `leanConnectionProblems` checks both, and the patch
-// stays off (with one warning) when an upgrade changed them. Versions are pinned in
-// package.json; test/plugins/patches/lean-connections.test.ts fails on a change.
+// Keeps idle connections small: once connected, a connection lets go of the HTTP request that
+// opened it (docs/performance.md), and `socket.request` becomes a stand-in keeping what
+// socket.io's docs read of it: `headers`, `url`, `method`, `socket.remoteAddress`.
+// Patches engine.io's `Socket#request` and the upgrade response's `req`, checked at start.
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
+import type { Probe } from './self-check.ts'
 
-// Engine.IO keeps the request that opened a connection for the connection's whole life,
-// twice over: as `conn.request`, and through the response object of a websocket upgrade,
-// which stays reachable from the socket's `close` listeners. socket.io copies what it uses
-// (headers, query, address, auth) into `socket.handshake` when the socket connects, so the
-// request itself (stream state, raw headers, parsed query) is dead weight: about 1.3 KB of
-// the 10-11 KB an idle websocket costs. Middleware and connection handlers still see it;
-// it is dropped after they have run. The bridge serves one namespace, so no later
-// namespace handshake needs it.
+// Engine.IO keeps the request for the connection's life twice over (`conn.request`, and the
+// upgrade response reachable from `close` listeners); socket.io copied what it uses into
+// `socket.handshake`. Middlewares and connection handlers still see the request itself.
 
 interface UpgradeResponse {
   req: IncomingMessage | null
 }
 
-/** What this patch needs of a connected socket's engine connection and does not find. */
+export interface RequestStandIn {
+  headers: IncomingMessage['headers']
+  url: string | undefined
+  method: string | undefined
+  socket: { remoteAddress: string | undefined, remotePort: number | undefined }
+}
+
+export function requestStandIn (request: IncomingMessage): RequestStandIn {
+  const { remoteAddress, remotePort } = request.socket ?? {}
+  return { headers: request.headers, url: request.url, method: request.method, socket: { remoteAddress, remotePort } }
+}
+
 export function leanConnectionProblems (conn: { request?: unknown }): string[] {
   const request = conn.request as Partial<IncomingMessage> | null | undefined
   return request !== null && typeof request === 'object' && typeof request.headers === 'object'
     ? []
     : ['engine.io Socket#request holds the IncomingMessage that opened the connection']
+}
+
+export function upgradeRequestProblems ({ upgrade }: Pick<Probe, 'upgrade'>): string[] {
+  return (upgrade.response as Partial<UpgradeResponse>).req === upgrade.request
+    ? []
+    : ['engine.io\'s upgrade response holds the request as `req`']
 }
 
 export default fp(async function leanConnections (fastify) {
@@ -36,18 +47,14 @@ export default fp(async function leanConnections (fastify) {
     }
     next()
   })
-  let checked = false
   fastify.io.on('connection', (socket) => {
-    if (!checked) {
-      checked = true
-      const problems = leanConnectionProblems(socket.conn)
-      if (problems.length > 0) fastify.log.warn({ problems }, 'lean connections: engine.io internals changed')
-    }
+    // After every connection handler (the bridge's and socket.io's) has run.
     process.nextTick(() => {
-      (socket.conn as { request: IncomingMessage | null }).request = null
+      const conn = socket.conn as { request: IncomingMessage | RequestStandIn }
+      if (conn.request !== null && 'complete' in conn.request) conn.request = requestStandIn(conn.request)
     })
   })
 }, {
   name: 'lean-connections',
-  dependencies: ['socket-io']
+  dependencies: ['socket-io', 'self-check']
 })

@@ -1,23 +1,13 @@
-// Pusher-shaped socket ids (`<digits>.<digits>`), so that Laravel's `pusher` broadcaster accepts
-// them: Echo sends the socket id as `X-Socket-Id` for `toOthers()` and the bridge sends it as
-// `socket_id` to `/broadcasting/auth`, and the Pusher PHP SDK refuses anything else.
-//
-// Patches: socket.io's main namespace `_createSocket` (an own property on that namespace, not
-// the prototype). socket.io sets `socket.id` in the Socket constructor with no option to choose
-// it; `Namespace#_add` then files the new socket under that id in `_preConnectSockets` and later
-// `sockets`. The wrapper gives a new (not recovered) socket its id after construction and
-// before `_add` files it, so nothing has seen the old one. A recovered session keeps the id it
-// had (already Pusher-shaped), and its `pid` stays socket.io's own unguessable one.
-// `pusherSocketIdProblems` checks these internals, and the patch stays off (one warning) when
-// an upgrade changed them. socket.io is pinned in package.json;
-// test/plugins/patches/pusher-socket-id.test.ts fails on a change.
+// Pusher-shaped socket ids (`<digits>.<digits>`), the only ones Laravel's `pusher` broadcaster
+// and the Pusher SDKs accept (`toOthers()`, `/broadcasting/auth`). Patches the main namespace's
+// `_createSocket`: a new (not recovered) socket gets its id after construction and before
+// `Namespace#_add` files it in `_preConnectSockets` and `sockets`; its `pid` stays socket.io's.
 import { randomInt } from 'node:crypto'
 import fp from 'fastify-plugin'
 
-/** `<digits>.<digits>`, as Laravel's pusher driver and the Pusher SDKs check socket ids. */
 export const PUSHER_SOCKET_ID = /^\d+\.\d+$/
 
-/** A socket id of two random 48-bit numbers: 96 bits, unguessable like socket.io's own 120. */
+/** Two random 48-bit numbers: 96 bits, unguessable. */
 export function pusherSocketId (): string {
   const part = () => randomInt(2 ** 48 - 1)
   return `${part()}.${part()}`
@@ -29,7 +19,6 @@ interface NamespaceInternals {
   sockets?: unknown
 }
 
-/** What this patch needs of socket.io's namespace and does not find; empty when all is there. */
 export function pusherSocketIdProblems (namespace: object): string[] {
   const internals = namespace as NamespaceInternals
   const problems: string[] = []
@@ -42,10 +31,8 @@ export function pusherSocketIdProblems (namespace: object): string[] {
 export default fp(async function pusherSocketIds (fastify) {
   const namespace = fastify.io.of('/') as unknown as NamespaceInternals
   const problems = pusherSocketIdProblems(namespace)
-  if (problems.length > 0) {
-    fastify.log.warn({ problems }, 'Pusher-shaped socket ids are off: socket.io internals changed; Laravel\'s pusher driver will refuse the socket ids')
-    return
-  }
+  // Without these ids every Laravel `toOthers()` and `/broadcasting/auth` call fails: no start.
+  if (problems.length > 0) throw new Error(`Pusher-shaped socket ids cannot be made: socket.io internals changed: ${problems.join('; ')}`)
   const createSocket = (namespace._createSocket as NonNullable<NamespaceInternals['_createSocket']>).bind(namespace)
   namespace._createSocket = async (client, auth) => {
     const socket = await createSocket(client, auth)
@@ -54,5 +41,5 @@ export default fp(async function pusherSocketIds (fastify) {
   }
 }, {
   name: 'pusher-socket-id',
-  dependencies: ['socket-io']
+  dependencies: ['socket-io', 'self-check']
 })

@@ -1,7 +1,7 @@
 // GET /apps/:app_id/channels/:channel/users: a presence channel's members (Pusher HTTP API).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { isPresenceChannel } from '../../src/broadcasting/pusher-api.ts'
-import { PusherBadRequest } from '../../src/errors.ts'
+import { PusherBadRequest } from '../../src/http/errors.ts'
 import { PusherChannelParams, pusherErrors, UsersAnswer, UsersQuery } from '../../src/schemas/pusher.ts'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {

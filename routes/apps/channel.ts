@@ -1,7 +1,7 @@
 // GET /apps/:app_id/channels/:channel: whether a channel is occupied, across the cluster (Pusher HTTP API).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { isPresenceChannel, wantedAttributes } from '../../src/broadcasting/pusher-api.ts'
-import { PusherBadRequest } from '../../src/errors.ts'
+import { PusherBadRequest } from '../../src/http/errors.ts'
 import { ChannelAnswer, ChannelQuery, PusherChannelParams, pusherErrors } from '../../src/schemas/pusher.ts'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {

@@ -2,7 +2,7 @@
 // Served as text, so the link from Swagger UI opens a page the browser shows rather than a
 // download; YAML tools read it whatever its media type.
 import type { FastifyPluginAsync } from 'fastify'
-import { asyncapiYaml } from '../../src/asyncapi.ts'
+import { asyncapiYaml } from '../../src/documents/asyncapi.ts'
 
 const route: FastifyPluginAsync = async (fastify) => {
   const document = asyncapiYaml()

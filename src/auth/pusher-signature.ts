@@ -4,10 +4,8 @@
 // parameters, keys sorted, "k=v" joined by "&").
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 
-/** How far auth_timestamp may be from the bridge's clock, in seconds (Pusher's own window). */
 const PUSHER_TIMESTAMP_WINDOW_SECONDS = 600
 
-/** The query string Pusher signs: every parameter but auth_signature, keys sorted, not encoded. */
 function stringToSign (method: string, path: string, params: ReadonlyMap<string, string>): string {
   const query = [...params].filter(([key]) => key !== 'auth_signature')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -24,7 +22,6 @@ function md5Hex (body: Buffer | string): string {
   return createHash('md5').update(body).digest('hex')
 }
 
-/** Constant-time equality of two strings of any length (both are hashed first). */
 function sameText (expected: string, presented: string): boolean {
   const a = createHash('sha256').update(expected).digest()
   const b = createHash('sha256').update(presented).digest()
@@ -32,11 +29,8 @@ function sameText (expected: string, presented: string): boolean {
 }
 
 /**
- * The query parameters of a raw URL, decoded, or why the query cannot be signed
- * unambiguously: a key given twice, or a separator of the string to sign (`&` anywhere, `=`
- * in a key) that only decoding made appear. The query is split as sent, so each parameter
- * signed is one the route reads; SDKs sign values before encoding them, so the pieces are
- * decoded (as the route's query parser decodes them) before they are signed.
+ * The query's parameters, decoded, or why it cannot be signed unambiguously: a key given twice, or
+ * an `&` or `=` that only decoding made appear. Split as sent, so each parameter signed is one read.
  */
 export function queryParams (url: string): Map<string, string> | string {
   const start = url.indexOf('?')
@@ -59,10 +53,7 @@ export interface PusherCredentials {
   secret: string
 }
 
-/**
- * Why a request is not signed by this app, or undefined when it is: the key, version,
- * timestamp and signature over method, path and query (not the body: see bodyMatches).
- */
+/** Why a request is not signed by this app (key, version, timestamp, signature over method, path, query). */
 export function signatureProblem (
   app: PusherCredentials,
   request: { method: string, path: string, params: ReadonlyMap<string, string> },
@@ -89,7 +80,6 @@ export function signatureProblem (
   return undefined
 }
 
-/** Why the body does not match the signed body_md5, or undefined when it does. */
 export function bodyProblem (params: ReadonlyMap<string, string>, body: Buffer | string): string | undefined {
   const presented = params.get('body_md5')
   if (presented === undefined) return 'body_md5 query parameter is required with a body'
@@ -97,7 +87,7 @@ export function bodyProblem (params: ReadonlyMap<string, string>, body: Buffer |
   return undefined
 }
 
-/** The URL without its auth_signature, for log lines: a signature is good for a replay within the window. */
+/** For log lines: a signature is good for a replay within its window. */
 export function withoutSignature (url: string): string {
   if (!url.includes('auth_signature=')) return url
   return url.replace(/([?&]auth_signature=)[^&]*/i, '$1[redacted]')

@@ -1,19 +1,15 @@
-// A bounded queue handled in batches: whoever offers an item only puts it in the queue (a
-// Redis subscription is read as fast as Redis sends). What arrives in one turn of the event
-// loop makes a batch; each batch is prepared as soon as it is made (e.g. its claims are sent),
-// then handled in arrival order, one batch at a time.
+// A bounded queue handled in batches: offering only queues (a Redis subscription is read as fast
+// as Redis sends). One turn's items make a batch, prepared at once (its claims sent), then
+// handled in arrival order, one batch at a time.
 
 export interface BatchQueueOptions<T, P> {
-  /** Most bytes waiting at once (offered, not yet handled); an item past it is refused. */
   maxBytes: number
   /** Most bytes in one batch (a single larger item makes a batch of its own). */
   maxBatchBytes: number
-  /** Most items in one batch. */
   maxBatchItems: number
   sizeOf: (item: T) => number
   /** Starts work on a batch as soon as it is made; must not reject. */
   prepare: (batch: T[]) => P
-  /** Handles a batch and what `prepare` gave; the next batch waits until it settles. */
   handle: (batch: T[], prepared: P) => Promise<void>
 }
 
@@ -40,7 +36,6 @@ export function createBatchQueue<T, P> ({ maxBytes, maxBatchBytes, maxBatchItems
   }
 
   return {
-    /** Queues the item; false when the queue is full (the item is not kept). */
     offer (item: T): boolean {
       const size = sizeOf(item)
       if (bytes + size > maxBytes) return false
@@ -55,7 +50,6 @@ export function createBatchQueue<T, P> ({ maxBytes, maxBatchBytes, maxBatchItems
       bytes += size
       return true
     },
-    /** Resolves once every item queued so far is handled. */
     async drained (): Promise<void> {
       close()
       for (let pending = draining; pending !== undefined; pending = draining) await pending

@@ -1,13 +1,13 @@
 // A message of Laravel's redis broadcaster made into a delivery, or the reason it is dropped.
 // Laravel publishes `{"event","data","socket"}` on `<prefix><channel>`; Laravel 8 also leaves
 // `socket` inside `data`. Nothing here throws, whatever the message holds.
-import type { Delivery } from '../transport/transport.ts'
-import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
+import type { BroadcastDelivery } from '../channels/delivery.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
 import { MAX_EVENT_NAME_LENGTH, reservedEventName, validChannel, validRedisSocket } from './event-data.ts'
 
 export type DropReason = 'too_large' | 'not_json' | 'no_event' | 'reserved_event' | 'bad_channel' | 'bad_socket' | 'too_deep'
 
-export type ReadMessage = { ok: true, delivery: Delivery } | { ok: false, reason: DropReason }
+export type ReadMessage = { ok: true, delivery: BroadcastDelivery } | { ok: false, reason: DropReason }
 
 export interface MessageRules {
   /** What Laravel puts before channel names; the Redis channel always starts with it (PSUBSCRIBE `<prefix>*`). */

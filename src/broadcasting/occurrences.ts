@@ -3,7 +3,6 @@
 // has the same number k on every node, and `<hash>:<k>` names the same delivery everywhere.
 
 export interface OccurrenceCounter {
-  /** 1 for the first time `key` is seen within the window, 2 for the second, and so on. */
   next (key: string): number
   readonly size: number
 }
@@ -13,20 +12,15 @@ interface Entry {
   lastSeen: number
 }
 
-/**
- * Counts repeats of each key; a key's count starts again once it has not been seen for
- * `windowMs`. At most `maxKeys` keys are tracked (the least recently seen is forgotten).
- */
+/** A key's count starts again once unseen for `windowMs`; at most `maxKeys` tracked (least recently seen forgotten). */
 export function createOccurrenceCounter (windowMs: number, maxKeys: number, now: () => number = Date.now): OccurrenceCounter {
-  // Insertion order is last-seen order: a key seen again is moved to the end.
   const counts = new Map<string, Entry>()
-  // The least recently seen entry, read through one live iterator: a new scan from the start for
-  // every message would step again over every deleted entry (a Map keeps them until it rebuilds).
+  // The least recently seen entry, through one live iterator: a scan from the start per message
+  // would step over every deleted entry again.
   let cursor: Iterator<[string, Entry]> | undefined
   let oldest: [string, Entry] | undefined
 
   function leastRecent (): [string, Entry] | undefined {
-    // An entry read earlier may have been forgotten or moved to the end since.
     while (oldest === undefined || counts.get(oldest[0]) !== oldest[1]) {
       cursor ??= counts.entries()
       const step = cursor.next()

@@ -1,13 +1,12 @@
 // The Pusher HTTP API's semantics on top of the bridge: a trigger or batch made into
 // deliveries, and the channel attributes (`info`) answered from the transport's counts.
-import { PusherBadRequest } from '../errors.ts'
+import { PusherBadRequest } from '../http/errors.ts'
 import type { BatchEvent, ChannelAttributes, TriggerRequest } from '../schemas/pusher.ts'
-import type { Delivery } from '../transport/transport.ts'
-import { poisonedKeyIn, poisonedKeyMessage } from '../json-body.ts'
-import { deeperThan, MAX_JSON_DEPTH } from '../json-depth.ts'
+import type { BroadcastDelivery } from '../channels/delivery.ts'
+import { poisonedKeyIn, poisonedKeyMessage } from '../http/json-body.ts'
+import { deeperThan, MAX_JSON_DEPTH } from '../schemas/json-depth.ts'
 import { decodeEventData, RESERVED_EVENT_NAMES, reservedEventName } from './event-data.ts'
 
-/** What the transport answers about channels, as far as Pusher's attributes need it. */
 export interface ChannelCounter {
   channelCount (name: string): Promise<{ subscribers: number }>
   presence: { members (channel: string): unknown[] | Promise<unknown[]> }
@@ -22,13 +21,12 @@ export function isPresenceChannel (name: string): boolean {
   return name.startsWith('presence-')
 }
 
-/** Pusher's `info` parameter: comma-separated attribute names; unknown ones are ignored, as Pusher does. */
+/** Pusher's `info`: comma-separated attribute names; unknown ones are ignored, as Pusher does. */
 export function wantedAttributes (info: string | undefined): WantedAttributes {
   const names = new Set((info ?? '').split(',').map((name) => name.trim()))
   return { subscriptionCount: names.has('subscription_count'), userCount: names.has('user_count') }
 }
 
-/** The attributes asked for; `user_count` only for presence channels (other channels have no members). */
 export async function channelAttributes (transport: ChannelCounter, name: string, wanted: WantedAttributes): Promise<ChannelAttributes> {
   const attributes: ChannelAttributes = {}
   if (wanted.subscriptionCount) attributes.subscription_count = (await transport.channelCount(name)).subscribers
@@ -36,10 +34,7 @@ export async function channelAttributes (transport: ChannelCounter, name: string
   return attributes
 }
 
-/**
- * The payload of Pusher's `data`, or a 400 naming `field` when its JSON breaks section 1's
- * rules: nested too deep, or a key that could poison prototypes.
- */
+/** Pusher's `data` payload, or a 400 naming `field` when its JSON is too deep or could poison prototypes. */
 function payloadOf (data: string, field: string): unknown {
   const payload = decodeEventData(data)
   if (deeperThan(payload, MAX_JSON_DEPTH)) throw new PusherBadRequest(`${field} nests deeper than ${MAX_JSON_DEPTH} levels`)
@@ -48,7 +43,6 @@ function payloadOf (data: string, field: string): unknown {
   return payload
 }
 
-/** The event name, or a 400 naming it when socket.io or Pusher reserve it. */
 function eventName (name: string, field: string): string {
   if (reservedEventName(name)) {
     throw new PusherBadRequest(`${field} ${JSON.stringify(name)} is reserved: socket.io and Pusher use it for their own events (${RESERVED_EVENT_NAMES})`)
@@ -56,7 +50,7 @@ function eventName (name: string, field: string): string {
   return name
 }
 
-/** The channels of a trigger: `channel` or `channels` (each once), never both, never none. */
+/** `channel` or `channels` (each once), never both, never none. */
 function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): string[] {
   if (body.channel !== undefined && body.channels !== undefined) throw new PusherBadRequest('body must have channel or channels, not both')
   if (body.channel !== undefined) return [body.channel]
@@ -64,8 +58,7 @@ function triggerChannels (body: Pick<TriggerRequest, 'channel' | 'channels'>): s
   throw new PusherBadRequest('body/channels is required (or body/channel)')
 }
 
-/** `POST /events`: one delivery of the event per channel. */
-export function triggerDeliveries (body: TriggerRequest): Delivery[] {
+export function triggerDeliveries (body: TriggerRequest): BroadcastDelivery[] {
   const event = eventName(body.name, 'body/name')
   const payload = payloadOf(body.data, 'body/data')
   return triggerChannels(body).map((channel) => ({
@@ -76,8 +69,7 @@ export function triggerDeliveries (body: TriggerRequest): Delivery[] {
   }))
 }
 
-/** `POST /batch_events`: one delivery per item, in order. */
-export function batchDeliveries (batch: readonly BatchEvent[]): Delivery[] {
+export function batchDeliveries (batch: readonly BatchEvent[]): BroadcastDelivery[] {
   return batch.map((item, index) => ({
     channel: item.channel,
     event: eventName(item.name, `body/batch/${index}/name`),

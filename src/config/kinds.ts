@@ -1,13 +1,10 @@
 // The kinds of environment variable the bridge reads. Each builder returns the TypeBox schema
-// of the parsed value (so `Static` gives the Config field's type) annotated with the
-// variable's name, default and README meaning, which the loader, the README table and the
-// help text read back (src/config/variables.ts).
+// of the parsed value, annotated with the variable's name, default and README meaning, which
+// the loader, the README table and the help text read back (src/config/variables.ts).
 import { Type, type TProperties, type TSchema } from 'typebox'
 
-/** How a variable's text becomes its value: one parser each in src/config/parse-value.ts. */
 export type Kind = 'text' | 'tokens' | 'integer' | 'fraction' | 'switch' | 'choice' | 'redis-url' | 'http-url' | 'origins' | 'proxies'
 
-/** What a computed default may depend on; known once every variable is read. */
 export interface DefaultContext {
   production: boolean
   openDevelopment: boolean
@@ -15,29 +12,22 @@ export interface DefaultContext {
 
 export type Computed<T> = (context: DefaultContext) => T
 
-/** What a variable's schema carries next to its TypeBox keywords (a type alias: TypeBox's options accept it). */
+/** What a variable's schema carries next to its TypeBox keywords. */
 export type Annotations = {
   env: string
   kind: Kind
-  /** The README meaning (Markdown). */
   description?: string
   default?: unknown
   computedDefault?: Computed<unknown>
-  /** README default column, when the default is not one plain value. */
   defaultText?: string
   /** Listed in the README row of that variable rather than a row of its own. */
   row?: string
-  /** Never echoed in errors; at least MIN_SECRET_BYTES in production. */
   secret?: boolean
-  /** Why production needs it: the end of its error. */
   requiredInProduction?: string
-  /** What `pattern` allows, in words, for the error. */
   rule?: string
-  /** False: the error does not repeat the value. */
   echo?: boolean
   /** An empty value is a value (an empty prefix), and spaces are not trimmed. */
   allowEmpty?: boolean
-  /** A URL the error shows as the expected form. */
   example?: string
 }
 
@@ -48,7 +38,6 @@ export type VariableSchema = TSchema & Annotations & {
   enum?: string[]
 }
 
-/** A meaning of its own, or a place in another variable's README row. */
 type Shown = ({ meaning: string, row?: undefined } | { row: string, meaning?: undefined }) & { defaultText?: string }
 
 function annotate (env: string, kind: Kind, options: Shown & { default?: unknown }, extra: Partial<Annotations> = {}): Annotations {
@@ -62,11 +51,9 @@ function annotate (env: string, kind: Kind, options: Shown & { default?: unknown
     ...(typeof fallback === 'function' ? { computedDefault: fallback as Computed<unknown> } : { default: fallback }),
     ...extra
   }
-  // Unset annotations are left out, so a schema shows only what it declares.
   return Object.fromEntries(Object.entries(annotations).filter(([, value]) => value !== undefined)) as Annotations
 }
 
-/** The schema's type says what `annotate` put in it. */
 function declared<T extends TSchema> (schema: T): T & Annotations {
   return schema as T & Annotations
 }
@@ -75,12 +62,10 @@ export function integer (env: string, options: Shown & { minimum: number, maximu
   return declared(Type.Integer({ ...annotate(env, 'integer', options), minimum: options.minimum, maximum: options.maximum }))
 }
 
-/** A number from 0 to 1. */
 export function fraction (env: string, options: Shown & { default: number }) {
   return declared(Type.Number({ ...annotate(env, 'fraction', options), minimum: 0, maximum: 1 }))
 }
 
-/** on/off (also true/false, 1/0). */
 export function onOff (env: string, options: Shown & { default: boolean }) {
   return declared(Type.Boolean(annotate(env, 'switch', options)))
 }
@@ -94,12 +79,10 @@ export function text (env: string, options: Shown & { default?: string | Compute
   return declared(Type.String({ ...annotate(env, 'text', options, { rule, echo, allowEmpty }), ...(pattern === undefined ? {} : { pattern }) }))
 }
 
-/** A secret: never repeated in an error, at least 32 bytes in production. */
 export function secret (env: string, options: Shown & { requiredInProduction?: string }) {
   return declared(Type.String(annotate(env, 'text', options, { secret: true, requiredInProduction: options.requiredInProduction })))
 }
 
-/** Secrets separated by commas (several accepted while rotating); none by default. */
 export function tokens (env: string, options: Shown & { requiredInProduction?: string }) {
   return declared(Type.Array(Type.String(), annotate(env, 'tokens', { ...options, default: [] }, { secret: true, requiredInProduction: options.requiredInProduction })))
 }
@@ -113,12 +96,10 @@ export function httpUrl (env: string, options: Shown & { example: string }) {
   return declared(Type.String(annotate(env, 'http-url', options, { example: options.example })))
 }
 
-/** `*` (true: any origin) or comma-separated origins. */
 export function origins (env: string, options: Shown & { default: Computed<string[] | true> }) {
   return declared(Type.Union([Type.Array(Type.String()), Type.Literal(true)], annotate(env, 'origins', options)))
 }
 
-/** Proxy addresses, CIDR ranges and @fastify/proxy-addr's names, comma-separated; none by default. */
 export function proxies (env: string, options: Shown) {
   return declared(Type.Array(Type.String(), annotate(env, 'proxies', { ...options, default: [] })))
 }

@@ -1,12 +1,12 @@
 // Laravel Echo's socket.io protocol as schemas, for the AsyncAPI document: what Echo sends
 // (`subscribe`, `unsubscribe`, `client event`) and the arguments of what the bridge emits to it.
-import { Type } from 'typebox'
-import { CHANNEL_PATTERN } from '../echo/channel-name.ts'
+import { Type, type Static } from 'typebox'
+import { CHANNEL_PATTERN } from './fields.ts'
 
 export const EchoChannel = Type.String({
   minLength: 1,
   maxLength: 164,
-  pattern: CHANNEL_PATTERN.source,
+  pattern: CHANNEL_PATTERN,
   description: 'Channel name: 1-164 characters of A-Z a-z 0-9 _ - = @ , . ; : (`private-…` and `presence-…` need authorization)',
   examples: ['private-chat.1']
 })
@@ -21,13 +21,18 @@ export const EchoSubscribeRequest = Type.Object({
   }))
 }, { title: 'EchoSubscribeRequest' })
 
+export type EchoSubscribeRequest = Static<typeof EchoSubscribeRequest>
+
 export const EchoUnsubscribeRequest = Type.Object({ channel: EchoChannel }, { title: 'EchoUnsubscribeRequest' })
+export type EchoUnsubscribeRequest = Static<typeof EchoUnsubscribeRequest>
 
 export const EchoClientEvent = Type.Object({
   channel: EchoChannel,
   event: Type.String({ pattern: '^client-[\\x21-\\x7e]{1,192}$', description: 'The whisper\'s name, `client-` and Echo\'s name for it' }),
   data: Type.Unknown({ description: 'Any JSON: at most 10 KB encoded, nested at most 32 levels' })
 }, { title: 'EchoClientEvent' })
+
+export type EchoClientEvent = Static<typeof EchoClientEvent>
 
 export const PresenceMember = Type.Object({
   user_id: Type.Union([Type.String(), Type.Number()], { description: 'Laravel\'s user id; "1" and 1 are the same user' }),

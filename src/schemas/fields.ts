@@ -1,6 +1,6 @@
-// Field types shared by every event kind, exactly as the contract defines them.
+// Field types shared by every event kind, as the README's HTTP API section lists them.
 import { Type } from 'typebox'
-import { MAX_DEPTH_KEYWORD, MAX_JSON_DEPTH } from '../json-depth.ts'
+import { MAX_DEPTH_KEYWORD, MAX_JSON_DEPTH } from './json-depth.ts'
 
 const ROOM_PATTERN = '^[A-Za-z0-9_\\-.:@]{1,128}$'
 

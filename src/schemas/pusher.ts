@@ -1,4 +1,4 @@
-// The Pusher HTTP API (contract 5.2): what Laravel's `pusher` broadcaster and Pusher's server
+// The Pusher HTTP API (docs/broadcasting.md): what Laravel's `pusher` broadcaster and Pusher's server
 // SDKs send and get back. Validation, OpenAPI entries and request types in one place.
 import { Type, type Static } from 'typebox'
 import { MAX_EVENT_NAME_LENGTH, PUSHER_SOCKET_ID_PATTERN, RESERVED_EVENT_NAMES } from '../broadcasting/event-data.ts'
@@ -14,7 +14,7 @@ export const AppId = Type.String({
 export const PusherAppParams = Type.Object({ app_id: AppId })
 export const PusherChannelParams = Type.Object({ app_id: AppId, channel: Channel })
 
-/** The signature parameters every request carries; documented here, checked by plugins/pusher-auth.ts. */
+/** The signature parameters every request carries; documented here, checked by plugins/app/pusher-auth.ts. */
 const signatureQuery = {
   auth_key: Type.String({ description: 'The app key: `BRIDGE_PUSHER_KEY` (Laravel\'s `PUSHER_APP_KEY`)' }),
   auth_timestamp: Type.String({ description: 'Unix seconds when the request was signed; refused more than 600 s away from the bridge\'s clock' }),

@@ -4,7 +4,7 @@ import type { Server, Socket } from 'socket.io'
 import { Type, type Static } from 'typebox'
 import { Room } from './fields.ts'
 import type { EventPayloads } from './events.ts'
-import type { Member } from '../transport/presence.ts'
+import type { EchoClientEvent, EchoSubscribeRequest, EchoUnsubscribeRequest, PresenceMember } from './echo.ts'
 
 export const SubscribeRequest = Type.Object({
   room: Room,
@@ -15,7 +15,6 @@ export const UnsubscribeRequest = Type.Object({
   room: Room
 }, { title: 'UnsubscribeRequest' })
 
-/** Payload of the `subscribed` event sent before the ack of a connection's first subscribe. */
 export const SubscribedNotice = Type.Object({ room: Room }, { title: 'SubscribedNotice', additionalProperties: false })
 
 export type SubscribeRequest = Static<typeof SubscribeRequest>
@@ -41,67 +40,61 @@ export const SubscriptionAck = Type.Union([
 export type SubscriptionAck = Static<typeof SubscriptionAck>
 export type SubscribeErrorCode = Extract<SubscriptionAck, { ok: false }>['error']['code']
 
-/** A message as frontends receive it: the JSON object Laravel sent. */
 export type MessageBody = Record<string, unknown>
 
-/** A payload with its free-form `message` typed as the frontend's own shape `M`. */
 export type WithMessage<Payload, M extends object> = {
   [K in keyof Payload]: K extends 'message' ? M : Payload[K]
 }
 
-/** What frontends receive, by socket.io event name, with `message` typed as `M`. */
 export type ReceivedPayloads<M extends object = MessageBody> = {
   [E in keyof EventPayloads]: WithMessage<EventPayloads[E], M>
 }
 
-/**
- * Events the bridge emits to frontends. The schema allows any JSON object as `message`;
- * a frontend that knows its shape passes it: `ServerToClientEvents<ChatMessage>`.
- */
+/** Events the bridge emits to frontends; a frontend that knows its `message` shape passes it: `ServerToClientEvents<ChatMessage>`. */
 export type ServerToClientEvents<M extends object = MessageBody> = {
   [E in keyof EventPayloads]: (data: ReceivedPayloads<M>[E]) => void
 } & {
-  /**
-   * Sent once per connection, just before the ack of its first successful subscribe. Clients
-   * may ignore it: socket.io replays missed events only to a client that has received at least
-   * one event, and this one makes that true from the first subscription on.
-   */
+  /** Sent once per connection before the ack of its first subscribe: it makes the client recoverable (socket.io replays only to one that got an event). */
   subscribed: (data: Static<typeof SubscribedNotice>) => void
-  /** Laravel Echo: the subscription to `channel` is made (the bridge's answer; Echo ignores it). */
+  /** Laravel Echo: the subscription to `channel` is made (Echo ignores it). */
   subscription_succeeded: (channel: string) => void
   /** Laravel Echo: a subscription to `channel` was refused, with an HTTP-like status (403, 504, …). */
   subscription_error: (channel: string, status: number) => void
-  /** Laravel Echo: every member of the presence channel, to the socket that joined it. */
   'presence:subscribed': (channel: string, members: Member[]) => void
-  /** Laravel Echo: a user's first socket joined the presence channel. */
   'presence:joining': (channel: string, member: Member) => void
-  /** Laravel Echo: a user's last socket left the presence channel. */
   'presence:leaving': (channel: string, member: Member) => void
 }
 
-/** Events frontends may emit to the bridge. */
+/** What a socket subscribed through Echo receives for every event of a channel, whatever its name: `(event, channel, data)`. */
+export type EchoChannelEvent<Data = unknown> = (channel: string, data: Data) => void
+
+/** What a room's socket receives for a Laravel broadcast to `private-R`: `(event, data)`, as for the typed events. */
+export type RoomChannelEvent<Data = unknown> = (data: Data) => void
+
+/** One client event of both protocols: the bridge's own, answered through its ack, or Echo's, which sends none. */
+type RoomOrEchoCall<RoomRequest, EchoRequest> = (...args: [request: RoomRequest, ack: (answer: SubscriptionAck) => void] | [request: EchoRequest]) => void
+
+/** Events frontends may emit: the bridge's own (with an ack) and Laravel Echo's, on the same connection. */
 export interface ClientToServerEvents {
-  subscribe: (request: SubscribeRequest, ack: (answer: SubscriptionAck) => void) => void
-  unsubscribe: (request: UnsubscribeRequest, ack: (answer: SubscriptionAck) => void) => void
+  subscribe: RoomOrEchoCall<SubscribeRequest, EchoSubscribeRequest>
+  unsubscribe: RoomOrEchoCall<UnsubscribeRequest, EchoUnsubscribeRequest>
+  'client event': (request: EchoClientEvent) => void
 }
 
 export type InterServerEvents = Record<string, never>
 
-/** What the bridge keeps on each socket (`socket.data`). */
+type Member = Static<typeof PresenceMember>
+
 export interface SocketData {
-  /** The user id (`sub`) of the connection token; absent in open development mode. */
+  /** The connection token's `sub`, `rooms` and `user_info`; absent in open development mode. */
   userId?: string
-  /** The connection token's `rooms` (names and `prefix*` patterns); absent in open development mode. */
   rooms?: readonly string[]
-  /** The connection token's `user_info` claim: its user's presence `user_info` (tokens mode). */
   userInfo?: unknown
-  /** Laravel Echo channels this connection was authorized for; restored with a recovered session. */
+  /** Echo channels this connection was authorized for; restored with a recovered session. */
   echo?: EchoSocketData
-  /** The presence channels the socket is a member of, with its member (kept by the transport). */
   presence?: Record<string, Member>
 }
 
-/** A private or presence channel a connection was authorized for, with its presence member. */
 export interface EchoGrant {
   channel: string
   member?: Member
@@ -110,10 +103,8 @@ export interface EchoGrant {
 /** Plain JSON (sessions are stored, in Redis in a cluster): never a cookie, header or token. */
 export interface EchoSocketData {
   grants: EchoGrant[]
-  /** The connection's presence user id in open development mode, where it has no user. */
   guestId?: string
 }
 
-/** The bridge's socket.io server and its sockets, typed with the maps above. */
 export type BridgeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>
 export type BridgeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>

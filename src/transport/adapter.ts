@@ -1,8 +1,6 @@
-// The socket.io adapter of the bridge: socket.io's in-memory adapter (rooms and membership on
-// this node), with the recovery hooks socket.io offers adapters handed to the bridge's own
-// recovery (src/transport/recovery.ts). Events for channels are not broadcast through it: the
-// transport writes them (src/transport/fan-out.ts); what goes through `broadcast` is an event
-// for one socket (`socket.emit`), which carries the offset of the last applied event.
+// socket.io's in-memory adapter, with the recovery hooks handed to the bridge's own recovery
+// (src/transport/recovery.ts). Channel events are written by the fan-out, not broadcast here:
+// what goes through `broadcast` is an event for one socket, which carries the last offset.
 import { Adapter } from 'socket.io-adapter'
 import type { Recovery } from './recovery.ts'
 
@@ -14,7 +12,6 @@ interface Packet {
 
 const EVENT = 2
 
-/** The adapter class socket.io instantiates per namespace (the bridge serves one). */
 export function bridgeAdapter (recovery: Recovery): typeof Adapter {
   return class BridgeAdapter extends Adapter {
     override broadcast (packet: Packet, opts: Parameters<Adapter['broadcast']>[1]): void {

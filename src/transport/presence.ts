@@ -1,28 +1,14 @@
-// Presence channels: who is in a channel, one member per user however many sockets (tabs,
-// devices, nodes) they have there. Each node knows its own sockets; it tells the others over
-// the bus when a user's first socket on it joins a channel and when their last one leaves,
-// and every node applies those changes in the same order. A user is a member while some node
-// has a socket of theirs there: `presence:joining` goes out when the first node gains them,
-// `presence:leaving` when the last one loses them (or dies). Members never carry socket ids.
-//
-// Announcements are held: a user's first change in a channel starts a hold of a second, and at
-// its end only the net change since the last announcement goes out (nothing when the user is
-// back where they were), so a flapping user costs every member at most one event a second.
-// Member lists always show the current state; a socket that got its list during a hold is
-// told at its end only what differs from what its list showed.
+// Presence channels: one member per user however many sockets (tabs, devices, nodes) they have
+// there. Each node tells the others over the bus when a user's first socket on it joins and
+// their last one leaves. Announcements are held a second, then only the net change goes out, so
+// a flapping user costs every member at most one event a second (docs/echo.md#presence-channels).
+import { userKey, type Member } from '../channels/member.ts'
 
-/** A presence member as Laravel describes it (`channel_data`); user ids compare as strings. */
-export interface Member {
-  user_id: string | number
-  user_info?: unknown
-}
+export type { Member } from '../channels/member.ts'
 
 export type PresenceChange = [channel: string, user: string, member: Member | null]
 
-/**
- * Sends `event` for `member` to the channel's Echo subscribers on this node, except `except`;
- * with `only`, to those of `only` that are still subscribed, and no one else.
- */
+/** Tells the channel's subscribers on this node but `except` (with `only`: those of `only` still subscribed). */
 export type Announce = (
   channel: string,
   event: 'presence:joining' | 'presence:leaving',
@@ -31,32 +17,20 @@ export type Announce = (
   only?: ReadonlySet<string>
 ) => void
 
-/** A user's joining or leaving in a channel is announced at most once in this long (contract 5.1). */
+/** A user's joining or leaving in a channel is announced at most once in this long. */
 export const ANNOUNCE_HOLD_MS = 1000
 
 export interface PresenceOptions {
-  /** How long announcements are held; 0 announces every change at once. */
   holdMs?: number
-  /** Runs `run` after `ms`; answers a cancel function. */
   schedule?: (run: () => void, ms: number) => () => void
 }
 
-/** A user's announcements in one channel, held since their first change after the last one. */
 interface Hold {
-  /** Whether the user was a member as last announced. */
   announced: boolean
-  /** The latest member known for the user: what a leaving names. */
   member: Member
-  /**
-   * The versions of the user's changes during the hold, oldest first. They alternate (a change
-   * is a join or a leave), so the state after the n-th is `announced` when n is even.
-   */
+  /** Versions of the user's changes during the hold; they alternate, so after the n-th the state is `announced` when n is even. */
   changes: number[]
   cancel: () => void
-}
-
-function userKey (member: Member): string {
-  return String(member.user_id)
 }
 
 function later (run: () => void, ms: number): () => void {
@@ -66,7 +40,6 @@ function later (run: () => void, ms: number): () => void {
 }
 
 const nobody: ReadonlySet<string> = new Set()
-/** The version of a socket that has not been given a member list (yet). */
 const UNLISTED = -1
 
 export function createPresence (send: (changes: PresenceChange[]) => void, announce: Announce, options: PresenceOptions = {}) {
@@ -75,14 +48,11 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
   const local = new Map<string, Map<string, { member: Member, sockets: Map<string, number> }>>()
   /** channel → user → the member and the nodes where the user has a socket there. */
   const everywhere = new Map<string, Map<string, { member: Member, nodes: Set<string> }>>()
-  /** channel → user → the hold of their announcements, while one runs. */
   const holds = new Map<string, Map<string, Hold>>()
   /** Counts membership changes: a member list given at version v shows every change up to v. */
   let version = 0
-  /** channel → the version of the latest member list given there, while the channel has local sockets. */
   const listedIn = new Map<string, number>()
 
-  /** The user became a member (`present`) or stopped being one: held, then announced. */
   function changed (channel: string, user: string, member: Member, present: boolean): void {
     version += 1
     let users = holds.get(channel)
@@ -102,7 +72,6 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
     if (holdMs === 0) release(channel, user, hold)
   }
 
-  /** Whether a member list given at version `listed` showed the user, as far as the hold tells. */
   function shown (hold: Hold, listed: number): boolean {
     let after = 0
     while (after < hold.changes.length && (hold.changes[after] as number) <= listed) after += 1
@@ -119,9 +88,7 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
     const event = now ? 'presence:joining' : 'presence:leaving'
     const member = present?.member ?? hold.member
     const mine = local.get(channel)
-    // The user's own sockets on this node learn of themselves from their member list.
     const except = new Set(mine?.get(user)?.sockets.keys() ?? [])
-    /** Sockets whose member list came during the hold and showed otherwise than `now`. */
     const behind = new Set<string>()
     const since = hold.changes[0] as number
     if (mine !== undefined && (listedIn.get(channel) ?? UNLISTED) >= since) {
@@ -166,7 +133,6 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
     return [...everywhere.get(channel)?.values() ?? []].map(({ member }) => member)
   }
 
-  /** Makes the socket's user a member on this node; adding a socket twice changes nothing. */
   function add (socketId: string, channel: string, member: Member): void {
     let users = local.get(channel)
     if (users === undefined) {
@@ -183,7 +149,6 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
     }
   }
 
-  /** Every member of the channel, the socket's own user included, for the list the socket is sent. */
   function list (socketId: string, channel: string, member: Member): Member[] {
     const user = userKey(member)
     const sockets = local.get(channel)?.get(user)?.sockets
@@ -196,10 +161,7 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
   }
 
   return {
-    /**
-     * Adds the socket's user to the channel and answers every member, its own user included:
-     * the member list the caller sends it. Joining again (a re-subscribe) changes nothing.
-     */
+    /** Adds the socket's user and answers every member, its own user included; a re-subscribe changes nothing. */
     join (socketId: string, channel: string, member: Member): Member[] {
       add(socketId, channel, member)
       return list(socketId, channel, member)
@@ -208,10 +170,9 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
     /** Adds a restored socket's user back, sending it no member list (its client knows one). */
     restore: add,
 
-    /** The member list for a socket already in the channel, as it is now (cluster mode, after catching up). */
+    /** The member list for a socket already in the channel, as it is now (after catching up). */
     list,
 
-    /** Takes the socket out of the channel; its user leaves this node with their last socket. */
     leave (socketId: string, channel: string): void {
       const users = local.get(channel)
       if (users === undefined) return
@@ -229,13 +190,11 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
       }
     },
 
-    /** Whether the socket is a member of the channel on this node. */
     has (socketId: string, channel: string): boolean {
       for (const mine of local.get(channel)?.values() ?? []) if (mine.sockets.has(socketId)) return true
       return false
     },
 
-    /** Applies a node's changes, in bus order. */
     apply (node: string, changes: readonly PresenceChange[]): void {
       for (const [channel, user, member] of changes) {
         if (member === null) lose(channel, user, node)
@@ -243,7 +202,6 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
       }
     },
 
-    /** Replaces what was known of a node's members (its snapshot). */
     replace (node: string, members: ReadonlyArray<[string, string, Member]>): void {
       const current = new Set(members.map(([channel, user]) => `${channel}\n${user}`))
       for (const [channel, users] of [...everywhere]) {
@@ -261,22 +219,18 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
       }
     },
 
-    /** This node's members, for its snapshot. */
     localMembers (): Array<[string, string, Member]> {
       const members: Array<[string, string, Member]> = []
       for (const [channel, users] of local) for (const [user, { member }] of users) members.push([channel, user, member])
       return members
     },
 
-    /** The channel's members across the cluster. */
     members: membersOf,
 
-    /** Presence channels with at least one member, and how many users each has. */
     userCounts (): Map<string, number> {
       return new Map([...everywhere].map(([channel, users]) => [channel, users.size]))
     },
 
-    /** Drops the held announcements (the sockets are closing). */
     close (): void {
       for (const users of holds.values()) for (const hold of users.values()) hold.cancel()
       holds.clear()

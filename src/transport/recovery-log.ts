@@ -1,8 +1,7 @@
-// The events a single node keeps for clients that reconnect: within a byte budget, oldest
-// out first, and for a limited time. Only events of channels someone could miss are kept
-// (the transport decides); everything else costs nothing.
-import { compare, type Position } from './positions.ts'
-import { sizeOf, type EncodedEvent } from './events.ts'
+// The events a node keeps for clients that reconnect: within a byte budget, oldest out first,
+// for a limited time; only events of channels someone could miss (the transport decides).
+import { compare, type Position } from '../backplane/positions.ts'
+import { sizeOf, type EncodedEvent } from '../channels/delivery.ts'
 
 export interface LoggedEvent {
   position: Position
@@ -12,9 +11,7 @@ export interface LoggedEvent {
 }
 
 export interface RecoveryLogOptions {
-  /** Most bytes kept (about: strings and a fixed overhead per event). */
   maxBytes: number
-  /** Longest an event is kept. */
   keepMs: number
   now?: () => number
 }
@@ -38,13 +35,11 @@ export function createRecoveryLog ({ maxBytes, keepMs, now = Date.now }: Recover
     }
   }
 
-  /** Drops what is past its time, then the oldest while over the budget. */
   function trim (): void {
     const expired = now() - keepMs
     while (head < entries.length && ((entries[head] as LoggedEvent).at < expired || bytes > maxBytes)) dropHead()
   }
 
-  /** Index of the first entry after `position`. */
   function firstAfter (position: Position): number {
     let low = head
     let high = entries.length
@@ -57,7 +52,6 @@ export function createRecoveryLog ({ maxBytes, keepMs, now = Date.now }: Recover
   }
 
   return {
-    /** Keeps an event (positions only grow). An event over the whole budget is not kept. */
     append (position: Position, event: EncodedEvent): void {
       const size = sizeOf(event)
       entries.push({ position, event, bytes: size, at: now() })
@@ -65,13 +59,11 @@ export function createRecoveryLog ({ maxBytes, keepMs, now = Date.now }: Recover
       trim()
     },
 
-    /** True when every event kept after `position` is still here (none was dropped). */
     complete (position: Position): boolean {
       trim()
       return droppedThrough === undefined || compare(position, droppedThrough) >= 0
     },
 
-    /** The events after `after` and up to `upTo` whose channel is one of `channels`, in order. */
     read (after: Position, upTo: Position, channels: ReadonlySet<string>): LoggedEvent[] {
       const found: LoggedEvent[] = []
       for (let i = firstAfter(after); i < entries.length; i++) {
@@ -82,7 +74,6 @@ export function createRecoveryLog ({ maxBytes, keepMs, now = Date.now }: Recover
       return found
     },
 
-    /** Marks everything up to `position` as possibly lost. */
     lostThrough (position: Position): void {
       while (head < entries.length && compare((entries[head] as LoggedEvent).position, position) <= 0) dropHead()
       if (droppedThrough === undefined || compare(position, droppedThrough) > 0) droppedThrough = position

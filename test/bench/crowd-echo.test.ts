@@ -57,7 +57,7 @@ t.test('presence bookkeeping: every member known once, one leaving per pair, the
   await waitFor(() => counts().leavings === 6, 'the probe\'s leaving at every member')
   handlers.presenceReport({ name: 'members', channel })
   // A leaving is announced when its one-second hold ends, to the members still there then
-  // (contract 5.1): the six leave one by one, each once the one before is announced.
+  // (docs/echo.md): the six leave one by one, each once the one before is announced.
   let leavings = 0
   for (let i = 0; i < members.length; i++) {
     const stillThere = members.length - 1 - i

@@ -1,5 +1,5 @@
-// One audience per name on two bridges sharing one Redis: section 3's room R on one node and
-// Echo's private-R on the other are one channel (section 1, the Pusher API and Laravel's redis
+// One audience per name on two bridges sharing one Redis: the bridge's room R on one node and
+// Echo's private-R on the other are one channel (the HTTP API, the Pusher API and Laravel's redis
 // broadcaster reach both, once each, in their own format; none of it reaches the public channel
 // R), and either node's room count and Pusher read API count both kinds.
 import type { Socket } from 'socket.io-client'

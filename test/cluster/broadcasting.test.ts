@@ -1,6 +1,6 @@
 // Laravel's broadcasters on a two-node cluster: a Pusher publish on one node reaches the
 // other, the Pusher read side counts both, and a redis-broadcaster message, received by both
-// nodes, reaches every socket exactly once, toOthers() included. The sockets are section 3
+// nodes, reaches every socket exactly once, toOthers() included. The sockets are room
 // subscribers of room R, which is the channel private-R.
 import t from 'tap'
 import { connectClient, metricValue, recordEvents, startBridge, subscribe, type TestClient, waitFor } from '../helper.ts'

@@ -1,7 +1,7 @@
 // Redis going away and coming back: readiness follows it, publishes are refused (never lost
 // silently), nothing crashes, and the cluster works again once Redis is back.
 import t from 'tap'
-import { RETRY_AFTER_SECONDS } from '../../src/errors.ts'
+import { RETRY_AFTER_SECONDS } from '../../src/http/errors.ts'
 import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../helper.ts'
 import { dropConnection } from '../recovery.ts'
 import { clusterEnv, privateRedis, redisClient, waitFor } from './redis.ts'

@@ -1,7 +1,7 @@
 // One audience per name, against the real server process in production mode: a connection
-// refused section 3's room R cannot read it as Echo's public channel R (with Laravel
+// refused the bridge's room R cannot read it as Echo's public channel R (with Laravel
 // authorizing, that took no token at all). Room R and Echo's private-R are one channel:
-// section 1's publishes reach both, a Pusher API event for private-R reaches both, and one for
+// the HTTP API's publishes reach both, a Pusher API event for private-R reaches both, and one for
 // the public channel R reaches neither, each subscriber once and in its own format.
 import t, { type Test } from 'tap'
 import { connectClient, freePort, postJson, secrets, socketToken, startServer, subscribe, waitFor, type TestClient } from '../helper.ts'

@@ -5,7 +5,7 @@
 // while a page and a bystander are served. Each call carries the client's address.
 import type { ServerResponse } from 'node:http'
 import t, { type Test } from 'tap'
-import { CALLS_PER_CONNECTION, WAITING_PER_SLOT } from '../../plugins/echo-authorization.ts'
+import { CALLS_PER_CONNECTION, WAITING_PER_SLOT } from '../../plugins/app/echo-authorization.ts'
 import {
   connectClient, freePort, metricValue, nextEvent, postJson, secrets, socketToken, startServer, subscribe, waitFor, type TestClient
 } from '../helper.ts'

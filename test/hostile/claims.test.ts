@@ -12,7 +12,7 @@ t.setTimeout(180_000)
 /** BRIDGE_IDEMPOTENCY_MAX_ENTRIES of these bridges: low, so a flood past it is quick. */
 const MAX_ENTRIES = 1000
 const room = 'claims_room'
-/** The room's channel to the Pusher API: one audience per name (contract 5.1). */
+/** The room's channel to the Pusher API: one audience per name (docs/echo.md). */
 const roomChannel = `private-${room}`
 
 interface Bridge {

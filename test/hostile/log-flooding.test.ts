@@ -1,4 +1,4 @@
-// Log flooding against the real server process in production mode (contract, section 4): a
+// Log flooding against the real server process in production mode (docs/security.md#limits-and-timeouts): a
 // client's own request id and URL are not logged at any length, and refusals (401s on /api and
 // /apps, sockets refused for their token) cost the log at most about a line a second per kind,
 // each line saying how many were left out, while /metrics counts every refusal.

@@ -11,7 +11,7 @@ import { pusherApp, pusherClient, pusherEnv, signedGet, signedPath, signedPost }
 t.setTimeout(120_000)
 
 const room = 'pusher_hostile'
-/** The room's channel to the Pusher API: one audience per name (contract 5.1). */
+/** The room's channel to the Pusher API: one audience per name (docs/echo.md). */
 const roomChannel = `private-${room}`
 
 const port = await freePort()

@@ -14,7 +14,7 @@ t.setTimeout(120_000)
 
 const METRICS_TOKEN = 'reserved-metrics-token-0123456789abcdef0123'
 const room = 'reserved_room'
-/** The room's channel to Laravel's broadcasters: one audience per name (contract 5.1). */
+/** The room's channel to Laravel's broadcasters: one audience per name (docs/echo.md). */
 const roomChannel = `private-${room}`
 const reserved = [
   'connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener',

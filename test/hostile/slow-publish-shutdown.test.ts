@@ -1,6 +1,6 @@
 // A publish whose body trickles in (one byte every 500 ms, from an authenticated publisher)
 // while the real server process, in production mode, shuts down: it may not hold the hand-over
-// of sockets past the short grace (contract, section 4). The trickled publish is answered 503
+// of sockets past the short grace (docs/security.md#limits-and-timeouts). The trickled publish is answered 503
 // and publishes nothing, the sockets go to another node and recover there, and the exit is 0.
 import { once } from 'node:events'
 import { connect as connectTcp, type Socket } from 'node:net'

@@ -132,7 +132,7 @@ function hostileJson (shape: 'deep-array' | 'deep-object' | 'wide-array' | 'wide
   }
 }
 
-/** Where the hostile value goes in each socket event's payload (section 3 and Laravel Echo). */
+/** Where the hostile value goes in each socket event's payload (rooms and Laravel Echo). */
 const placements: Record<string, (value: string) => string> = {
   'subscribe (value as payload)': (value) => `["subscribe",${value}]`,
   'subscribe room': (value) => `["subscribe",{"room":${value}}]`,

@@ -1,4 +1,4 @@
-// Events of Laravel's broadcasters enter the same delivery as section 1's publishes, so a client
+// Events of Laravel's broadcasters enter the same delivery as the HTTP API's publishes, so a client
 // away for a moment recovers them as it recovers those.
 import t from 'tap'
 import { connectClient, metricValue, recordEvents, startBridge, subscribe, waitFor } from '../helper.ts'

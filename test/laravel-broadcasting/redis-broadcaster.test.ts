@@ -1,6 +1,6 @@
 // Laravel's real broadcasting (Debian's Laravel 8.83, Predis, RedisBroadcaster) publishing
 // App\Events through the bridge: public, private and presence channels, broadcastAs() and
-// broadcastWith(), and toOthers(), received by section 3 subscribers of room R (the private
+// broadcastWith(), and toOthers(), received by room subscribers of room R (the private
 // channel R) and by Echo. (Echo receiving the same broadcasts with tokens: echo.test.ts.)
 import t from 'tap'
 import { connectClient, metricValue, recordEvents, startBridge, subscribe, type TestClient } from '../helper.ts'

@@ -9,7 +9,7 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const noChromium = existsSync(chromiumPath) ? false : `no Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`
 const screenshot = process.env.BRIDGE_SCREENSHOT === '1' ? new URL('../../docs/demo.png', import.meta.url) : undefined
 
-// Publishers need the bearer token; signing is covered by test/plugins/publisher-auth.test.ts.
+// Publishers need the bearer token; signing is covered by test/plugins/app/publisher-auth.test.ts.
 const env = securedEnv({ BRIDGE_API_SIGNING_SECRET: '' })
 const auth = { authorization: `Bearer ${secrets.apiToken}` }
 

@@ -75,6 +75,16 @@ export function handlers (socket: BridgeSocket) {
   socket.emit('unsubscribe', { room: 123 }, () => {})
   // @ts-expect-error frontends do not publish: new_message is not a client event
   socket.emit('new_message', { room: 'chat_123', message: {} })
+
+  // Laravel Echo's calls, on the same connection: no ack (refusals come as subscription_error).
+  socket.emit('subscribe', { channel: 'private-chat.1', auth: { headers: { Authorization: 'Bearer t' } } })
+  socket.emit('unsubscribe', { channel: 'private-chat.1' })
+  socket.emit('client event', { channel: 'private-chat.1', event: 'client-typing', data: { typing: true } })
+  // @ts-expect-error Echo's subscribe has no ack
+  socket.emit('subscribe', { channel: 'private-chat.1' }, () => {})
+  socket.on('subscription_error', (channel, status) => {
+    expectType<[typeof channel, typeof status], [string, number]>(true)
+  })
 }
 
 export function ownMessageShape (socket: BridgeSocket<ChatMessage>) {

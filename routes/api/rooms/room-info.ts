@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { errorResponse } from '../../../src/schemas/answers.ts'
 import { RoomInfo, RoomParams } from '../../../src/schemas/room-info.ts'
-import { roomChannel } from '../../../src/transport/channels.ts'
+import { roomChannel } from '../../../src/channels/names.ts'
 
 const route: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/:room', {

@@ -1,10 +1,11 @@
-// Connections let go of their HTTP request once connected, and lose nothing by it.
+// Connections let go of their HTTP request once connected, and lose nothing by it: socket.request
+// keeps what socket.io's documentation reads of it.
 import type { IncomingMessage } from 'node:http'
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
-import { leanConnectionProblems } from '../../../plugins/patches/lean-connections.ts'
+import { leanConnectionProblems, upgradeRequestProblems } from '../../../plugins/patches/lean-connections.ts'
 import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../../helper.ts'
 
 setFlagsFromString('--expose-gc')
@@ -34,13 +35,19 @@ t.test('once connected, nothing keeps the upgrade request alive', async (t) => {
   t.equal(client.connected, true, 'the connection is still up')
 })
 
-t.test('the handshake keeps what socket.io read from the request', async (t) => {
+t.test('the handshake keeps what socket.io read from the request, and socket.request what its docs read', async (t) => {
   const { fastify, url } = await startBridge(t)
-  const client = await connectClient(t, url, { auth: { token: 'a-token' }, query: { app: 'web' } })
+  const client = await connectClient(t, url, { auth: { token: 'a-token' }, query: { app: 'web' }, extraHeaders: { 'user-agent': 'bridge-test' } })
   await subscribe(client, 'chat_1')
 
   const [socket] = fastify.io.sockets.sockets.values()
-  t.equal(socket?.conn.request, null)
+  t.notOk(socket !== undefined && 'complete' in socket.request, 'the IncomingMessage itself is let go')
+  t.match(socket?.request, {
+    headers: { host: /^127\.0\.0\.1:\d+$/, 'user-agent': 'bridge-test' },
+    url: /^\/socket\.io\/\?.*app=web/,
+    method: 'GET',
+    socket: { remoteAddress: /^(::ffff:)?127\.0\.0\.1$/ }
+  }, 'headers, url, method and the client\'s address stay readable for every handler')
   t.same(socket?.handshake.auth, { token: 'a-token' })
   t.equal(socket?.handshake.query.app, 'web')
   t.match(socket?.handshake.headers.host, /^127\.0\.0\.1:\d+$/)
@@ -69,4 +76,6 @@ t.test('the engine.io internal lean connections relies on is there', async (t) =
   t.same(await problems, [], 'engine.io Socket#request holds the request while handlers run')
   t.same(leanConnectionProblems({}), ['engine.io Socket#request holds the IncomingMessage that opened the connection'],
     'a connection without it is reported')
+  t.same(upgradeRequestProblems({ upgrade: { request: {} as IncomingMessage, response: {} } }), ['engine.io\'s upgrade response holds the request as `req`'],
+    'an upgrade response without it is reported')
 })

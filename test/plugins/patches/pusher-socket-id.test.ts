@@ -1,7 +1,9 @@
 // Socket ids are Pusher-shaped (`<digits>.<digits>`), unique, the ones clients see, kept by a
 // recovered session; and the socket.io internals the patch relies on are there.
+import Fastify from 'fastify'
+import fp from 'fastify-plugin'
 import t from 'tap'
-import { pusherSocketIdProblems, PUSHER_SOCKET_ID } from '../../../plugins/patches/pusher-socket-id.ts'
+import pusherSocketIds, { pusherSocketIdProblems, PUSHER_SOCKET_ID } from '../../../plugins/patches/pusher-socket-id.ts'
 import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../../helper.ts'
 import { dropConnection, reconnect } from '../../recovery.ts'
 
@@ -55,4 +57,13 @@ t.test('the socket.io internals the Pusher socket id patch relies on are there',
     'socket.io Namespace#_preConnectSockets is a Map keyed by socket id',
     'socket.io Namespace#sockets is a Map keyed by socket id'
   ], 'a namespace without them is reported')
+})
+
+t.test('without those internals the bridge refuses to start, naming them', async (t) => {
+  const fastify = Fastify()
+  t.teardown(() => fastify.close())
+  // Its dependencies, stood in for: a socket.io whose namespace lacks the internals.
+  await fastify.register(fp(async (instance) => { instance.decorate('io', { of: () => ({}) } as unknown as typeof instance.io) }, { name: 'socket-io' }))
+  await fastify.register(fp(async () => {}, { name: 'self-check' }))
+  await t.rejects(async () => { await fastify.register(pusherSocketIds) }, /^Pusher-shaped socket ids cannot be made: socket\.io internals changed: socket\.io Namespace#_createSocket/)
 })

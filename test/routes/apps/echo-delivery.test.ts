@@ -1,4 +1,4 @@
-// The Pusher HTTP API received by Laravel Echo (socket.io connector), as contract 5.1 and 5.2
+// The Pusher HTTP API received by Laravel Echo (socket.io connector), as docs/echo.md and docs/broadcasting.md describe it
 // describe it together: public, private and presence channels (tokens mode: the connection's
 // JWT allows the channels), toOthers() with Echo's own socket id, and the read side's members.
 // Needs Echo's socket protocol (`subscribe { channel }`) and Pusher-shaped socket ids.

@@ -1,5 +1,5 @@
 // The Pusher HTTP API's publish side, driven by the official Pusher server SDK for Node (it
-// signs as Laravel's PHP SDK does): triggers and batches for private-R reach section 3
+// signs as Laravel's PHP SDK does): triggers and batches for private-R reach room
 // subscribers of room R (one channel), `data` decoded, and the answers are Pusher's.
 import t from 'tap'
 import { buildApp, captureLogs, connectClient, metricValue, nextEvent, recordEvents, startBridge, subscribe, type TestClient } from '../../helper.ts'

@@ -1,8 +1,8 @@
 // The recovery log: a byte budget, oldest out first, a time limit, and an honest answer to
 // "is everything after this position still here?".
 import t from 'tap'
-import type { EncodedEvent } from '../../../src/transport/events.ts'
-import { sizeOf } from '../../../src/transport/events.ts'
+import type { EncodedEvent } from '../../../src/channels/delivery.ts'
+import { sizeOf } from '../../../src/channels/delivery.ts'
 import { createRecoveryLog } from '../../../src/transport/recovery-log.ts'
 
 function event (channel: string, n: number, size = 100): EncodedEvent {

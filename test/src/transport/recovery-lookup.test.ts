@@ -3,10 +3,10 @@
 // recovers.
 import t from 'tap'
 import type { BridgeServer } from '../../../src/schemas/socket.ts'
-import type { FanOut } from '../../../src/transport/fan-out.ts'
-import type { Position } from '../../../src/transport/positions.ts'
+import type { Position } from '../../../src/backplane/positions.ts'
 import { createRecovery } from '../../../src/transport/recovery.ts'
-import { createMemorySessionStore, type StoredSession } from '../../../src/transport/session-store.ts'
+import type { StoredSession } from '../../../src/backplane/backplane.ts'
+import { createMemorySessionStore } from '../../../src/backplane/local/memory-sessions.ts'
 
 const session: StoredSession = { sid: 'sid-1', pid: 'pid-1', rooms: ['room/chat_1'], data: {}, from: [['chat_1', [0, 1, 0]]] }
 
@@ -27,7 +27,7 @@ t.test('a session stored by the old node while the new one was looking for it is
   }
   const recovery = createRecovery({
     io: { of: () => ({ sockets: new Map() }) } as unknown as BridgeServer,
-    fanOut: {} as FanOut,
+    replay: () => {},
     sessions,
     history: { read: () => [] },
     formatOffset: (position: Position) => position.join('-'),

@@ -1,0 +1,110 @@
+// The backplane: everything that differs between one bridge and a cluster of them, behind one
+// interface (the bus between nodes, claims, sessions, node liveness, readiness). The transport is
+// the same on every deployment; src/backplane/create.ts picks the implementation, once.
+import type { EncodedEvent } from '../channels/delivery.ts'
+import type { Member } from '../channels/member.ts'
+import type { Position } from './positions.ts'
+
+/** What nodes tell each other, in one order that every node applies alike. */
+export type BusMessage =
+    /** The i-th event is at the entry's position with index i. */
+  | { type: 'events', events: readonly EncodedEvent[] }
+    /** Channels this node started or stopped keeping events for. */
+  | { type: 'interest', changes: Array<[channel: string, interested: boolean]> }
+    /** A user's first socket on this node joined a presence channel (a member), or their last left (null). */
+  | { type: 'presence', changes: Array<[channel: string, user: string, member: Member | null]> }
+  | { type: 'snapshot' } & NodeState
+
+export interface NodeState {
+  interest: string[]
+  presence: Array<[channel: string, user: string, member: Member]>
+}
+
+/** The answers travel as counts and user ids, never sockets. */
+export type Question =
+  | { type: 'count', channel: string }
+  | { type: 'channels', prefix: string }
+
+export type Answer =
+  | { type: 'count', subscribers: number, users: string[] }
+  | { type: 'channels', channels: Array<[channel: string, subscribers: number]> }
+
+/** What the backplane brings to its node (the transport implements it). */
+export interface NodeHandler {
+  apply (position: Position, node: string, message: BusMessage): void
+  /** An entry of the backplane's own (nothing for the node) was read at `position`. */
+  passed (position: Position): void
+  deliver (events: readonly EncodedEvent[]): void
+  /** Messages may have been lost: nothing before now can be recovered. */
+  lost (): void
+  /** This node's interest and presence, sent as a snapshot when the others need it. */
+  state (): NodeState
+  nodeDied (node: string): void
+  /** A dead node's recovery window ended: forget its interest. */
+  nodeForgotten (node: string): void
+  answer (question: Question): Answer
+}
+
+/** De-duplication: a key claimed once per time window, on every node. */
+export interface ClaimStore {
+  /** False when the key was already claimed within the window. */
+  claim (key: string, ttlSeconds: number): Promise<boolean>
+  /** As `claim` for each of `keys`, in one step: a burst costs one round trip. */
+  claimAll (keys: readonly string[], ttlSeconds: number): Promise<boolean[]>
+  release (key: string): Promise<void>
+  close (): Promise<void>
+}
+
+export interface StoredSession {
+  sid: string
+  pid: string
+  rooms: string[]
+  /** `socket.data`: plain JSON, never credentials. */
+  data: unknown
+  /** Per channel, after which position the client may have missed events (joined, or died, whichever is later). */
+  from: Array<[channel: string, position: Position]>
+}
+
+/** Copies of live sockets' sessions, for another node to take a client over (its node may have died). */
+export interface LiveSessionCopies {
+  changed (session: StoredSession): void
+  ended (pid: string): void
+  /** Taken, so it is restored once; with when its node died, if it did. */
+  take (pid: string): Promise<{ session: StoredSession, diedAt?: number } | undefined>
+}
+
+export interface SessionStore {
+  save (session: StoredSession): void
+  take (pid: string): Promise<StoredSession | undefined>
+  /** Absent where every live socket is this node's own (the transport reads them directly). */
+  readonly live?: LiveSessionCopies
+  close (): Promise<void>
+}
+
+export interface ReadinessCheck {
+  name: string
+  ready: () => boolean
+}
+
+export interface Backplane {
+  readonly nodeId: string
+  readonly claims: ClaimStore
+  readonly sessions: SessionStore
+  readonly readiness: readonly ReadinessCheck[]
+  /** Resolves once this node may take connections. */
+  start (handler: NodeHandler): Promise<void>
+  /**
+   * Hands events on, in order: kept ones stored for every node, ephemeral ones to every node's
+   * sockets; rejects (503) when nothing was handed on. Claims join this call for crash-safe publishes.
+   */
+  publish (events: readonly EncodedEvent[]): Promise<void>
+  send (message: BusMessage): Promise<void>
+  ready (): boolean
+  /** An event's position as clients keep it, and back (undefined: not this backplane's). */
+  formatOffset (position: Position): string
+  parseOffset (offset: string): Position | undefined
+  caughtUp (): Promise<void>
+  /** Every live node's answer, this one's included; rejects (503) when one does not answer. */
+  ask (question: Question): Promise<Answer[]>
+  close (): Promise<void>
+}

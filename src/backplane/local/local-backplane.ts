@@ -1,0 +1,62 @@
+// The backplane of a bridge that runs alone: every message is applied at once, in the order it
+// is sent; claims and the sessions of dropped clients are kept in memory. Always ready.
+import { randomInt } from 'node:crypto'
+import type { EncodedEvent } from '../../channels/delivery.ts'
+import type { Backplane, BusMessage, NodeHandler, Question } from '../backplane.ts'
+import type { Position } from '../positions.ts'
+import { MemoryClaimStore } from './memory-claims.ts'
+import { createMemorySessionStore } from './memory-sessions.ts'
+
+export interface LocalBackplaneOptions {
+  /** Most de-duplication claims kept at once (BRIDGE_IDEMPOTENCY_MAX_ENTRIES). */
+  maxClaims: number
+  /** How long a dropped client's session is kept. */
+  recoveryWindowMs: number
+}
+
+export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBackplaneOptions): Backplane {
+  let handler: NodeHandler | undefined
+  let entries = 0
+  // Offsets of another run of the process (a restart) must not look like this run's.
+  const run = randomInt(2 ** 40)
+  const claims = new MemoryClaimStore({ maxEntries: maxClaims })
+  const sessions = createMemorySessionStore({ ttlMs: recoveryWindowMs })
+
+  async function send (message: BusMessage): Promise<void> {
+    entries += 1
+    handler?.apply([0, entries, 0], 'local', message)
+  }
+
+  return {
+    nodeId: 'local',
+    claims,
+    sessions,
+    readiness: [],
+    async start (applyWith: NodeHandler) {
+      handler = applyWith
+    },
+    async publish (events: readonly EncodedEvent[]) {
+      const ephemeral = events.filter((event) => event.ephemeral === true)
+      const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
+      const sent = kept.length > 0 ? send({ type: 'events', events: kept }) : undefined
+      if (ephemeral.length > 0) handler?.deliver(ephemeral)
+      await sent
+    },
+    send,
+    ready: () => true,
+    formatOffset: ([, entry, index]: Position) => `${run}.${entry}.${index}`,
+    parseOffset (offset: string): Position | undefined {
+      const match = /^(\d{1,15})\.(\d{1,15})\.(\d{1,4})$/.exec(offset)
+      if (match === null || Number(match[1]) !== run) return undefined
+      return [0, Number(match[2]), Number(match[3])]
+    },
+    async caughtUp () {},
+    async ask (question: Question) {
+      return handler === undefined ? [] : [handler.answer(question)]
+    },
+    async close () {
+      await sessions.close()
+      await claims.close()
+    }
+  }
+}

@@ -1,0 +1,218 @@
+// The backplane of a cluster on one Redis: a stream every node appends to and reads in order
+// (stream-bus.ts), pub/sub for whispers and questions (pub-sub.ts), claims and sessions as keys,
+// node liveness from heartbeats (nodes.ts). A starting node says hello and waits for the others'
+// snapshots. Redis Cluster and Sentinel belong in connection.ts and a sharded bus, not in branches.
+import { randomBytes } from 'node:crypto'
+import type { EncodedEvent } from '../../channels/delivery.ts'
+import { RedisUnavailable } from '../../http/errors.ts'
+import type { Log } from '../../ops/log.ts'
+import { describeRedisUrl } from '../../ops/redis-url.ts'
+import type { Backplane, BusMessage, NodeHandler, Question } from '../backplane.ts'
+import { connectRedis, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient } from './connection.ts'
+import { within } from './deadline.ts'
+import { checkClaimEviction } from './eviction-policy.ts'
+import { createNodes } from './nodes.ts'
+import { createPubSub } from './pub-sub.ts'
+import { RedisClaimStore, unavailableWithoutRedis } from './redis-claims.ts'
+import { createRedisSessionStore } from './redis-sessions.ts'
+import { createStreamBus } from './stream-bus.ts'
+import { formatOffset, parseOffset } from './stream-codec.ts'
+
+export interface RedisBackplaneOptions {
+  url: string
+  prefix: string
+  maxEntries: number
+  recoveryWindowMs: number
+  log: Log
+}
+
+/** A starting node hears every live node's heartbeat within this. */
+const HEARD_FROM_ALL_WITHIN_MS = 1200
+/** Longest a starting node waits for the other nodes' snapshots. */
+const STARTUP_SNAPSHOTS_WITHIN_MS = 4000
+
+function unavailable (what: string): Error {
+  return new RedisUnavailable(`Redis is unreachable (cluster mode); ${what}, retry later`)
+}
+
+async function duplicates (client: RedisClient, where: string, log: Log, lost: () => boolean): Promise<{ reader: RedisClient, subscriber: RedisClient }> {
+  const reader = client.duplicate()
+  const subscriber = client.duplicate()
+  reader.on('error', () => {})
+  // Redis may close a subscriber alone (its output buffer limit for pub/sub): say what went.
+  let subscriberLost = false
+  subscriber.on('error', () => { if (!subscriber.isReady) subscriberLost = true })
+  subscriber.on('ready', () => {
+    if (!subscriberLost) return
+    subscriberLost = false
+    if (!lost()) log.warn({ redis: where }, 'cluster bus: Redis closed the pub/sub connection; whispers and room-count questions sent meanwhile were lost (client-output-buffer-limit pubsub, docs/cluster.md)')
+  })
+  try {
+    await within(Promise.all([reader.connect(), subscriber.connect()]), STARTUP_WAIT_MS, 'connecting')
+  } catch {
+    client.destroy()
+    throw new RedisUnreachableError(`cluster mode: Redis at ${where} stopped answering while the bridge started`)
+  }
+  return { reader, subscriber }
+}
+
+export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryWindowMs, log }: RedisBackplaneOptions): Promise<Backplane> {
+  const where = describeRedisUrl(url)
+  const nodeId = randomBytes(8).toString('hex')
+  const client = await connectRedis(url, `${prefix}node:${nodeId}`)
+  log.info({ redis: where, node: nodeId }, 'cluster mode: connected to Redis')
+  let handler: NodeHandler | undefined
+
+  // One line when the connection goes and one when it is back, not one per retry.
+  let lost = false
+  client.on('error', (error: Error) => {
+    if (lost || client.isReady) return
+    lost = true
+    log.error({ redis: where, reason: error.message }, 'Redis unreachable: /ready answers 503 and publishes are refused until it is back')
+  })
+  client.on('ready', () => {
+    if (!lost) return
+    lost = false
+    log.info({ redis: where }, 'Redis reachable again')
+    startOver()
+    stream.resync().then(() => stream.append({ type: 'hello' })).catch((error: unknown) => {
+      log.debug({ reason: String(error) }, 'cluster bus: resync failed')
+    })
+  })
+  const { reader, subscriber } = await duplicates(client, where, log, () => lost)
+
+  function announce (message: BusMessage | { type: 'hello' } | { type: 'dead', node: string }): void {
+    stream.append(message).catch((error: unknown) => {
+      log.debug({ type: message.type, reason: String(error) }, 'bus message not sent')
+    })
+  }
+
+  function announceState (): void {
+    if (handler !== undefined) announce({ type: 'snapshot', ...handler.state() })
+  }
+
+  /** Messages may have been lost: nothing before now is recoverable, and the others learn this node's state again. */
+  function startOver (): void {
+    handler?.lost()
+    announceState()
+  }
+
+  const nodes = createNodes({
+    nodeId,
+    recoveryWindowMs,
+    onDied: (node) => handler?.nodeDied(node),
+    onForgotten: (node) => handler?.nodeForgotten(node)
+  })
+  const stream = await createStreamBus({
+    client,
+    reader,
+    stream: `${prefix}bus`,
+    nodeId,
+    log,
+    maxEntries,
+    onEntry (position, node, message) {
+      nodes.seen(node)
+      if (message === undefined) return
+      nodes.spoke(node)
+      switch (message.type) {
+        case 'hello':
+          if (node !== nodeId) announceState()
+          return handler?.passed(position)
+        case 'dead':
+          nodes.unseen(message.node)
+          // Taken for dead while alive (a long pause): tell the others what this node has.
+          if (message.node === nodeId) announceState()
+          else nodes.died(message.node)
+          return handler?.passed(position)
+        case 'snapshot':
+          nodes.snapshotFrom(node)
+          break
+      }
+      handler?.apply(position, node, message)
+    },
+    onFellBehind: startOver,
+    onHeartbeat () {
+      for (const node of nodes.overdue()) {
+        log.warn({ node }, 'cluster node stopped sending heartbeats: its members leave')
+        stream.append({ type: 'dead', node }).catch(() => nodes.undeclare(node))
+      }
+    }
+  })
+
+  const pubSub = await createPubSub({
+    client,
+    subscriber,
+    prefix,
+    nodeId,
+    log,
+    onEphemeral: (events) => handler?.deliver(events),
+    answer: (question) => handler?.answer(question)
+  })
+  await checkClaimEviction(client, log, url)
+
+  const ready = () => stream.ready()
+  const claims = unavailableWithoutRedis(new RedisClaimStore(client, `${prefix}idempotency:`), ready)
+  const sessions = createRedisSessionStore({ client, prefix: `${prefix}session:`, ttlMs: recoveryWindowMs, nodeId, nodes: () => nodes.sessionNodes() })
+
+  /** So that the first presence members it gives are complete, a starting node waits for every node's snapshot. */
+  async function othersKnown (): Promise<void> {
+    const started = Date.now()
+    while (Date.now() - started < STARTUP_SNAPSHOTS_WITHIN_MS) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      if (Date.now() - started < HEARD_FROM_ALL_WITHIN_MS) continue
+      if (nodes.snapshotsComplete()) return
+    }
+    log.warn({ nodes: nodes.known().length, snapshots: nodes.snapshots }, 'cluster mode: started without every node\'s presence members; they follow')
+  }
+
+  return {
+    nodeId,
+    claims,
+    sessions,
+    readiness: [{ name: 'Redis unreachable (cluster mode)', ready }],
+    async start (applyWith: NodeHandler) {
+      handler = applyWith
+      stream.start()
+      await stream.append({ type: 'hello' })
+      await othersKnown()
+    },
+    async publish (events: readonly EncodedEvent[]) {
+      if (!ready()) throw unavailable('nothing was published')
+      // Ephemeral events (whispers) never enter the stream: nothing keeps them past delivery.
+      const ephemeral = events.filter((event) => event.ephemeral === true)
+      const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
+      try {
+        await Promise.all([
+          kept.length > 0 && stream.append({ type: 'events', events: kept }),
+          ephemeral.length > 0 && pubSub.sendEphemeral(ephemeral)
+        ])
+      } catch (error) {
+        log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
+        throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
+      }
+    },
+    send: (message) => stream.append(message),
+    ready,
+    formatOffset,
+    parseOffset,
+    caughtUp: () => stream.caughtUp(),
+    async ask (question: Question) {
+      if (!ready()) throw unavailable(question.type === 'count' ? 'the room cannot be counted' : 'the channels cannot be listed')
+      if (handler === undefined) return []
+      try {
+        return await pubSub.ask(question, handler.answer(question), nodes.alive())
+      } catch (error) {
+        log.warn({ question: question.type, reason: String(error) }, 'the cluster did not answer in time')
+        throw new RedisUnavailable('Not every node answered in time (cluster mode); retry later')
+      }
+    },
+    async close () {
+      await sessions.close()
+      await claims.close()
+      stream.close()
+      for (const duplicate of [reader, subscriber]) duplicate.destroy()
+      if (client.isReady) await client.close()
+      else client.destroy()
+    }
+  }
+}

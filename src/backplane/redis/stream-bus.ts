@@ -1,0 +1,155 @@
+// The bus of a cluster: one Redis stream every node appends to and reads in order, heartbeats
+// included (they double as the check that Redis answers); bounded by age and by entries with
+// every append (docs/cluster.md).
+import { within } from './deadline.ts'
+import { compare, type Position } from '../positions.ts'
+import { COMMAND_TIMEOUT_MS, type RedisClient } from './connection.ts'
+import { decode, encode, positionOf, type Fields, type StreamMessage } from './stream-codec.ts'
+import type { Log } from '../../ops/log.ts'
+
+export const HEARTBEAT_MS = 1000
+/** Redis counts as down when a heartbeat waits this long for its answer (hung, or unreachable). */
+const UNHEALTHY_AFTER_MS = 2500
+/** How long entries stay (a reader that falls behind longer loses messages). */
+const STREAM_KEEP_MS = 2 * 60 * 1000
+/** Most entries one read takes; the entry cap is never below it (a gap shows as a full read). */
+export const READ_COUNT = 500
+
+export interface StreamBusOptions {
+  client: RedisClient
+  reader: RedisClient
+  stream: string
+  nodeId: string
+  log: Log
+  maxEntries: number
+  /** Each entry read, in stream order: `message` undefined for a heartbeat. */
+  onEntry: (position: Position, node: string, message: StreamMessage | undefined) => void
+  onFellBehind: () => void
+  onHeartbeat: () => void
+}
+
+export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
+  const state = { closed: false }
+  let lastId = '0-0'
+  /** Redis's clock as the stream shows it (the newest entry read), for trimming. */
+  let streamTime = 0
+  let heartbeatStored = true
+  let heartbeatSentAt: number | undefined
+  const readUpTo = new Map<Position, () => void>()
+
+  // Messages trim by entries (a burst cannot grow the stream), heartbeats by age (an idle stream too).
+  const trimByEntries = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: maxEntries } }
+  function trimByAge () {
+    if (streamTime === 0) return trimByEntries
+    return { TRIM: { strategy: 'MINID' as const, strategyModifier: '~' as const, threshold: streamTime - STREAM_KEEP_MS } }
+  }
+
+  async function append (message: StreamMessage): Promise<void> {
+    await within(client.xAdd(stream, '*', encode(nodeId, message), trimByEntries), COMMAND_TIMEOUT_MS, 'appending to the stream')
+  }
+
+  function readEntry (id: string, fields: Fields): void {
+    const node = fields.n
+    if (node === undefined) return
+    const time = Number(id.split('-')[0])
+    if (time > streamTime) streamTime = time
+    if (fields.t === 'beat') return onEntry(positionOf(id), node, undefined)
+    let message: StreamMessage | undefined
+    try {
+      message = decode(fields)
+    } catch {
+      message = undefined
+    }
+    if (message === undefined) {
+      log.warn({ id }, 'cluster bus: unreadable entry ignored')
+      return
+    }
+    onEntry(positionOf(id), node, message)
+  }
+
+  /** Whether entries after `after` were trimmed unread: trimming removes the oldest, so the oldest left is later. */
+  async function trimmedUnread (after: string): Promise<boolean> {
+    const [oldest] = await reader.xRange(stream, '-', '+', { COUNT: 1 }) ?? []
+    return oldest !== undefined && compare(positionOf(oldest.id), positionOf(after)) > 0
+  }
+
+  async function readForever (): Promise<void> {
+    while (!state.closed) {
+      try {
+        const before = lastId
+        const reply = await reader.xRead({ key: stream, id: lastId }, { BLOCK: 1000, COUNT: READ_COUNT })
+        let taken = 0
+        for (const { messages } of reply ?? []) {
+          for (const { id, message } of messages) {
+            lastId = id
+            taken += 1
+            readEntry(id, message as Fields)
+          }
+        }
+        // Only a node that is behind can miss entries (a full read, or one spanning half the kept age).
+        if (before !== '0-0' && (taken === READ_COUNT || positionOf(lastId)[0] - positionOf(before)[0] > STREAM_KEEP_MS / 2) && await trimmedUnread(before)) {
+          log.warn({ readUpTo: before, maxEntries }, 'cluster bus: this node fell behind and entries it had not read were trimmed from the stream; sessions from before cannot be recovered on this node')
+          onFellBehind()
+          append({ type: 'hello' }).catch(() => {})
+        }
+        if (readUpTo.size > 0) {
+          const read = positionOf(lastId)
+          for (const [target, done] of readUpTo) if (compare(read, target) >= 0) done()
+        }
+      } catch (error) {
+        if (state.closed) return
+        log.debug({ reason: String(error) }, 'cluster bus: reading the stream failed; retrying')
+        await new Promise((resolve) => setTimeout(resolve, 250))
+      }
+    }
+  }
+
+  const beat = setInterval(() => {
+    if (heartbeatSentAt === undefined) {
+      heartbeatSentAt = Date.now()
+      within(client.xAdd(stream, '*', { t: 'beat', n: nodeId }, trimByAge()), UNHEALTHY_AFTER_MS, 'heartbeat').then(
+        () => { heartbeatStored = true },
+        () => { heartbeatStored = false }
+      ).finally(() => { heartbeatSentAt = undefined })
+    }
+    onHeartbeat()
+  }, HEARTBEAT_MS)
+  beat.unref()
+
+  const newest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
+  if (newest !== undefined) lastId = newest.id
+
+  return {
+    append,
+    start (): void {
+      readForever().catch(() => {})
+    },
+    /** Connected, and a heartbeat stored lately (a hung Redis fails this). */
+    ready: () => client.isReady && heartbeatStored && (heartbeatSentAt === undefined || Date.now() - heartbeatSentAt < UNHEALTHY_AFTER_MS),
+    async resync (): Promise<void> {
+      const latest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
+      // A restarted Redis starts an empty stream, possibly with ids below the last one read.
+      if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) lastId = '0-0'
+    },
+    async caughtUp (): Promise<void> {
+      const latest = (await within(client.xRevRange(stream, '+', '-', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s end'))?.[0]
+      if (latest === undefined) return
+      const target = positionOf(latest.id)
+      if (compare(positionOf(lastId), target) >= 0) return
+      let done = () => {}
+      const read = new Promise<void>((resolve) => { done = resolve })
+      readUpTo.set(target, done)
+      try {
+        await within(read, COMMAND_TIMEOUT_MS, 'reading up to the stream\'s end')
+      } finally {
+        readUpTo.delete(target)
+      }
+    },
+    close (): void {
+      state.closed = true
+      clearInterval(beat)
+    }
+  }
+}
+
+export type StreamBus = Awaited<ReturnType<typeof createStreamBus>>

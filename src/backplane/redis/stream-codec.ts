@@ -1,0 +1,80 @@
+// How messages are written into the cluster's Redis stream and pub/sub channels, and read back.
+import type { EncodedEvent } from '../../channels/delivery.ts'
+import type { BusMessage } from '../backplane.ts'
+import type { Position } from '../positions.ts'
+
+export type StreamMessage =
+  | BusMessage
+  | { type: 'hello' }
+  | { type: 'dead', node: string }
+
+export type Fields = Record<string, string>
+
+/** Fields: `t` type, `n` node, `m` the body; events add `p0…` payloads. */
+export function encode (node: string, message: StreamMessage): Fields {
+  if (message.type === 'events') {
+    const fields: Fields = {
+      t: 'events',
+      n: node,
+      m: JSON.stringify(message.events.map(({ channel, event, except, only, ephemeral }) => [channel, event, except ?? '', only ?? '', ephemeral === true ? 1 : 0]))
+    }
+    // Payloads go as they are: JSON text, not escaped into another JSON document.
+    message.events.forEach(({ payloadJson }, index) => { fields[`p${index}`] = payloadJson })
+    return fields
+  }
+  const { type, ...body } = message
+  return { t: type, n: node, m: JSON.stringify(body) }
+}
+
+export function decode (fields: Fields): StreamMessage | undefined {
+  const { t: type, m: body } = fields
+  if (body === undefined) return undefined
+  if (type === 'events') {
+    const headers = JSON.parse(body) as Array<[string, string, string, string, number]>
+    const events = headers.map(([channel, event, except, only, ephemeral], index): EncodedEvent => ({
+      channel,
+      event,
+      payloadJson: fields[`p${index}`] ?? 'null',
+      ...(except !== '' && { except }),
+      ...((only === 'room' || only === 'echo') && { only }),
+      ...(ephemeral === 1 && { ephemeral: true })
+    }))
+    return { type: 'events', events }
+  }
+  if (type === 'interest' || type === 'presence' || type === 'snapshot' || type === 'hello' || type === 'dead') {
+    return { type, ...JSON.parse(body) } as StreamMessage
+  }
+  return undefined
+}
+
+/** A line of headers, then each payload on its own line (JSON.stringify writes no raw line break). */
+export function encodeEphemeral (events: readonly EncodedEvent[]): string {
+  const headers = JSON.stringify(events.map(({ channel, event, except, only }) => [channel, event, except ?? '', only ?? '']))
+  return [headers, ...events.map(({ payloadJson }) => payloadJson)].join('\n')
+}
+
+export function decodeEphemeral (message: string): EncodedEvent[] {
+  const [headers = '[]', ...payloads] = message.split('\n')
+  return (JSON.parse(headers) as Array<[string, string, string, string]>).map(([channel, event, except, only], index) => ({
+    channel,
+    event,
+    payloadJson: payloads[index] ?? 'null',
+    ...(except !== '' && { except }),
+    ...((only === 'room' || only === 'echo') && { only }),
+    ephemeral: true
+  }))
+}
+
+export function positionOf (id: string): Position {
+  const [ms, seq] = id.split('-')
+  return [Number(ms), Number(seq), 0]
+}
+
+export function formatOffset ([ms, seq, index]: Position): string {
+  return `${ms}-${seq}.${index}`
+}
+
+export function parseOffset (offset: string): Position | undefined {
+  const match = /^(\d{1,15})-(\d{1,15})\.(\d{1,4})$/.exec(offset)
+  return match === null ? undefined : [Number(match[1]), Number(match[2]), Number(match[3])]
+}

@@ -1,0 +1,68 @@
+// What this node does with what the backplane brings it: applies the bus's messages in order
+// (events to the sockets and the kept history, interest, presence), delivers ephemeral events,
+// and answers the other nodes' questions.
+import type { NodeHandler } from '../backplane/backplane.ts'
+import type { Position } from '../backplane/positions.ts'
+import type { createCounts } from './counts.ts'
+import type { FanOut } from './fan-out.ts'
+import type { createHistory } from './history.ts'
+import type { Interest } from './interest.ts'
+import type { Presence } from './presence.ts'
+import type { Recovery } from './recovery.ts'
+
+export interface NodeParts {
+  recovery: Recovery
+  history: ReturnType<typeof createHistory>
+  interest: Interest
+  presence: Presence
+  fanOut: FanOut
+  counts: ReturnType<typeof createCounts>
+  formatOffset: (position: Position) => string
+}
+
+export function createNodeHandler ({ recovery, history, interest, presence, fanOut, counts, formatOffset }: NodeParts): NodeHandler {
+  return {
+    apply (position, node, message) {
+      switch (message.type) {
+        case 'events':
+          message.events.forEach((event, index) => {
+            const at: Position = [position[0], position[1], index]
+            recovery.applied(at, event)
+            history.applied(at, event)
+            fanOut.deliver(event, formatOffset(at))
+          })
+          return
+        case 'interest':
+          interest.apply(position, node, message.changes)
+          break
+        case 'presence':
+          presence.apply(node, message.changes)
+          break
+        case 'snapshot':
+          interest.replace(position, node, message.interest)
+          presence.replace(node, message.presence)
+          break
+      }
+      recovery.advance(position)
+    },
+    passed (position) {
+      recovery.advance(position)
+    },
+    deliver (events) {
+      // Not kept: they carry the offset of the last applied event, which a client may resume from.
+      const offset = recovery.currentOffset()
+      for (const event of events) fanOut.deliver(event, offset)
+    },
+    lost () {
+      // Every event up to now may be missing here: no session can recover from before it.
+      history.lostThrough(recovery.position)
+    },
+    state: () => ({ interest: interest.local(), presence: presence.localMembers() }),
+    nodeDied: (node) => presence.forget(node),
+    nodeForgotten: (node) => interest.forget(node),
+    answer (question) {
+      if (question.type === 'count') return { type: 'count', ...counts.local(question.channel) }
+      return { type: 'channels', channels: counts.localChannels(question.prefix) }
+    }
+  }
+}
