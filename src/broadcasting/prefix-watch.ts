@@ -95,7 +95,7 @@ export function watchOtherPrefixes ({ url, prefix, ignore, log, watchMs = PREFIX
       timer.unref()
     }, (error: unknown) => {
       // ACLs (or a managed Redis) may not allow MONITOR: the check is then skipped, said once.
-      if (!stopped) log.info({ reason: String(error) }, 'cannot watch Laravel\'s Redis for broadcasts under another prefix (MONITOR refused); a wrong BRIDGE_LARAVEL_REDIS_PREFIX would go unnoticed')
+      if (!stopped) log.info({ reason: String(error) }, 'cannot watch Laravel\'s Redis for broadcasts under another prefix (MONITOR refused, or Redis unreachable at start); a wrong BRIDGE_LARAVEL_REDIS_PREFIX would go unnoticed')
       stop()
     })
 
