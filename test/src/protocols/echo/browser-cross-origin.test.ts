@@ -33,7 +33,8 @@ function page (bridge: string, withCredentials: boolean): string {
   window.seen = []
   const note = (...entry) => window.seen.push(entry)
   const echo = new Echo.default({ broadcaster: 'socket.io', client: io, host: ${JSON.stringify(bridge)}, withCredentials: ${String(withCredentials)}, auth: { headers: {} } })
-  echo.connector.socket.on('connect', () => note('connected', echo.connector.socket.io.engine.transport.name))
+  // The transport of the Engine.IO handshake (later upgraded to websocket): polling, Echo's default.
+  echo.connector.socket.io.on('open', () => note('opened', echo.connector.socket.io.engine.transport.name))
   echo.connector.socket.on('subscription_error', (channel, status) => note('error', channel, status))
   echo.connector.socket.on('subscription_succeeded', (channel) => note('subscribed', channel))
   echo.join('room.1').here((users) => note('here', users.map((user) => user.name)))
@@ -87,7 +88,7 @@ t.test('Echo on app.example.test, the bridge on bridge.example.test: the session
   }
 
   const withCookie = await open(true)
-  await withCookie.until('connected', 'polling')
+  await withCookie.until('opened', 'polling')
   await withCookie.until('here', ['Ann'])
   await withCookie.until('subscribed', 'private-chat.1')
   t.same(withCookie.problems, [], 'no error on the page')
