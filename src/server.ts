@@ -4,6 +4,7 @@ import closeWithGrace from 'close-with-grace'
 import app from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config/index.ts'
 import { serverOptions } from './http/server-options.ts'
+import { enabledPaths } from './ops/start-summary.ts'
 
 function configOrExit (): Config {
   try {
@@ -43,6 +44,9 @@ try {
   fastify.log.fatal({ err: error }, 'could not start')
   process.exit(1)
 }
+
+const paths = enabledPaths(config)
+fastify.log.info({ paths }, `started: ${paths.join('; ')}`)
 
 if (config.openDevelopment) {
   if (isLoopback(config.host)) {

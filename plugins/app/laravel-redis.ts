@@ -10,6 +10,7 @@ import { createClient } from 'redis'
 import { createBatchQueue } from '../../src/broadcasting/batch-queue.ts'
 import { readBroadcastMessage, type DropReason } from '../../src/broadcasting/laravel-redis-message.ts'
 import { createOccurrenceCounter } from '../../src/broadcasting/occurrences.ts'
+import { watchOtherPrefixes } from '../../src/broadcasting/prefix-watch.ts'
 import { describeRedisUrl } from '../../src/ops/redis-url.ts'
 import type { BroadcastDelivery } from '../../src/channels/delivery.ts'
 
@@ -137,7 +138,11 @@ export default fp(async function laravelRedis (fastify) {
     handle: deliverBatch
   })
 
+  // An empty prefix matches every channel: nothing can arrive under another one.
+  const prefixWatch = prefix === '' ? undefined : watchOtherPrefixes({ url, prefix, ignore: fastify.config.redisUrl === undefined ? undefined : fastify.config.redisPrefix, log })
+
   function receive (message: string, channel: string): void {
+    prefixWatch?.arrived()
     if (closing) return
     if (message.length > bodyLimit) return drop('too_large', channel)
     // Numbered as it arrives, so that every node gives each copy of a message the same number.
@@ -163,6 +168,7 @@ export default fp(async function laravelRedis (fastify) {
     closing = true
   })
   fastify.addHook('onClose', async () => {
+    prefixWatch?.close()
     await queue.drained()
     subscriber.destroy()
   })

@@ -4,6 +4,7 @@
 import fp from 'fastify-plugin'
 import { bearerToken } from '../../src/auth/bearer-token.ts'
 import { createSocketTokenVerifier, type SocketTokenVerifier } from '../../src/auth/socket-tokens.ts'
+import { originPolicy } from '../../src/http/origins.ts'
 import { createRateLimitedLog } from '../../src/ops/rate-limited-log.ts'
 
 declare module 'fastify' {
@@ -33,27 +34,31 @@ function connectionData (grant: ReturnType<SocketTokenVerifier['connection']>) {
 }
 
 export default fp(async function socketAuth (fastify) {
-  const { jwtSecret, corsOrigins } = fastify.config
+  const { jwtSecret } = fastify.config
   const refused = fastify.metrics.socketConnectionsRefused
   const logRefusal = createRateLimitedLog()
 
   // The same rule as the Engine.IO handshake's (plugins/external/socket-io.ts), at the socket.io
   // connect: browsers do not apply CORS to WebSocket. Non-browser clients send no Origin.
-  if (corsOrigins !== true) {
-    const allowed = new Set(corsOrigins)
+  const origins = originPolicy(fastify)
+  if (fastify.config.corsOrigins !== true) {
     fastify.io.use((socket, next) => {
       const origin = socket.handshake.headers.origin
-      if (origin === undefined || allowed.has(origin)) return next()
+      if (origins.allows(origin)) return next()
       refused.inc({ reason: 'origin' })
-      logRefusal('origin', (notLogged) => {
-        fastify.log.info({ origin: origin.slice(0, 256), address: socket.handshake.address, notLogged }, 'socket refused: origin not in CORS_ORIGINS')
-      })
+      origins.refused(origin as string, 'socket.io')
       next(new Error('origin not allowed'))
     })
   }
 
   if (jwtSecret === undefined) {
     fastify.decorate('socketTokens', null)
+    if (fastify.config.authEndpoint !== undefined) {
+      // Laravel guards Echo's channels; the bridge's rooms stay shut (src/protocols/bridge/subscribe.ts).
+      fastify.log.info('BRIDGE_JWT_SECRET is not set: sockets connect without a token, Laravel (BRIDGE_AUTH_ENDPOINT) authorizes Echo\'s private and presence channels, ' +
+        'and the bridge\'s own rooms (subscribe { room }) are refused')
+      return
+    }
     fastify.log.warn('BRIDGE_JWT_SECRET is not set: OPEN MODE, any socket may connect without a token and join any room. ' +
       'Never run like this where real users connect (NODE_ENV=production refuses to).')
     return

@@ -21,6 +21,7 @@ export default fp(async function socketProtocols (fastify) {
   const roomContext: BridgeProtocolContext = {
     transport,
     tokens: fastify.socketTokens,
+    roomsOpen: config.authEndpoint === undefined,
     rateLimit,
     maxRoomsPerSocket: config.maxRoomsPerSocket,
     maxSubscribesPerSecond: config.maxSubscribesPerSecond,

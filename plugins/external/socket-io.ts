@@ -6,22 +6,26 @@ import proxyAddr from '@fastify/proxy-addr'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { fastifySocketIo, type SocketIoOptions } from '../../src/sockets/fastify-socket-io.ts'
+import { originPolicy } from '../../src/http/origins.ts'
 import { PendingConnections } from '../../src/sockets/pending-connections.ts'
 import { RECOVERY_WINDOW_MS } from '../../src/transport/recovery.ts'
 
 function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting_down' | 'overloaded' | 'origin' | undefined {
   if (fastify.readiness.shuttingDown) return 'shutting_down'
   if (fastify.overloaded()) return 'overloaded'
-  const { corsOrigins } = fastify.config
   // Browsers always send Origin (also on WebSocket, where CORS does not apply); other clients none.
   const origin = request.headers.origin
-  if (corsOrigins !== true && origin !== undefined && !corsOrigins.includes(origin)) return 'origin'
-  return undefined
+  const origins = originPolicy(fastify)
+  if (origins.allows(origin)) return undefined
+  origins.refused(origin as string, 'socket.io')
+  return 'origin'
 }
 
 export function socketIoOptions (fastify: FastifyInstance): SocketIoOptions {
   return {
-    cors: { origin: fastify.config.corsOrigins },
+    // As for the HTTP API (plugins/external/cors.ts): credentials for listed origins only, so Echo's
+    // long-polling from the app's origin carries the session cookie Laravel authorizes by.
+    cors: { origin: fastify.config.corsOrigins, credentials: originPolicy(fastify).credentials },
     // The plugin below closes slow connects; socket.io's own timeout is a later backstop (it closes
     // politely, and a polling session closed politely lingers).
     connectTimeout: fastify.config.connectTimeoutMs + 1000,

@@ -13,7 +13,7 @@ export const RoomInfo = Type.Object({
   }),
   users: Type.Integer({
     minimum: 0,
-    description: 'Distinct users (token `sub`) among them; a socket without a user counts as a subscriber only',
+    description: 'Distinct users among them (token `sub`, or the presence member Laravel authorized an Echo socket as, counted as the Pusher API counts user_count); a socket without a user counts as a subscriber only',
     examples: [2]
   })
 }, { title: 'RoomInfo' })

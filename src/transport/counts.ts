@@ -1,7 +1,7 @@
 // Who is in a channel: this node's answer (sockets of every subscription kind, and the users
 // behind them), and the cluster's, summed from every node's answer.
 import type { Answer } from '../backplane/backplane.ts'
-import type { BridgeServer } from '../schemas/socket.ts'
+import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { internalRoom, KINDS, subscriptionOf } from './rooms.ts'
 
 /** Who is in a channel: sockets, and the distinct users behind them. */
@@ -16,6 +16,20 @@ export interface ChannelListing {
   subscribers: number
 }
 
+/**
+ * The user behind a socket, the same on every read path: its presence member in this channel
+ * (what the Pusher API's user_count counts), else the connection JWT's `sub`, else the user Laravel
+ * made it a presence member as elsewhere (Laravel's answer for a private channel names nobody).
+ */
+export function userOf (socket: BridgeSocket, channel: string): string | undefined {
+  const { presence, userId } = socket.data
+  const member = presence?.[channel]
+  if (member !== undefined) return String(member.user_id)
+  if (userId !== undefined) return userId
+  const elsewhere = presence === undefined ? undefined : Object.values(presence)[0]
+  return elsewhere === undefined ? undefined : String(elsewhere.user_id)
+}
+
 export function createCounts (io: BridgeServer) {
   const nsp = io.of('/')
 
@@ -26,7 +40,8 @@ export function createCounts (io: BridgeServer) {
       for (const kind of KINDS) for (const id of nsp.adapter.rooms.get(internalRoom(kind, name)) ?? []) ids.add(id)
       const users = new Set<string>()
       for (const id of ids) {
-        const userId = nsp.sockets.get(id)?.data.userId
+        const socket = nsp.sockets.get(id)
+        const userId = socket === undefined ? undefined : userOf(socket, name)
         if (userId !== undefined) users.add(userId)
       }
       return { subscribers: ids.size, users: [...users] }

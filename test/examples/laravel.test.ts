@@ -18,6 +18,7 @@ import {
   subscribe,
   type TestClient
 } from '../helper.ts'
+import { connectEcho, type EchoClient } from '../echo/helper.ts'
 
 const runner = fileURLToPath(new URL('../php/realtime-bridge.php', import.meta.url))
 
@@ -285,6 +286,24 @@ t.test('roomInfo reads GET /api/rooms/{room}', { skip }, async (t) => {
     ok: true,
     result: { room: 'chat_nobody', subscribers: 0, users: 0 }
   })
+})
+
+t.test('connectionToken\'s userInfo is what Echo\'s presence channels show (tokens mode)', { skip }, async (t) => {
+  const { url } = await startBridge(t, securedEnv({ BRIDGE_API_SIGNING_SECRET: '' }))
+  const config = { ...laravelConfig(url), signing_secret: '' }
+  const [ann, bob, plain] = (await laravel(config, [
+    { method: 'connectionToken', args: { userId: 1, rooms: ['presence-room.*'], userInfo: { name: 'Ann' } } },
+    { method: 'connectionToken', args: { userId: 2, rooms: ['presence-room.*'], userInfo: { name: 'Bob' } } },
+    { method: 'connectionToken', args: { userId: 3, rooms: ['presence-room.*'] } }
+  ])).map((result) => (result as { result: string }).result)
+  const here = (echo: EchoClient) => new Promise<unknown[]>((resolve) => { echo.join('room.1').here(resolve) })
+  const annEcho = await connectEcho(t, url, { bearerToken: ann })
+  t.same(await here(annEcho), [{ name: 'Ann' }], 'here(): the user_info Laravel put in the token')
+  const joining = new Promise((resolve) => { annEcho.join('room.1').joining(resolve) })
+  t.same(await here(await connectEcho(t, url, { bearerToken: bob })), [{ name: 'Ann' }, { name: 'Bob' }])
+  t.same(await joining, { name: 'Bob' })
+  const plainMembers = await here(await connectEcho(t, url, { bearerToken: plain }))
+  t.same(plainMembers, [{ name: 'Ann' }, { name: 'Bob' }, {}], 'no userInfo: {} (a JSON object, never an array)')
 })
 
 const snippetRunner = fileURLToPath(new URL('../php/testing-snippet.php', import.meta.url))

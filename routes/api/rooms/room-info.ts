@@ -11,7 +11,7 @@ const route: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['rooms'],
       summary: 'Who is in a room',
       description: 'Counts the sockets subscribed to `room` (subscribers of the room and Laravel Echo\'s subscribers ' +
-        'of its private channel `private-{room}`: one audience) and the distinct users (token `sub`) behind ' +
+        'of its private channel `private-{room}`: one audience) and the distinct users (token `sub`, or an Echo socket\'s presence member) behind ' +
         'them, on every node of the cluster. A room nobody is in answers `0`, never 404: when ' +
         '`users` is 0, nobody would see a socket.io event, so it is time for a push notification.',
       operationId: 'roomInfo',

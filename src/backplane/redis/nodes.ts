@@ -83,12 +83,9 @@ export function createNodes ({ nodeId, recoveryWindowMs, onDied, onForgotten }: 
       for (const node of new Set([...deadNodes.keys(), ...lastSeen.keys()])) yield [node, deadNodes.get(node)?.diedAt]
     },
 
-    snapshotsComplete (): boolean {
-      return [...lastSeen.keys()].every((node) => node === nodeId || snapshotsFrom.has(node))
-    },
-
-    get snapshots (): number {
-      return snapshotsFrom.size
+    /** Live nodes (this one aside) whose state this node has not read yet. */
+    withoutSnapshot (): string[] {
+      return [...lastSeen.keys()].filter((node) => node !== nodeId && !snapshotsFrom.has(node))
     }
   }
 }

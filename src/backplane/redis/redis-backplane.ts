@@ -160,9 +160,10 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     while (Date.now() - started < STARTUP_SNAPSHOTS_WITHIN_MS) {
       await new Promise((resolve) => setTimeout(resolve, 100))
       if (Date.now() - started < HEARD_FROM_ALL_WITHIN_MS) continue
-      if (nodes.snapshotsComplete()) return
+      if (nodes.withoutSnapshot().length === 0) return
     }
-    log.warn({ nodes: nodes.known().length, snapshots: nodes.snapshots }, 'cluster mode: started without every node\'s presence members; they follow')
+    const missing = nodes.withoutSnapshot()
+    if (missing.length > 0) log.warn({ nodes: nodes.known().length, missing }, 'cluster mode: started without every node\'s presence members; they follow')
   }
 
   return {
@@ -174,6 +175,9 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
       handler = applyWith
       stream.start()
       await stream.append({ type: 'hello' })
+      // Nodes starting at the same time may begin reading after this hello and never answer it:
+      // this node's own state tells them it is there (it has no members yet, so nothing is lost).
+      announceState()
       await othersKnown()
     },
     async publish (events: readonly EncodedEvent[]) {

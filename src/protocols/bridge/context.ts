@@ -11,8 +11,10 @@ import type { Transport } from '../../transport/transport.ts'
 
 export interface BridgeProtocolContext {
   transport: Pick<Transport, 'join' | 'leave' | 'isSubscribed' | 'subscriptionCount' | 'emitRecoverable'>
-  /** Verifies per-room tokens; null in open development mode (every room allowed). */
+  /** Verifies per-room tokens; null without BRIDGE_JWT_SECRET. */
   tokens: SocketTokenVerifier | null
+  /** Without tokens, whether every room is allowed (open development mode) or none (Laravel authorizes Echo only). */
+  roomsOpen: boolean
   /** BRIDGE_MAX_SUBSCRIBES_PER_SECOND, shared with Echo's calls on the same connection. */
   rateLimit: ConnectionRateLimit<BridgeSocket>
   maxRoomsPerSocket: number

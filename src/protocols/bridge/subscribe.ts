@@ -5,13 +5,13 @@ import type { BridgeSocket, SubscriptionAck } from '../../schemas/socket.ts'
 import { ackOf, payloadOf, rateLimited, refuse, requestedRoom, type BridgeProtocolContext } from './context.ts'
 
 export function roomSubscribe (context: BridgeProtocolContext) {
-  const { transport, tokens, rateLimit, maxRoomsPerSocket: maxRooms, log } = context
+  const { transport, tokens, roomsOpen, rateLimit, maxRoomsPerSocket: maxRooms, log } = context
   const limited = rateLimited(context)
   const sentFirstEvent = new WeakSet<BridgeSocket>()
 
-  /** Open development mode allows every room; otherwise the tokens decide. */
+  /** Open development mode allows every room; otherwise the tokens decide (no tokens: no room). */
   function mayJoin (socket: BridgeSocket, room: string, token: string | undefined): boolean {
-    if (tokens === null) return true
+    if (tokens === null) return roomsOpen
     const { userId, rooms } = socket.data
     if (userId === undefined || rooms === undefined) return false
     let roomGrant: RoomGrant | undefined
@@ -42,6 +42,8 @@ export function roomSubscribe (context: BridgeProtocolContext) {
     if ('refusal' in parsed) return parsed.refusal
     const { room, token } = parsed
     if (!mayJoin(socket, room, token)) {
+      // Room R is Echo's private-R: without the bridge's JWT only Laravel's check guards it.
+      if (tokens === null) return refuse('FORBIDDEN', 'rooms need the bridge\'s JWT and BRIDGE_JWT_SECRET is not set; Laravel (BRIDGE_AUTH_ENDPOINT) authorizes Echo\'s channels only: use Echo.private(room)')
       return refuse('FORBIDDEN', 'this connection may not join this room (see the token\'s rooms claim, or send a per-room token)')
     }
     if (!transport.isSubscribed(socket, 'room', room) && transport.subscriptionCount(socket, 'room') >= maxRooms) {

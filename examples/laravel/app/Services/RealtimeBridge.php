@@ -100,13 +100,18 @@ class RealtimeBridge
     /**
      * The token a frontend connects with: io(url, { auth: { token } }). $rooms lists the rooms the
      * user may join ('chat_*' allows every room starting with chat_); null leaves the claim out,
-     * so only per-room tokens open rooms.
+     * so only per-room tokens open rooms. $userInfo is what Echo's presence channels show of the
+     * user (here(), joining(), leaving()), e.g. ['name' => $user->name].
      */
-    public function connectionToken(string|int $userId, ?array $rooms = null, ?int $ttl = null): string
+    public function connectionToken(string|int $userId, ?array $rooms = null, ?int $ttl = null, ?array $userInfo = null): string
     {
         $claims = ['sub' => (string) $userId];
         if ($rooms !== null) {
             $claims['rooms'] = array_values($rooms);
+        }
+        if ($userInfo !== null) {
+            // An object even when empty: [] would encode as a JSON array.
+            $claims['user_info'] = (object) $userInfo;
         }
 
         return $this->jwt($claims, $ttl);

@@ -102,6 +102,31 @@ export function readAnswer (body: string, request: LaravelAuthorizationRequest, 
   return member === undefined ? { allowed: true } : { allowed: true, member }
 }
 
+/** What a refusal of Laravel's most likely means, keyed so each kind is told once. */
+export function refusalHint (status: number, request: Pick<LaravelAuthorizationRequest, 'cookie' | 'headers'>): { kind: string, hint: string } {
+  const credentials = request.cookie !== undefined || request.headers.authorization !== undefined
+  if (status === 404) {
+    return { kind: '404', hint: 'wrong path: BRIDGE_AUTH_ENDPOINT must be the URL of Laravel\'s broadcasting/auth route (registered by Broadcast::routes(); `php artisan route:list` shows it)' }
+  }
+  if (status === 419) {
+    return { kind: '419', hint: 'CSRF token mismatch: add \'broadcasting/auth\' to $except in app/Http/Middleware/VerifyCsrfToken.php, or have Echo send X-CSRF-TOKEN (a <meta name="csrf-token"> on the page, or Echo\'s csrfToken option)' }
+  }
+  if ((status === 401 || status === 403) && !credentials) {
+    return {
+      kind: `${status}-no-credentials`,
+      hint: 'no cookie reached the bridge (and no bearer token): the socket.io handshake carried none. A page on another origin needs Echo\'s withCredentials: true ' +
+        'and its origin in CORS_ORIGINS, and the session cookie must cover the bridge\'s host (SESSION_DOMAIN=.example.com); a page on another site sends no cookie (use bearerToken)'
+    }
+  }
+  if (status === 401 || status === 403) {
+    return { kind: String(status), hint: 'Laravel refused this user: the channel\'s callback in routes/channels.php returned false, or the session or token is not a signed-in user (normal for a user asking for a channel that is not theirs)' }
+  }
+  if (status >= 300 && status < 400) {
+    return { kind: 'redirect', hint: 'Laravel redirected (to a login page, or http to https): BRIDGE_AUTH_ENDPOINT must be the final URL of broadcasting/auth, and the user must be signed in' }
+  }
+  return { kind: String(status), hint: 'see the response of broadcasting/auth in Laravel\'s log' }
+}
+
 function describe (endpoint: string): string {
   const url = new URL(endpoint)
   return `${url.origin}${url.pathname}`
@@ -113,6 +138,20 @@ export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: L
   let failing = false
   /** A signature that does not match is a configuration mistake: said once. */
   let warnedSignature = false
+  /** The first refusal of each kind is logged at warn with a hint: how a wrong setup shows at LOG_LEVEL=info. */
+  const refusalsTold = new Set<string>()
+
+  function refusedByLaravel (status: number, request: LaravelAuthorizationRequest): Authorization {
+    const { kind, hint } = refusalHint(status, request)
+    const details = { endpoint: where, status, channel: request.channel, cookie: request.cookie !== undefined, hint }
+    if (refusalsTold.has(kind)) {
+      log.debug(details, 'BRIDGE_AUTH_ENDPOINT refused a subscription')
+    } else {
+      refusalsTold.add(kind)
+      log.warn(details, `BRIDGE_AUTH_ENDPOINT answered ${status} (first time; later ones at debug): ${hint}`)
+    }
+    return refused(status, `Laravel answered ${status}`)
+  }
 
   function failure (status: number, reason: string): Authorization {
     if (!failing) {
@@ -166,7 +205,7 @@ export function createLaravelAuthorizer ({ endpoint, timeoutMs, pusher, log }: L
     if (response.status >= 500) return failure(response.status, `Laravel answered ${response.status}`)
     if (response.status !== 200) {
       answered()
-      return refused(response.status, `Laravel answered ${response.status}`)
+      return refusedByLaravel(response.status, request)
     }
     if (text === undefined) return failure(502, `the answer is longer than ${MAX_ANSWER_BYTES} bytes`)
     const decision = readAnswer(text, request, pusher)

@@ -3,6 +3,8 @@ import t from 'tap'
 import { connectClient, startBridge, subscribe, unsubscribe } from '../../../helper.ts'
 import { userIdFromHandshake } from '../../../cluster/user-id.ts'
 import { answerTo, connectEcho } from '../../../echo/helper.ts'
+import { fakeLaravel } from '../../../echo/fake-laravel.ts'
+import { pusherEnv, signedGet } from '../../../pusher.ts'
 
 t.test('counts the sockets in a room and their distinct users', async (t) => {
   const { fastify, url } = await startBridge(t)
@@ -60,4 +62,28 @@ t.test('room names follow the room rules; special characters are allowed URL-enc
     t.equal(response.statusCode, 400, url)
     t.match(response.json(), { statusCode: 400, error: 'Bad Request', message: /^params\/room / }, `${url} names the room`)
   }
+})
+
+t.test('users are counted as the Pusher API counts them: Echo presence members Laravel authorized are users', async (t) => {
+  const laravel = await fakeLaravel(t)
+  laravel.answer = ({ form, headers }) => {
+    const user = /laravel_session=user-(\d+)/.exec(String(headers.cookie))?.[1]
+    if (user === undefined) return { status: 403, body: '' }
+    return form.channel_name?.startsWith('presence-') === true
+      ? { status: 200, body: JSON.stringify({ channel_data: { user_id: Number(user), user_info: { name: `user ${user}` } } }) }
+      : { status: 200, body: 'true' }
+  }
+  const { fastify, url } = await startBridge(t, pusherEnv({ BRIDGE_AUTH_ENDPOINT: laravel.url }))
+  // Two users, the first in two tabs: each a presence member and a subscriber of the room's private channel.
+  for (const session of ['user-1', 'user-1', 'user-2']) {
+    const echo = await connectEcho(t, url, { extraHeaders: { cookie: `laravel_session=${session}` } })
+    echo.join('chat_9')
+    echo.private('chat_9')
+    t.equal(await answerTo(echo, 'presence-chat_9'), 'ok')
+    t.equal(await answerTo(echo, 'private-chat_9'), 'ok')
+  }
+  const pusher = await signedGet(url, '/channels/presence-chat_9', { info: 'user_count' })
+  t.match(pusher, { status: 200, body: { occupied: true, user_count: 2 } }, 'the Pusher API: two distinct members')
+  t.same((await fastify.inject({ method: 'GET', url: '/api/rooms/chat_9' })).json(), { room: 'chat_9', subscribers: 3, users: 2 },
+    'the room API: the same two users behind three sockets')
 })
