@@ -9,7 +9,7 @@ import { fastifySocketIo, type SocketIoOptions } from '../../src/sockets/fastify
 import { PendingConnections } from '../../src/sockets/pending-connections.ts'
 import { RECOVERY_WINDOW_MS } from '../../src/transport/recovery.ts'
 
-function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting_down' | 'overloaded' | 'origin' | undefined {
+export function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting_down' | 'overloaded' | 'origin' | undefined {
   if (fastify.readiness.shuttingDown) return 'shutting_down'
   if (fastify.overloaded()) return 'overloaded'
   const { corsOrigins } = fastify.config
