@@ -3,7 +3,7 @@
 import t from 'tap'
 import { WebSocket } from 'ws'
 import { startBridge } from '../../../helper.ts'
-import { app, connectPusher, dataOf, pusherEnv, rawPusher } from '../../../pusher/helper.ts'
+import { app, connectPusher, dataOf, pusherEnv, rawPusher } from '../../../pusher-js.ts'
 
 t.setTimeout(60_000)
 

@@ -1,19 +1,25 @@
 // pusher-js (the real client, its Node build) against a test bridge speaking the Pusher protocol
 // at `/app/{key}`, with channel authorization signed as Laravel's `/broadcasting/auth` signs it;
 // and a raw WebSocket (`ws`) for what pusher-js would never send.
-import Pusher from 'pusher-js'
-import type { Channel } from 'pusher-js'
+import pusherJs from 'pusher-js'
+import type { Channel, ChannelAuthorizationCallback } from 'pusher-js'
 import type { Test } from 'tap'
 import { WebSocket } from 'ws'
-import { pusherChannelAuth } from '../../src/protocols/echo/authorization/channel-auth-signature.ts'
-import type { Env } from '../../src/config/index.ts'
-import { securedEnv } from '../helper.ts'
+import { pusherChannelAuth } from '../src/protocols/echo/authorization/channel-auth-signature.ts'
+import type { Env } from '../src/config/index.ts'
+import { securedEnv } from './helper.ts'
+import { pusherApp as app, pusherEnv as pusherAppEnv } from './pusher.ts'
 
-export const app = { appId: 'bridge-app', key: 'bridge-key', secret: 'bridge-pusher-secret-0123456789abcdef0123' }
+export { app }
+
+type PusherClass = typeof pusherJs.default
+export type Pusher = InstanceType<PusherClass>
+// Its Node build is CommonJS whose module.exports is the class; its types call it `default`.
+export const PusherJs = pusherJs as unknown as PusherClass
 
 /** A secured bridge with the Pusher app configured (the protocol and the HTTP API). */
 export function pusherEnv (overrides: Env = {}): Env {
-  return securedEnv({ BRIDGE_PUSHER_APP_ID: app.appId, BRIDGE_PUSHER_KEY: app.key, BRIDGE_PUSHER_SECRET: app.secret, ...overrides })
+  return securedEnv(pusherAppEnv(overrides))
 }
 
 export interface PusherClientOptions {
@@ -28,7 +34,7 @@ export interface PusherClientOptions {
 export function pusherClient (t: Test, url: string, options: PusherClientOptions = {}): Pusher {
   const { port, hostname } = new URL(url)
   const signing = { ...app, secret: options.secret ?? app.secret }
-  const pusher = new Pusher(options.key ?? app.key, {
+  const pusher = new PusherJs(options.key ?? app.key, {
     cluster: 'bridge',
     wsHost: hostname,
     wsPort: Number(port),
@@ -36,7 +42,7 @@ export function pusherClient (t: Test, url: string, options: PusherClientOptions
     enabledTransports: ['ws'],
     disableStats: true,
     channelAuthorization: {
-      customHandler ({ socketId, channelName }, callback) {
+      customHandler ({ socketId, channelName }: { socketId: string, channelName: string }, callback: ChannelAuthorizationCallback) {
         const channelData = channelName.startsWith('presence-') ? JSON.stringify(options.member ?? { user_id: 1 }) : undefined
         callback(null, { auth: pusherChannelAuth(signing, socketId, channelName, channelData), ...(channelData !== undefined && { channel_data: channelData }) })
       }
