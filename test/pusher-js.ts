@@ -1,8 +1,9 @@
 // pusher-js (the real client, its Node build) against a test bridge speaking the Pusher protocol
 // at `/app/{key}`, with channel authorization signed as Laravel's `/broadcasting/auth` signs it;
 // and a raw WebSocket (`ws`) for what pusher-js would never send.
+import { createHmac } from 'node:crypto'
 import pusherJs from 'pusher-js'
-import type { Channel, ChannelAuthorizationCallback } from 'pusher-js'
+import type { Channel, ChannelAuthorizationCallback, UserAuthenticationCallback } from 'pusher-js'
 import type { Test } from 'tap'
 import { WebSocket } from 'ws'
 import { pusherChannelAuth } from '../src/protocols/echo/authorization/channel-auth-signature.ts'
@@ -26,8 +27,10 @@ export interface PusherClientOptions {
   key?: string
   /** Signs with this secret instead of the app's (a forged answer of `/broadcasting/auth`). */
   secret?: string
-  /** The presence member this client's `/broadcasting/auth` answers with. */
-  member?: { user_id: string | number, user_info?: unknown }
+  /** The presence member this client's `/broadcasting/auth` answers with; null: no channel_data (a signed-in user). */
+  member?: { user_id: string | number, user_info?: unknown } | null
+  /** What `/broadcasting/user-auth` signs for `signin()`. */
+  user?: { id: string, user_info?: unknown }
 }
 
 /** A pusher-js client on the bridge at `url` (ws only, no stats), disconnected when the test ends. */
@@ -43,8 +46,15 @@ export function pusherClient (t: Test, url: string, options: PusherClientOptions
     disableStats: true,
     channelAuthorization: {
       customHandler ({ socketId, channelName }: { socketId: string, channelName: string }, callback: ChannelAuthorizationCallback) {
-        const channelData = channelName.startsWith('presence-') ? JSON.stringify(options.member ?? { user_id: 1 }) : undefined
+        const channelData = channelName.startsWith('presence-') && options.member !== null ? JSON.stringify(options.member ?? { user_id: 1 }) : undefined
         callback(null, { auth: pusherChannelAuth(signing, socketId, channelName, channelData), ...(channelData !== undefined && { channel_data: channelData }) })
+      }
+    },
+    userAuthentication: {
+      customHandler ({ socketId }: { socketId: string }, callback: UserAuthenticationCallback) {
+        const userData = JSON.stringify(options.user ?? { id: '1' })
+        const signature = createHmac('sha256', signing.secret).update(`${socketId}::user::${userData}`).digest('hex')
+        callback(null, { auth: `${signing.key}:${signature}`, user_data: userData })
       }
     }
   })

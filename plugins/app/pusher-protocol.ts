@@ -11,6 +11,7 @@ import { appKeyOf, createPusherServer, refuseUpgrade, type PusherServer } from '
 import type { PusherMetrics, PusherProtocolContext } from '../../src/protocols/pusher/context.ts'
 import { pusherDispatcher } from '../../src/protocols/pusher/dispatch.ts'
 import { pusherPing, pusherPong } from '../../src/protocols/pusher/ping.ts'
+import { pusherSignin } from '../../src/protocols/pusher/signin.ts'
 import { pusherSubscribe } from '../../src/protocols/pusher/subscribe.ts'
 import { pusherUnsubscribe } from '../../src/protocols/pusher/unsubscribe.ts'
 import { refusal } from '../external/socket-io.ts'
@@ -51,6 +52,7 @@ export default fp(async function pusherProtocol (fastify) {
       'pusher:pong': pusherPong(),
       'pusher:subscribe': pusherSubscribe(context),
       'pusher:unsubscribe': pusherUnsubscribe(context),
+      'pusher:signin': pusherSignin(context),
       clientEvent: pusherClientEvent(context)
     })
     const pusherServer = createPusherServer({

@@ -31,7 +31,15 @@ export interface WhisperDelivery extends Addressed {
   ephemeral: true
 }
 
-export type Delivery = ApiDelivery | BroadcastDelivery | WhisperDelivery
+/** Closes a signed-in user's Pusher-protocol connections, on every node; never kept. */
+export interface TerminateDelivery extends Addressed {
+  event: 'pusher_internal:terminate'
+  payload: Record<string, never>
+  only: 'echo'
+  ephemeral: true
+}
+
+export type Delivery = ApiDelivery | BroadcastDelivery | WhisperDelivery | TerminateDelivery
 
 /** What nodes exchange and the recovery store keeps. */
 export interface EncodedEvent {

@@ -3,6 +3,7 @@
 // by the same socket ids. It holds Echo's kind of subscription (one audience per name, whispers
 // included) and writes `{ event, channel, data: "<JSON>" }`, each write under the slow-socket cut.
 import type { EncodedEvent } from '../channels/delivery.ts'
+import { TERMINATE_USER_EVENT } from '../channels/names.ts'
 import { createSlowSocketCut } from '../sockets/slow-sockets.ts'
 import type { Audience, PresenceAnnouncement } from './fan-out.ts'
 
@@ -15,6 +16,7 @@ export interface PusherConnection {
   bufferedAmount: () => number
   /** Drops the connection at once, discarding what waits for it. */
   terminate: () => void
+  close: (code: number, reason: string) => void
   /** The user behind it once known (a presence member, a sign-in), for counts. */
   userId?: string
 }
@@ -24,6 +26,10 @@ export function pusherFrame (event: string, channel: string | undefined, dataJso
   const addressed = channel === undefined ? '' : `"channel":${JSON.stringify(channel)},`
   return `{"event":${JSON.stringify(event)},${addressed}"data":${JSON.stringify(dataJson)}}`
 }
+
+/** The frame of a terminate_connections: never written, it closes (4009: pusher-js stays closed). */
+const TERMINATE = Symbol('terminate')
+const TERMINATED = 4009
 
 export interface PusherAudienceOptions {
   maxBufferedBytes: number
@@ -57,14 +63,15 @@ export function createPusherAudience ({ maxBufferedBytes, onSlowSocket }: Pusher
     }
   }
 
-  const audience: Audience<string> = {
+  const audience: Audience<string | typeof TERMINATE> = {
     kind: 'echo',
     subscribers: (channel) => channels.get(channel),
-    frame: (event: EncodedEvent) => pusherFrame(event.event, event.channel, event.payloadJson),
+    frame: (event: EncodedEvent) => event.event === TERMINATE_USER_EVENT ? TERMINATE : pusherFrame(event.event, event.channel, event.payloadJson),
     write (id, frame) {
       const conn = connections.get(id)
       if (conn === undefined) return false
-      send(conn, frame)
+      if (frame === TERMINATE) conn.close(TERMINATED, 'Connection terminated by the server')
+      else send(conn, frame)
       return true
     },
     announcePresence

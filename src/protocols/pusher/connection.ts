@@ -152,17 +152,6 @@ export function createPusherServer (options: PusherServerOptions) {
       await Promise.all(gone)
       clearTimeout(timer)
       server.close()
-    },
-
-    /** Closes every connection of a user (4009: pusher-js does not reconnect by itself). */
-    terminateUser (userId: string): number {
-      let closed = 0
-      for (const socket of sockets.keys()) {
-        if (socket.userId !== userId) continue
-        socket.close(CLOSE.terminated, 'Connection terminated by the server')
-        closed += 1
-      }
-      return closed
     }
   }
 }

@@ -47,7 +47,8 @@ export interface PusherSocket extends PusherConnection {
   /** When the client was last heard from, and when it was pinged for silence (0: not). */
   lastHeard: number
   pingedAt: number
-  close: (code: number, reason: string) => void
+  /** After `pusher:signin`: the user, and its `user_info` for presence channels joined without channel_data. */
+  user?: { id: string, info?: unknown }
 }
 
 /** `pusher:error`: its data is an object, as Pusher sends it; a code of null means no particular one. */

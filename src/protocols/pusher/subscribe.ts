@@ -3,7 +3,7 @@
 // `socket_id:channel`; presence ones over `socket_id:channel:channel_data`, the member from
 // `channel_data`. pusher-js got `auth` from Laravel's `/broadcasting/auth`: the bridge only checks it.
 import type { Member } from '../../channels/member.ts'
-import { channelKind, validChannelName } from '../../channels/names.ts'
+import { channelKind, isServerToUserChannel, serverToUserChannel, validChannelName } from '../../channels/names.ts'
 import { deeperThan, MAX_JSON_DEPTH } from '../../schemas/json-depth.ts'
 import { pusherAuthMatches } from '../echo/authorization/channel-auth-signature.ts'
 import { isObject, stringField, type ClientFrame } from './frames.ts'
@@ -69,6 +69,11 @@ export function pusherSubscribe (context: PusherProtocolContext) {
     if (!socket.subscribes.take()) {
       return refuse(socket, channel, { type: 'LimitReached', status: 429, error: 'more subscribe/unsubscribe calls than BRIDGE_MAX_SUBSCRIBES_PER_SECOND' })
     }
+    // pusher-js asks for it after a sign-in, with an empty auth: the sign-in put the connection there.
+    if (isServerToUserChannel(channel)) {
+      if (socket.user !== undefined && channel === serverToUserChannel(socket.user.id)) return succeeded(socket, channel)
+      return refuse(socket, channel, { type: 'AuthError', status: 401, error: 'only the signed-in user\'s own connections are in its #server-to-user- channel' })
+    }
     if (!validChannelName(channel)) {
       return refuse(socket, channel, { type: 'InvalidChannel', status: 401, error: 'channel names are 1-164 characters of A-Z a-z 0-9 _ - = @ , . ; :' })
     }
@@ -88,13 +93,18 @@ export function pusherSubscribe (context: PusherProtocolContext) {
     }
     const auth = stringField(frame.data, 'auth') ?? ''
     const channelData = kind === 'presence' ? stringField(frame.data, 'channel_data') : undefined
-    if (kind === 'presence' && channelData === undefined) {
-      return refuse(socket, channel, { type: 'AuthError', status: 401, error: 'presence channels need channel_data' })
+    if (kind === 'presence' && channelData === undefined && socket.user === undefined) {
+      return refuse(socket, channel, { type: 'AuthError', status: 401, error: 'presence channels need channel_data (or a signed-in connection)' })
     }
     if (!pusherAuthMatches(app, auth, socket.id, channel, channelData)) {
       return refuse(socket, channel, { type: 'AuthError', status: 401, error: 'invalid signature: auth is not the app\'s signature of this socket and channel' })
     }
     metrics.subscriptions.inc({ kind })
+    if (kind === 'presence' && channelData === undefined && socket.user !== undefined) {
+      // As Pusher does: the signed-in user is the member.
+      const { id, info } = socket.user
+      return joinPresence(socket, channel, info === undefined ? { user_id: id } : { user_id: id, user_info: info })
+    }
     if (channelData === undefined) {
       channels.join(socket, channel)
       return succeeded(socket, channel)
