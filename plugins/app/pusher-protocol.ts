@@ -62,7 +62,7 @@ export default fp(async function pusherProtocol (fastify) {
       maxSubscribesPerSecond: config.maxSubscribesPerSecond,
       maxWhispersPerSecond: config.maxWhispersPerSecond,
       maxConnections: config.maxConnections,
-      otherConnections: () => fastify.io.of('/').sockets.size,
+      otherConnections: () => fastify.io.engine.clientsCount,
       onFrame,
       onRefused: (reason) => fastify.metrics.socketConnectionsRefused.inc({ reason: `pusher_${reason}` })
     })
@@ -82,7 +82,8 @@ export default fp(async function pusherProtocol (fastify) {
     if (key === undefined) return
     if (server === undefined) return refuseUpgrade(socket, 404, 'The Pusher protocol needs BRIDGE_PUSHER_APP_ID, BRIDGE_PUSHER_KEY and BRIDGE_PUSHER_SECRET')
     const reason = refusal(fastify, request)
-    if (reason !== undefined) {
+    // Over capacity is told in the protocol's own terms after the upgrade (pusher:error 4100).
+    if (reason !== undefined && reason !== 'over_capacity') {
       fastify.metrics.socketConnectionsRefused.inc({ reason: `pusher_${reason}` })
       return refuseUpgrade(socket, reason === 'origin' ? 403 : 503, reason === 'origin' ? 'origin not allowed' : reason)
     }

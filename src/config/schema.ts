@@ -189,7 +189,7 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     maximum: 10_000_000,
     default: 0,
-    meaning: 'Pusher-protocol connections one node accepts at once, socket.io ones included in the count; past it `pusher:error` 4100 and close (`0`: no limit)'
+    meaning: 'connections of every protocol (socket.io and Pusher) one node holds at once; past it socket.io handshakes are refused (`over_capacity`) and Pusher connections get `pusher:error` 4100 and are closed (`0`: no limit)'
   }),
   whispers: onOff('BRIDGE_WHISPERS', { default: true, meaning: '`off` drops every Echo whisper (client event)' }),
   maxWhispersPerSecond: integer('BRIDGE_MAX_WHISPERS_PER_SECOND', {

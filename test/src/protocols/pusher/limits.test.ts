@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net'
 import { setTimeout as pace } from 'node:timers/promises'
 import t from 'tap'
-import { connectClient, metricValue, signedHeaders, startBridge } from '../../../helper.ts'
+import { connectClient, metricValue, refusedConnection, signedHeaders, startBridge } from '../../../helper.ts'
 import { pusherChannelAuth } from '../../../../src/protocols/echo/authorization/channel-auth-signature.ts'
 import { app, connectPusher, dataOf, nextOnChannel, pusherEnv, rawPusher, subscribed } from '../../../pusher-js.ts'
 
@@ -93,6 +93,7 @@ t.test('BRIDGE_MAX_CONNECTIONS counts every protocol; past it pusher:error 4100 
   const over = await rawPusher(t, url)
   t.equal(dataOf(await over.next('pusher:error')).code, 4100)
   t.equal((await over.closed).code, 4100)
+  t.ok(await refusedConnection(t, url), 'a socket.io handshake is refused too')
   first.ws.close()
   await first.closed
   const again = await rawPusher(t, url)
