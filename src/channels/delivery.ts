@@ -29,6 +29,8 @@ export interface WhisperDelivery extends Addressed {
   except: string
   only: 'echo'
   ephemeral: true
+  /** On presence channels, the sender's user: Pusher-protocol clients get it as `user_id`. */
+  userId?: string
 }
 
 /** Closes a signed-in user's Pusher-protocol connections, on every node; never kept. */
@@ -50,11 +52,13 @@ export interface EncodedEvent {
   only?: SubscriptionKind
   /** Not kept for recovery (a typing indicator is stale a second later). */
   ephemeral?: boolean
+  /** A presence channel's client event: its sender's user (ephemeral events only). */
+  userId?: string
 }
 
 export function encodeEvent (delivery: Delivery, index: number): EncodedEvent {
   const { channel, event, payload, except } = delivery
-  const { only, ephemeral } = delivery as Partial<WhisperDelivery>
+  const { only, ephemeral, userId } = delivery as Partial<WhisperDelivery>
   let payloadJson: string | undefined
   try {
     payloadJson = JSON.stringify(payload)
@@ -68,7 +72,8 @@ export function encodeEvent (delivery: Delivery, index: number): EncodedEvent {
     payloadJson,
     ...(except !== undefined && { except }),
     ...(only !== undefined && { only }),
-    ...(ephemeral === true && { ephemeral })
+    ...(ephemeral === true && { ephemeral }),
+    ...(userId !== undefined && { userId })
   }
 }
 

@@ -22,9 +22,10 @@ export interface PusherConnection {
 }
 
 /** A server frame: `data` is always a JSON string, as pusher-js expects of server events. */
-export function pusherFrame (event: string, channel: string | undefined, dataJson: string): string {
+export function pusherFrame (event: string, channel: string | undefined, dataJson: string, userId?: string): string {
   const addressed = channel === undefined ? '' : `"channel":${JSON.stringify(channel)},`
-  return `{"event":${JSON.stringify(event)},${addressed}"data":${JSON.stringify(dataJson)}}`
+  const sender = userId === undefined ? '' : `,"user_id":${JSON.stringify(userId)}`
+  return `{"event":${JSON.stringify(event)},${addressed}"data":${JSON.stringify(dataJson)}${sender}}`
 }
 
 /** The frame of a terminate_connections: never written, it closes (4009: pusher-js stays closed). */
@@ -66,7 +67,7 @@ export function createPusherAudience ({ maxBufferedBytes, onSlowSocket }: Pusher
   const audience: Audience<string | typeof TERMINATE> = {
     kind: 'echo',
     subscribers: (channel) => channels.get(channel),
-    frame: (event: EncodedEvent) => event.event === TERMINATE_USER_EVENT ? TERMINATE : pusherFrame(event.event, event.channel, event.payloadJson),
+    frame: (event: EncodedEvent) => event.event === TERMINATE_USER_EVENT ? TERMINATE : pusherFrame(event.event, event.channel, event.payloadJson, event.userId),
     write (id, frame) {
       const conn = connections.get(id)
       if (conn === undefined) return false

@@ -42,10 +42,10 @@ t.test('events, client events and presence cross nodes and protocols', async (t)
   t.same(await onCid, { id: 1 }, 'socket.io Echo on the other node')
 
   const typing = nextOn(cid, 'client-typing', 'presence-room.1')
-  const bobTyping = nextOnChannel(bobChannel, 'client-typing')
+  const bobTyping = new Promise((resolve) => bobChannel.bind('client-typing', (data: unknown, metadata: unknown) => resolve([data, metadata])))
   annChannel.trigger('client-typing', { from: 'ann' })
   t.same(await typing, { from: 'ann' })
-  t.same(await bobTyping, { from: 'ann' })
+  t.same(await bobTyping, [{ from: 'ann' }, { user_id: 'ann' }], 'pusher-js on the other node, with the sender\'s user_id')
 })
 
 t.test('terminate_connections closes the user\'s connections on every node', async (t) => {

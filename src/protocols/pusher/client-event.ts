@@ -24,7 +24,9 @@ export function pusherClientEvent (context: PusherProtocolContext) {
 
   async function relay (socket: PusherSocket, channel: string, event: `client-${string}`, data: unknown): Promise<void> {
     try {
-      await deliver([{ channel, event, payload: data, except: socket.id, only: 'echo', ephemeral: true }])
+      // On presence channels the receivers learn who sent it, as Pusher does.
+      const member = socket.members.get(channel)
+      await deliver([{ channel, event, payload: data, except: socket.id, only: 'echo', ephemeral: true, ...(member !== undefined && { userId: String(member.user_id) }) }])
       metrics.clientEventsRelayed.inc()
     } catch {
       drop(socket, 'unavailable', null, 'the client event could not be relayed now')

@@ -71,6 +71,23 @@ t.test('client events cross protocols, never back to the sender', async (t) => {
   t.equal(pusher.connection.state, 'connected')
 })
 
+t.test('client events on presence channels carry the sender\'s user_id to pusher-js, from either protocol', async (t) => {
+  const { url } = await startBridge(t, pusherEnv())
+  const bob = await connectPusher(t, url, { member: { user_id: 'bob' } })
+  const bobChannel = await subscribed(bob, 'presence-room.1')
+  const ann = await connectPusher(t, url, { member: { user_id: 'ann' } })
+  const annChannel = await subscribed(ann, 'presence-room.1')
+  const cid = await connectEcho(t, url, { bearerToken: socketToken({ sub: 'cid', rooms }) })
+  cid.join('room.1')
+  t.equal(await answerTo(cid, 'presence-room.1'), 'ok')
+  const received: unknown[] = []
+  const two = new Promise((resolve) => bobChannel.bind('client-typing', (data: unknown, metadata: unknown) => { if (received.push([data, metadata]) === 2) resolve(received) }))
+  annChannel.trigger('client-typing', { n: 1 })
+  await nextOn(cid, 'client-typing', 'presence-room.1')
+  cid.join('room.1').whisper('typing', { n: 2 })
+  t.same(await two, [[{ n: 1 }, { user_id: 'ann' }], [{ n: 2 }, { user_id: 'cid' }]])
+})
+
 t.test('toOthers() leaves out the sender whichever protocol it is on', async (t) => {
   const { url, pusher, channel, echo } = await threeProtocols(t)
   const echoSeen = recordAll(echo)
