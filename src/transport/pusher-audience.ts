@@ -11,7 +11,8 @@ import type { Audience, PresenceAnnouncement } from './fan-out.ts'
 export interface PusherConnection {
   /** Pusher-shaped, from the one space of socket ids (toOthers works across protocols). */
   readonly id: string
-  send: (frame: string) => void
+  /** Sends a text frame (a Buffer holds its UTF-8, encoded once for every subscriber). */
+  send: (frame: string | Buffer) => void
   /** Bytes written but not yet taken by the client. */
   bufferedAmount: () => number
   /** Drops the connection at once, discarding what waits for it. */
@@ -45,8 +46,8 @@ export function createPusherAudience ({ maxBufferedBytes, onSlowSocket }: Pusher
   const slow = createSlowSocketCut<PusherConnection, PusherConnection>({ maxBufferedBytes, discard: (conn) => conn.terminate(), onCut: onSlowSocket })
 
   /** Every write to a Pusher connection goes through here: false when it was cut instead. */
-  function send (conn: PusherConnection, frame: string): boolean {
-    if (slow.enabled && slow.cutIfOver(conn, conn.bufferedAmount(), Buffer.byteLength(frame))) return false
+  function send (conn: PusherConnection, frame: string | Buffer): boolean {
+    if (slow.enabled && slow.cutIfOver(conn, conn.bufferedAmount(), typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length)) return false
     conn.send(frame)
     return true
   }
@@ -54,9 +55,9 @@ export function createPusherAudience ({ maxBufferedBytes, onSlowSocket }: Pusher
   function announcePresence ({ channel, event, member, except, only }: PresenceAnnouncement): void {
     const ids = only ?? channels.get(channel)
     if (ids === undefined) return
-    const frame = event === 'presence:joining'
-      ? pusherFrame('pusher_internal:member_added', channel, JSON.stringify({ user_id: member.user_id, user_info: member.user_info ?? {} }))
-      : pusherFrame('pusher_internal:member_removed', channel, JSON.stringify({ user_id: member.user_id }))
+    const frame = Buffer.from(event === 'presence:joining'
+      ? pusherFrame('pusher_internal:member_added', channel, JSON.stringify({ user_id: member.user_id, user_info: member.user_info ?? null }))
+      : pusherFrame('pusher_internal:member_removed', channel, JSON.stringify({ user_id: member.user_id })))
     for (const id of ids) {
       const conn = connections.get(id)
       // `only` names subscribers of every protocol: only those still in the channel here.
@@ -64,10 +65,11 @@ export function createPusherAudience ({ maxBufferedBytes, onSlowSocket }: Pusher
     }
   }
 
-  const audience: Audience<string | typeof TERMINATE> = {
+  // Frames are encoded once per event, not once per subscriber.
+  const audience: Audience<Buffer | typeof TERMINATE> = {
     kind: 'echo',
     subscribers: (channel) => channels.get(channel),
-    frame: (event: EncodedEvent) => event.event === TERMINATE_USER_EVENT ? TERMINATE : pusherFrame(event.event, event.channel, event.payloadJson, event.userId),
+    frame: (event: EncodedEvent) => event.event === TERMINATE_USER_EVENT ? TERMINATE : Buffer.from(pusherFrame(event.event, event.channel, event.payloadJson, event.userId)),
     write (id, frame) {
       const conn = connections.get(id)
       if (conn === undefined) return false

@@ -63,7 +63,8 @@ export function createPusherServer (options: PusherServerOptions) {
   function socketOf (ws: WebSocket): PusherSocket {
     return {
       id: options.newSocketId(),
-      send: (frame) => { ws.send(frame) },
+      // Text frames, also from a Buffer of UTF-8.
+      send: (frame) => { ws.send(frame, { binary: false }) },
       bufferedAmount: () => ws.bufferedAmount,
       terminate: () => { ws.terminate() },
       close: (code, reason) => { ws.close(code, reason) },
