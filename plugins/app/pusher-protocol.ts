@@ -80,6 +80,8 @@ export default fp(async function pusherProtocol (fastify) {
   fastify.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const key = appKeyOf(request.url)
     if (key === undefined) return
+    // A client resetting the connection mid-answer must not be an unhandled 'error' event.
+    socket.on('error', () => {})
     if (server === undefined) return refuseUpgrade(socket, 404, 'The Pusher protocol needs BRIDGE_PUSHER_APP_ID, BRIDGE_PUSHER_KEY and BRIDGE_PUSHER_SECRET')
     const reason = refusal(fastify, request)
     // Over capacity is told in the protocol's own terms after the upgrade (pusher:error 4100).

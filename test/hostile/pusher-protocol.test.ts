@@ -101,6 +101,22 @@ t.test('deep, wide and oversized frames', async (t) => {
   await stillServing(t, 'deep and oversized frames')
 })
 
+t.test('odd upgrade paths: malformed escapes, long keys, odd queries', async (t) => {
+  const net = await import('node:net')
+  for (const path of ['/app/%E0%A4%A', '/app/%', `/app/${'k'.repeat(5000)}`, '/app/bridge-key?protocol=%', '/app/bridge-key/extra', '/app/']) {
+    const status = await new Promise<string>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+      })
+      socket.once('data', (data) => { resolve(String(data).split('\r\n')[0] ?? ''); socket.destroy() })
+      socket.once('error', () => resolve('error'))
+      socket.once('close', () => resolve('closed'))
+    })
+    t.ok(status.length > 0, `${path.slice(0, 40)}: ${status}`)
+  }
+  await stillServing(t, 'odd upgrade paths')
+})
+
 t.test('connections that open and vanish, and unknown keys, leave nothing behind', async (t) => {
   for (let round = 0; round < 10; round++) {
     const sockets = Array.from({ length: 50 }, (_, i) => new WebSocket(`ws://127.0.0.1:${port}/app/${i % 5 === 0 ? 'wrong' : pusherApp.key}?protocol=7`))

@@ -33,12 +33,22 @@ export interface PusherServerOptions {
 export function appKeyOf (url: string | undefined): string | undefined {
   const path = (url ?? '').split('?', 1)[0] as string
   if (!path.startsWith('/app/')) return undefined
-  const key = path.slice('/app/'.length)
-  return key.includes('/') ? undefined : decodeURIComponent(key.slice(0, 256))
+  const key = path.slice('/app/'.length, '/app/'.length + 256)
+  if (key.includes('/')) return undefined
+  try {
+    return decodeURIComponent(key)
+  } catch {
+    // Not a key anyone configured; never a throw in the upgrade listener.
+    return key
+  }
 }
 
 function protocolOf (url: string | undefined): string | null {
-  return new URL(url ?? '/', 'http://bridge').searchParams.get('protocol')
+  try {
+    return new URL(url ?? '/', 'http://bridge').searchParams.get('protocol')
+  } catch {
+    return null
+  }
 }
 
 /** Answers an upgrade the bridge will not take with a plain HTTP status. */
