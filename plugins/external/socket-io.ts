@@ -10,9 +10,16 @@ import { originPolicy } from '../../src/http/origins.ts'
 import { PendingConnections } from '../../src/sockets/pending-connections.ts'
 import { RECOVERY_WINDOW_MS } from '../../src/transport/recovery.ts'
 
-function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting_down' | 'overloaded' | 'origin' | undefined {
+/** Open connections of every protocol on this node: socket.io's, and the Pusher protocol's once it is there. */
+export function openConnections (fastify: FastifyInstance): number {
+  return fastify.io.engine.clientsCount + (fastify.hasDecorator('pusherProtocol') ? fastify.pusherProtocol?.size ?? 0 : 0)
+}
+
+export function refusal (fastify: FastifyInstance, request: IncomingMessage): 'shutting_down' | 'overloaded' | 'origin' | 'over_capacity' | undefined {
   if (fastify.readiness.shuttingDown) return 'shutting_down'
   if (fastify.overloaded()) return 'overloaded'
+  const { maxConnections } = fastify.config
+  if (maxConnections > 0 && openConnections(fastify) >= maxConnections) return 'over_capacity'
   // Browsers always send Origin (also on WebSocket, where CORS does not apply); other clients none.
   const origin = request.headers.origin
   const origins = originPolicy(fastify)

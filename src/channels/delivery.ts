@@ -29,9 +29,19 @@ export interface WhisperDelivery extends Addressed {
   except: string
   only: 'echo'
   ephemeral: true
+  /** On presence channels, the sender's user: Pusher-protocol clients get it as `user_id`. */
+  userId?: string
 }
 
-export type Delivery = ApiDelivery | BroadcastDelivery | WhisperDelivery
+/** Closes a signed-in user's Pusher-protocol connections, on every node; never kept. */
+export interface TerminateDelivery extends Addressed {
+  event: 'pusher_internal:terminate'
+  payload: Record<string, never>
+  only: 'echo'
+  ephemeral: true
+}
+
+export type Delivery = ApiDelivery | BroadcastDelivery | WhisperDelivery | TerminateDelivery
 
 /** What nodes exchange and the recovery store keeps. */
 export interface EncodedEvent {
@@ -42,11 +52,13 @@ export interface EncodedEvent {
   only?: SubscriptionKind
   /** Not kept for recovery (a typing indicator is stale a second later). */
   ephemeral?: boolean
+  /** A presence channel's client event: its sender's user (ephemeral events only). */
+  userId?: string
 }
 
 export function encodeEvent (delivery: Delivery, index: number): EncodedEvent {
   const { channel, event, payload, except } = delivery
-  const { only, ephemeral } = delivery as Partial<WhisperDelivery>
+  const { only, ephemeral, userId } = delivery as Partial<WhisperDelivery>
   let payloadJson: string | undefined
   try {
     payloadJson = JSON.stringify(payload)
@@ -60,7 +72,8 @@ export function encodeEvent (delivery: Delivery, index: number): EncodedEvent {
     payloadJson,
     ...(except !== undefined && { except }),
     ...(only !== undefined && { only }),
-    ...(ephemeral === true && { ephemeral })
+    ...(ephemeral === true && { ephemeral }),
+    ...(userId !== undefined && { userId })
   }
 }
 

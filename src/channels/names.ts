@@ -31,3 +31,17 @@ export function roomChannel (room: string): string {
 export function channelOf (kind: SubscriptionKind, name: string): string {
   return kind === 'room' ? roomChannel(name) : name
 }
+
+/** A signed-in Pusher-protocol user's own channel (`sendToUser`); only their connections are in it. */
+const SERVER_TO_USER_PREFIX = '#server-to-user-'
+
+export function serverToUserChannel (userId: string): string {
+  return SERVER_TO_USER_PREFIX + userId
+}
+
+export function isServerToUserChannel (name: string): boolean {
+  return name.startsWith(SERVER_TO_USER_PREFIX)
+}
+
+/** Not a client event name: closes the user's Pusher connections on every node (terminate_connections). */
+export const TERMINATE_USER_EVENT = 'pusher_internal:terminate'

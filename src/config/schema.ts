@@ -179,6 +179,18 @@ export const ConfigSchema = Type.Object({
     default: 64,
     meaning: 'calls to `BRIDGE_AUTH_ENDPOINT` in flight at once per node; past them and a bounded wait, `subscription_error` 429 ([limits](docs/security.md#limits-and-timeouts-sockets))'
   }),
+  pusherActivityTimeout: integer('BRIDGE_PUSHER_ACTIVITY_TIMEOUT', {
+    minimum: 1,
+    maximum: 3600,
+    default: 120,
+    meaning: 'seconds of silence after which a Pusher-protocol connection is pinged (`activity_timeout`); no answer within 30 s (or this, when shorter) and it is closed ([pusher-js](docs/pusher.md))'
+  }),
+  maxConnections: integer('BRIDGE_MAX_CONNECTIONS', {
+    minimum: 0,
+    maximum: 10_000_000,
+    default: 0,
+    meaning: 'connections of every protocol (socket.io and Pusher) one node holds at once; past it socket.io handshakes are refused (`over_capacity`) and Pusher connections get `pusher:error` 4100 and are closed (`0`: no limit)'
+  }),
   whispers: onOff('BRIDGE_WHISPERS', { default: true, meaning: '`off` drops every Echo whisper (client event)' }),
   maxWhispersPerSecond: integer('BRIDGE_MAX_WHISPERS_PER_SECOND', {
     minimum: 1,

@@ -4,9 +4,11 @@ import { stringify } from 'yaml'
 import { eventKinds, type EventName, type EventPayloads } from '../schemas/events.ts'
 import { SubscribedNotice, SubscribeRequest, SubscriptionAck, UnsubscribeRequest } from '../schemas/socket.ts'
 import { echoAsyncapi } from './asyncapi-echo.ts'
+import { pusherAsyncapi } from './asyncapi-pusher.ts'
 import { packageJson } from '../ops/package-info.ts'
 
 const CHANNEL = 'socket'
+const PUSHER_CHANNEL = 'pusher'
 const channelRef = { $ref: `#/channels/${CHANNEL}` }
 const channelMessage = (name: string) => ({ $ref: `#/channels/${CHANNEL}/messages/${name}` })
 
@@ -37,7 +39,9 @@ const description = [
   '`unsubscribe` and whispers (`client event`), presence channels, and every channel event as ' +
   '`(eventName, channel, data)` (docs/echo.md). One audience per name: room `R` and Echo\'s private channel ' +
   '`private-R` are one protected channel, so a publish to room `R` reaches `Echo.private(\'R\')` too, and ' +
-  'an event Laravel broadcasts on `private-R` reaches room `R`; a public channel `R` is another audience.'
+  'an event Laravel broadcasts on `private-R` reaches room `R`; a public channel `R` is another audience.',
+  'pusher-js (Echo\'s `reverb` and `pusher` connectors) connects to `/app/{key}` on the same port and speaks the ' +
+  'Pusher channels protocol (the `pusher` server and channel, docs/pusher.md), in the same channels and presence.'
 ].join('\n\n')
 
 /** Drops TypeBox's symbol keys: the document is plain JSON Schema. */
@@ -47,6 +51,7 @@ function plain<T> (schema: T): T {
 
 function asyncapiDocument () {
   const echo = echoAsyncapi(CHANNEL, plain)
+  const pusher = pusherAsyncapi(PUSHER_CHANNEL, plain)
   const eventMessages = Object.fromEntries(eventKinds.map((kind) => [kind.event, {
     name: kind.event,
     title: kind.payloadName,
@@ -71,6 +76,15 @@ function asyncapiDocument () {
         title: 'The bridge',
         description: 'socket.io v4 (WebSocket, with HTTP long-polling fallback) on the same port as the HTTP API.',
         security: [{ $ref: '#/components/securitySchemes/socketToken' }]
+      },
+      pusher: {
+        host: 'localhost:3000',
+        protocol: 'ws',
+        pathname: '/app/{key}',
+        title: 'The bridge, Pusher protocol',
+        description: 'The Pusher channels protocol, version 7 (pusher-js adds `?protocol=7&client=js&…`), on the same port; ' +
+          '`key` is BRIDGE_PUSHER_KEY. Needs the Pusher app (BRIDGE_PUSHER_APP_ID, _KEY, _SECRET).',
+        variables: { key: { description: 'The app key, BRIDGE_PUSHER_KEY' } }
       }
     },
     channels: {
@@ -86,7 +100,15 @@ function asyncapiDocument () {
           unsubscribe: { $ref: '#/components/messages/unsubscribe' },
           subscriptionAck: { $ref: '#/components/messages/subscriptionAck' },
           ...echo.channelMessages
-        }
+        },
+        servers: [{ $ref: '#/servers/bridge' }]
+      },
+      [PUSHER_CHANNEL]: {
+        address: null,
+        title: 'A Pusher-protocol connection',
+        description: 'Text JSON frames `{ event, channel?, data }`; subscriptions choose which channel events arrive.',
+        messages: pusher.channelMessages,
+        servers: [{ $ref: '#/servers/pusher' }]
       }
     },
     operations: {
@@ -124,7 +146,8 @@ function asyncapiDocument () {
         messages: [channelMessage('unsubscribe')],
         reply: { channel: channelRef, messages: [channelMessage('subscriptionAck')] }
       },
-      ...echo.operations
+      ...echo.operations,
+      ...pusher.operations
     },
     components: {
       schemas: {
@@ -133,7 +156,8 @@ function asyncapiDocument () {
         SubscribeRequest: plain(SubscribeRequest),
         UnsubscribeRequest: plain(UnsubscribeRequest),
         SubscriptionAck: plain(SubscriptionAck),
-        ...echo.schemas
+        ...echo.schemas,
+        ...pusher.schemas
       },
       messages: {
         ...eventMessages,
@@ -168,7 +192,8 @@ function asyncapiDocument () {
             { name: 'refused', payload: { ok: false, error: { code: 'FORBIDDEN', message: 'the token does not allow this room' } } }
           ]
         },
-        ...echo.messages
+        ...echo.messages,
+        ...pusher.messages
       },
       securitySchemes: {
         socketToken: {

@@ -57,11 +57,19 @@ const InfoAttributes = Type.String({
 
 export const TriggerQuery = Type.Object(signatureQuery)
 
+/** A signed-in user's own channel (the SDKs' `sendToUser`): only that user's Pusher-protocol connections get it. */
+const ServerToUserChannel = Type.String({
+  pattern: '^#server-to-user-[A-Za-z0-9_\\-=@,.;:]{1,128}$',
+  description: '`#server-to-user-<user id>`: what `sendToUser` sends to, reaching the connections signed in as that user (`pusher:signin`)',
+  examples: ['#server-to-user-42']
+})
+const TriggerChannel = Type.Union([Channel, ServerToUserChannel])
+
 export const TriggerRequest = Type.Object({
   name: EventName,
   data: EventData,
-  channel: Type.Optional(Channel),
-  channels: Type.Optional(Type.Array(Channel, {
+  channel: Type.Optional(TriggerChannel),
+  channels: Type.Optional(Type.Array(TriggerChannel, {
     minItems: 1,
     maxItems: 100,
     description: 'The channels to publish to (1-100); send `channel` or `channels`, not both'
@@ -128,6 +136,12 @@ export const ChannelAnswer = Type.Object({
 }, { title: 'PusherChannel' })
 
 export const UsersQuery = Type.Object(signatureQuery)
+
+export const PusherUserParams = Type.Object({
+  app_id: AppId,
+  user_id: Type.String({ pattern: '^[A-Za-z0-9_\\-=@,.;:]{1,128}$', description: 'The user id its connections signed in with (`pusher:signin` user_data\'s `id`)' })
+})
+export const TerminateAnswer = Type.Object({}, { title: 'PusherTerminated', description: 'Handed on to every node' })
 
 export const UsersAnswer = Type.Object({
   users: Type.Array(Type.Object({ id: Type.String({ description: 'The member\'s `user_id` from `channel_data`' }) }), {

@@ -1,5 +1,5 @@
-// Who is in a channel: this node's answer (sockets of every subscription kind, and the users
-// behind them), and the cluster's, summed from every node's answer.
+// Who is in a channel: this node's answer (sockets of every subscription kind and protocol, and
+// the users behind them), and the cluster's, summed from every node's answer.
 import type { Answer } from '../backplane/backplane.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { internalRoom, KINDS, subscriptionOf } from './rooms.ts'
@@ -30,18 +30,35 @@ export function userOf (socket: BridgeSocket, channel: string): string | undefin
   return elsewhere === undefined ? undefined : String(elsewhere.user_id)
 }
 
-export function createCounts (io: BridgeServer) {
+/** Subscribers outside socket.io's rooms (the Pusher protocol's registry). */
+export interface OtherSubscribers {
+  subscribers: (channel: string) => ReadonlySet<string> | undefined
+  channels: () => Iterable<[string, ReadonlySet<string>]>
+  userOf: (id: string) => string | undefined
+}
+
+export function createCounts (io: BridgeServer, other: OtherSubscribers) {
   const nsp = io.of('/')
+
+  /** socket.io's rooms of subscriptions, then the other protocol's channels. */
+  function * subscribed (): Iterable<[string, ReadonlySet<string>]> {
+    for (const [room, members] of nsp.adapter.rooms) {
+      const name = subscriptionOf(room)?.channel
+      if (name !== undefined) yield [name, members]
+    }
+    yield * other.channels()
+  }
 
   return {
     /** Sockets subscribed to `name` (either kind: room R counts as `private-R`) on this node, and their users. */
     local (name: string): { subscribers: number, users: string[] } {
       const ids = new Set<string>()
       for (const kind of KINDS) for (const id of nsp.adapter.rooms.get(internalRoom(kind, name)) ?? []) ids.add(id)
+      for (const id of other.subscribers(name) ?? []) ids.add(id)
       const users = new Set<string>()
       for (const id of ids) {
         const socket = nsp.sockets.get(id)
-        const userId = socket === undefined ? undefined : userOf(socket, name)
+        const userId = socket === undefined ? other.userOf(id) : userOf(socket, name)
         if (userId !== undefined) users.add(userId)
       }
       return { subscribers: ids.size, users: [...users] }
@@ -50,9 +67,8 @@ export function createCounts (io: BridgeServer) {
     /** Channels with a subscriber on this node whose name starts with `prefix`, and how many. */
     localChannels (prefix: string): Array<[string, number]> {
       const counts = new Map<string, Set<string>>()
-      for (const [room, members] of nsp.adapter.rooms) {
-        const name = subscriptionOf(room)?.channel
-        if (name === undefined || !name.startsWith(prefix)) continue
+      for (const [name, members] of subscribed()) {
+        if (!name.startsWith(prefix)) continue
         const ids = counts.get(name) ?? new Set()
         for (const id of members) ids.add(id)
         counts.set(name, ids)
@@ -64,8 +80,7 @@ export function createCounts (io: BridgeServer) {
     localSubscriptions (): { subscriptions: number, channels: number } {
       let subscriptions = 0
       let channels = 0
-      for (const [room, members] of nsp.adapter.rooms) {
-        if (subscriptionOf(room) === undefined) continue
+      for (const [, members] of subscribed()) {
         channels += 1
         subscriptions += members.size
       }

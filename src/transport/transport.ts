@@ -17,6 +17,7 @@ import { createLiveSessions } from './live-sessions.ts'
 import { createNodeHandler } from './node-handler.ts'
 import { createPresence } from './presence.ts'
 import { createPresenceGrace } from './presence-grace.ts'
+import { createPusherAudience, type PusherConnection } from './pusher-audience.ts'
 import { createRecovery, DEAD_CONNECTION_MS, RECOVERY_WINDOW_MS } from './recovery.ts'
 import { internalRoom, subscriptionOf } from './rooms.ts'
 import { createSocketIoAudiences, type WriterInternals } from './socket-io-audiences.ts'
@@ -64,7 +65,14 @@ export async function createTransport ({ io, backplane, internals, config, log, 
       log.info({ socketId: socket?.id, maxBufferedBytes: config.maxBufferedBytes }, 'socket disconnected: it does not read what it is sent')
     }
   })
-  const fanOut = createFanOut(socketIo.audiences)
+  const pusher = createPusherAudience({
+    maxBufferedBytes: config.maxBufferedBytes,
+    onSlowSocket (conn) {
+      onSlowSocket?.()
+      log.info({ socketId: conn.id, maxBufferedBytes: config.maxBufferedBytes }, 'Pusher connection closed: it does not read what it is sent')
+    }
+  })
+  const fanOut = createFanOut([...socketIo.audiences, pusher.audience])
   const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
   const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: KEEP_EVENTS_MS })
   const presence = createPresence(
@@ -72,7 +80,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     (channel, event, member, except, only) => fanOut.announcePresence({ channel, event, member, except, ...(only !== undefined && { only }) })
   )
   const grace = createPresenceGrace(presence)
-  const counts = createCounts(io)
+  const counts = createCounts(io, pusher)
   const live = createLiveSessions({ io, sessionId: internals.sessionId, copies: backplane.sessions.live, position: () => recovery.position })
   const recovery = createRecovery({
     io,
@@ -195,6 +203,37 @@ export async function createTransport ({ io, backplane, internals, config, log, 
         return presence.members(channel)
       },
       userCounts: presence.userCounts
+    },
+
+    /** The Pusher protocol's connections: the same channels, presence and counts as socket.io's. */
+    pusher: {
+      send: pusher.send,
+      add: (conn: PusherConnection) => { pusher.add(conn) },
+      /** Leaves every channel, and presence at once (the protocol has no recovery to wait for). */
+      remove (conn: PusherConnection): void {
+        for (const channel of pusher.remove(conn)) presence.leave(conn.id, channel)
+      },
+      join: pusher.join,
+      leave (conn: PusherConnection, channel: string): void {
+        pusher.leave(conn, channel)
+        presence.leave(conn.id, channel)
+      },
+      isSubscribed: pusher.isSubscribed,
+      subscriptionCount: pusher.subscriptionCount,
+      connection: pusher.connection,
+      connections: pusher.connections,
+      get size () { return pusher.size },
+      /** As `presence.join`: every member once this node has caught up, the connection's own user included. */
+      async joinPresence (conn: PusherConnection, channel: string, member: Member): Promise<Member[]> {
+        pusher.join(conn, channel)
+        presence.join(conn.id, channel, member)
+        try {
+          await backplane.caughtUp()
+        } catch (error) {
+          log.debug({ channel, reason: String(error) }, 'presence members answered without catching up')
+        }
+        return presence.list(conn.id, channel, member)
+      }
     },
 
     localStats () {

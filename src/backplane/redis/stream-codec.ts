@@ -49,18 +49,19 @@ export function decode (fields: Fields): StreamMessage | undefined {
 
 /** A line of headers, then each payload on its own line (JSON.stringify writes no raw line break). */
 export function encodeEphemeral (events: readonly EncodedEvent[]): string {
-  const headers = JSON.stringify(events.map(({ channel, event, except, only }) => [channel, event, except ?? '', only ?? '']))
+  const headers = JSON.stringify(events.map(({ channel, event, except, only, userId }) => [channel, event, except ?? '', only ?? '', userId ?? '']))
   return [headers, ...events.map(({ payloadJson }) => payloadJson)].join('\n')
 }
 
 export function decodeEphemeral (message: string): EncodedEvent[] {
   const [headers = '[]', ...payloads] = message.split('\n')
-  return (JSON.parse(headers) as Array<[string, string, string, string]>).map(([channel, event, except, only], index) => ({
+  return (JSON.parse(headers) as Array<[string, string, string, string, string?]>).map(([channel, event, except, only, userId], index) => ({
     channel,
     event,
     payloadJson: payloads[index] ?? 'null',
     ...(except !== '' && { except }),
     ...((only === 'room' || only === 'echo') && { only }),
+    ...(typeof userId === 'string' && userId !== '' && { userId }),
     ephemeral: true
   }))
 }

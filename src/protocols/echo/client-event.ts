@@ -25,7 +25,9 @@ export function echoClientEvent ({ transport, whispers, metrics, log, stateOf }:
       return drop(socket, 'not_authorized')
     }
     try {
-      await transport.deliver([{ channel, event, payload: data, except: socket.id, only: 'echo', ephemeral: true }])
+      const member = grantOf(socket, channel)?.member
+      // Pusher-protocol receivers on a presence channel get the sender's user as `user_id`.
+      await transport.deliver([{ channel, event, payload: data, except: socket.id, only: 'echo', ephemeral: true, ...(member !== undefined && { userId: String(member.user_id) }) }])
       metrics.whispersRelayed.inc()
     } catch {
       drop(socket, 'unavailable')
