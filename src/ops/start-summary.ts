@@ -24,7 +24,10 @@ export function enabledPaths (config: Config): string[] {
   else if (config.jwtSecret !== undefined) paths.push('Laravel Echo: private and presence channels authorized by the connection JWT\'s rooms claim')
   else paths.push('Laravel Echo: open, every channel allowed')
 
-  if (config.pusher !== undefined) paths.push(`Pusher HTTP API /apps/${config.pusher.appId} (Laravel's pusher broadcaster)`)
+  if (config.pusher !== undefined) {
+    paths.push(`Pusher HTTP API /apps/${config.pusher.appId} (Laravel's pusher broadcaster)`)
+    paths.push(`Pusher protocol /app/${config.pusher.key} (pusher-js, Echo's reverb and pusher connectors), channels signed with the app secret`)
+  }
   if (config.laravelRedisUrl !== undefined) {
     paths.push(`Laravel's redis broadcaster: channels ${config.laravelRedisPrefix}* on ${describeRedisUrl(config.laravelRedisUrl)}`)
   }

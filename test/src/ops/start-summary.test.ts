@@ -21,6 +21,7 @@ t.test('every enabled path named; secrets never, only which guard is on', async 
     'socket.io rooms: the connection JWT (BRIDGE_JWT_SECRET)',
     'Laravel Echo: private and presence channels authorized by the connection JWT\'s rooms claim',
     'Pusher HTTP API /apps/app-1 (Laravel\'s pusher broadcaster)',
+    'Pusher protocol /app/key-1 (pusher-js, Echo\'s reverb and pusher connectors), channels signed with the app secret',
     'cluster mode on redis://redis.internal:6379/2 (keys under bridge:)',
     'browsers: https://app.example.com, https://admin.example.com, with cookies'
   ])
