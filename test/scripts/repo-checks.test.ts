@@ -1,14 +1,21 @@
 // The repository lint of `npm run lint` (scripts/lint-repo.ts): each check passes on a good
 // input and reports a bad one.
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { configTable, TABLE_END, TABLE_START, withConfigTable } from '../../scripts/config-table.ts'
 import {
+  benchImportProblems,
   brokenLinkProblems,
   configTableProblems,
+  importedPackages,
   missingDocLinkProblems,
   readmeLengthProblems,
-  README_DOCS
+  README_DOCS,
+  typesPackageIn,
+  undeclaredPackages
 } from '../../scripts/repo-checks.ts'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
 
 t.test('the length check counts the lines a reader sees', async (t) => {
   const lines = (count: number) => Array.from({ length: count }, (_, index) => `line ${index}`).join('\n')
@@ -54,4 +61,13 @@ t.test('the table has a row per variable, shared rows joined', async (t) => {
     '| `PORT`, `HOST` | `3000`; `0.0.0.0` | where to listen |',
     '| `BRIDGE_X` | none | a \\| b |'
   ].join('\n'))
+})
+
+t.test('the bench/ import check finds an undeclared package and missing types', async (t) => {
+  const imports = importedPackages("import { x } from 'left-pad-nowhere'\nimport type { WebSocket } from 'ws'\nconst { request } = await import('undici')\nimport 'node:fs'\nimport './local.ts'")
+  t.same(imports, ['left-pad-nowhere', 'undici', 'ws'])
+  t.same(undeclaredPackages(imports, { devDependencies: { undici: '1', ws: '1' } }, typesPackageIn(root)), ['left-pad-nowhere', '@types/ws'])
+  t.same(benchImportProblems("import { request } from 'undici'", { devDependencies: {} }, typesPackageIn(root)),
+    ['bench/ imports undici, which package.json does not declare'])
+  t.match(benchImportProblems('', {}, typesPackageIn(root)), [/found nothing/], 'a scan that finds nothing is a problem, not a pass')
 })
