@@ -1,5 +1,5 @@
-// Redis for the cluster tests: a prefix of its own per test on the machine's Redis (its keys
-// removed afterwards), and a private redis-server a test may stop and start again.
+// Redis for the tests: a prefix of its own per test on a shared Redis (its keys removed
+// afterwards), and a private redis-server a test may stop and start again.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
@@ -8,8 +8,11 @@ import type { Test } from 'tap'
 import type { Env } from '../../src/config/index.ts'
 import { freePort } from './bridge.ts'
 
-/** The machine's Redis; tests never flush it, they only remove their own keys. */
-export const SHARED_REDIS_URL = 'redis://127.0.0.1:6379'
+/**
+ * The shared Redis every test uses, the one place that reads it: `TEST_REDIS_URL`, else the
+ * machine's Redis. Tests never flush it, they only remove their own keys.
+ */
+export const SHARED_REDIS_URL = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379'
 
 /** A plain client for looking into Redis, closed when the test ends. */
 export async function redisClient (t: Test, url = SHARED_REDIS_URL) {
