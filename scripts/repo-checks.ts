@@ -1,6 +1,9 @@
 // The repository's own lint, beyond eslint: the README stays short, relative links in the
-// docs point at files that exist, and the README configuration table is the one the config
-// schema gives. Each check returns its problems, one line each; scripts/lint-repo.ts runs them.
+// docs point at files that exist, the README configuration table is the one the config
+// schema gives, and bench/ declares what it imports. Each check returns its problems, one line
+// each; scripts/lint-repo.ts runs them.
+import { existsSync, readFileSync } from 'node:fs'
+import { builtinModules } from 'node:module'
 import { dirname, join } from 'node:path'
 import { configTable, readmeConfigTable, TABLE_END, TABLE_START } from './config-table.ts'
 
@@ -39,4 +42,41 @@ export function configTableProblems (readme: string, table = configTable()): str
   const current = readmeConfigTable(readme)
   if (current === undefined) return [`README.md has no configuration table between "${TABLE_START}" and "${TABLE_END}"`]
   return current === table ? [] : ['README.md configuration table differs from src/config/schema.ts: run `npm run config-table`']
+}
+
+/** The packages a TypeScript source imports (static, type-only and dynamic imports), by package name. */
+export function importedPackages (source: string): string[] {
+  const specifiers = [...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|^\s*import\s+)'([^']+)'/gm)].map((match) => match[1] ?? '')
+  const packages = specifiers
+    .filter((specifier) => !specifier.startsWith('.') && !specifier.startsWith('/') && !specifier.startsWith('node:') && !builtinModules.includes(specifier))
+    .map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'))
+  return [...new Set(packages)].sort()
+}
+
+/** For packages installed under `root`: the @types package one needs, or undefined when it ships its own types. */
+export function typesPackageIn (root: string): (name: string) => string | undefined {
+  return (name) => {
+    const path = join(root, 'node_modules', name, 'package.json')
+    if (!existsSync(path)) return undefined
+    const manifest = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>
+    const ownTypes = manifest.types !== undefined || manifest.typings !== undefined ||
+      JSON.stringify(manifest.exports ?? {}).includes('"types"') || existsSync(join(root, 'node_modules', name, 'index.d.ts'))
+    return ownTypes ? undefined : `@types/${name.replace('@', '').replace('/', '__')}`
+  }
+}
+
+export interface Manifest { dependencies?: object, devDependencies?: object }
+
+/** What `imports` needs (each package, and its @types when it has no types of its own) that the manifest does not declare. */
+export function undeclaredPackages (imports: string[], manifest: Manifest, typesPackage: (name: string) => string | undefined): string[] {
+  const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.devDependencies ?? {})])
+  const needed = imports.flatMap((name) => [name, typesPackage(name) ?? []].flat())
+  return needed.filter((name) => !declared.has(name))
+}
+
+/** bench/ runs from a fresh clone: every package it imports, and its types, is declared in package.json. */
+export function benchImportProblems (benchSources: string, manifest: Manifest, typesPackage: (name: string) => string | undefined): string[] {
+  const imports = importedPackages(benchSources)
+  if (imports.length === 0) return ['bench/ imports no package: the import scan of scripts/repo-checks.ts found nothing']
+  return undeclaredPackages(imports, manifest, typesPackage).map((name) => `bench/ imports ${name}, which package.json does not declare`)
 }

@@ -1,7 +1,7 @@
 // Start-and-publish smoke test of a built bridge, for each supported Node line in CI
 // (`node --import tsx scripts/smoke.ts` after `npm run build`): the bridge starts in open
 // development mode, answers /health, delivers one publish to a subscribed socket.io client and
-// exits 0 on SIGTERM. test/package.test.ts starts the installed package's command with it too.
+// exits 0 on SIGTERM. test/e2e/package/package.test.ts starts the installed package's command with it too.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'

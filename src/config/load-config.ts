@@ -71,6 +71,6 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
   const values = readProperties(env, ConfigSchema.properties, { production })
   const openDevelopment = !production && isUnset(values.apiTokens) && values.jwtSecret === undefined
   computeDefaults(values, { production, openDevelopment })
-  // Each field is what its schema declares (test/src/config/schema.test.ts checks it against the schema).
+  // Each field is what its schema declares (test/unit/src/config/schema.test.ts checks it against the schema).
   return { ...values, production, openDevelopment } as Config
 }

@@ -1,0 +1,77 @@
+// Connection state recovery in a cluster: a client dropped from one node and sent to another
+// by the load balancer gets its rooms and the events it missed, through Redis.
+import t from 'tap'
+import { connectClient, nextEvent, postJson, recordEvents, startBridge, subscribe } from '../../helpers/bridge.ts'
+import { dropConnection, eventsArrived, reconnect } from '../../helpers/recovery.ts'
+import { loadBalancer } from '../../helpers/load-balancer.ts'
+import { clusterEnv } from '../../helpers/redis.ts'
+import { userIdFromHandshake } from '../../helpers/user-id.ts'
+
+// Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
+t.setTimeout(180_000)
+
+function numbers (received: Array<{ event: string, data: unknown }>) {
+  return received.map(({ event, data }) => [event, (data as { message: { n: number } }).message.n])
+}
+
+t.test('a client back on the same node gets the missed events in order and keeps its rooms', async (t) => {
+  const env = clusterEnv(t)
+  const a = await startBridge(t, env)
+  const b = await startBridge(t, env)
+  const client = await connectClient(t, b.url)
+  await subscribe(client, 'chat_1')
+  const received = recordEvents(client)
+  const first = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_1', message: { n: 0 } })
+  await first
+
+  await dropConnection(client, b.fastify)
+  for (const n of [1, 2, 3]) {
+    const publisher = n % 2 === 0 ? b : a
+    t.equal((await postJson(publisher.url, '/api/sms/new-message', { room: 'chat_1', message: { n } })).status, 202)
+  }
+  await postJson(a.url, '/api/sms/new-message', { room: 'other_room', message: { n: -1 } })
+
+  const missed = eventsArrived(client, received, 4)
+  await reconnect(client)
+  t.equal(client.recovered, true, 'socket.recovered is true')
+  await missed
+
+  const after = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_1', message: { n: 4 } })
+  await after
+  t.same(numbers(received), [0, 1, 2, 3, 4].map((n) => ['new_message', n]))
+})
+
+t.test('a client sent to another node recovers there: rooms, data and missed events', async (t) => {
+  const env = clusterEnv(t)
+  const a = await startBridge(t, env)
+  const b = await startBridge(t, env)
+  userIdFromHandshake(a.fastify)
+  userIdFromHandshake(b.fastify)
+  const balancer = await loadBalancer(t, b.url)
+  const client = await connectClient(t, balancer.url, { auth: { sub: 'alice' } })
+  t.ok(b.fastify.io.of('/').sockets.has(client.id ?? ''), 'node B serves the client first')
+  await subscribe(client, 'chat_2')
+  const received = recordEvents(client)
+
+  balancer.pointTo(a.url)
+  await dropConnection(client, b.fastify)
+  for (const n of [1, 2, 3]) {
+    const publisher = n % 2 === 0 ? a : b
+    t.equal((await postJson(publisher.url, '/api/sms/new-message', { room: 'chat_2', message: { n } })).status, 202)
+  }
+
+  const missed = eventsArrived(client, received, 3)
+  await reconnect(client)
+  t.equal(client.recovered, true, 'socket.recovered is true')
+  t.ok(a.fastify.io.of('/').sockets.has(client.id ?? ''), 'node A serves it now, under the same id')
+  await missed
+
+  const after = nextEvent(client, 'new_message')
+  await postJson(b.url, '/api/sms/new-message', { room: 'chat_2', message: { n: 4 } })
+  await after
+  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'missed events in order, then new ones')
+  const info = await b.fastify.inject({ method: 'GET', url: '/api/rooms/chat_2' })
+  t.same(info.json(), { room: 'chat_2', subscribers: 1, users: 1 }, 'counted once, on its new node, with its user')
+})

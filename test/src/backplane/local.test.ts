@@ -1,5 +1,0 @@
-// The backplane of a bridge that runs alone, against the conformance suite.
-import t from 'tap'
-import { conformance, deploymentOf } from './conformance.ts'
-
-conformance(t, { name: 'local', spansNodes: false, deployment: (t) => deploymentOf(t, {}) })

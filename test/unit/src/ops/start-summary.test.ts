@@ -1,0 +1,37 @@
+// The start line's paths for the other setups: cluster, Pusher API, tokens, open development.
+import t from 'tap'
+import { loadConfig } from '../../../../src/config/index.ts'
+import { enabledPaths } from '../../../../src/ops/start-summary.ts'
+import { testEnv } from '../../../helpers/bridge.ts'
+
+t.test('every enabled path named; secrets never, only which guard is on', async (t) => {
+  const secured = loadConfig(testEnv({
+    BRIDGE_API_TOKEN: 'publisher-token-0123456789abcdef',
+    BRIDGE_API_SIGNING_SECRET: 'signing-secret-0123456789abcdef',
+    BRIDGE_JWT_SECRET: 'jwt-secret-0123456789abcdef0123456789',
+    BRIDGE_PUSHER_APP_ID: 'app-1',
+    BRIDGE_PUSHER_KEY: 'key-1',
+    BRIDGE_PUSHER_SECRET: 'pusher-secret-0123456789abcdef',
+    REDIS_URL: 'redis://bridge:redis-password@redis.internal:6379/2',
+    CORS_ORIGINS: 'https://app.example.com,https://admin.example.com'
+  }))
+  const paths = enabledPaths(secured)
+  t.same(paths, [
+    'HTTP API /api: bearer token (BRIDGE_API_TOKEN) and request signing',
+    'socket.io rooms: the connection JWT (BRIDGE_JWT_SECRET)',
+    'Laravel Echo: private and presence channels authorized by the connection JWT\'s rooms claim',
+    'Pusher HTTP API /apps/app-1 (Laravel\'s pusher broadcaster)',
+    'Pusher protocol /app/key-1 (pusher-js, Echo\'s reverb and pusher connectors), channels signed with the app secret',
+    'cluster mode on redis://redis.internal:6379/2 (keys under bridge:)',
+    'browsers: https://app.example.com, https://admin.example.com, with cookies'
+  ])
+  t.notMatch(paths.join(), /password|secret-0123|token-0123/, 'no secret')
+
+  t.same(enabledPaths(loadConfig(testEnv({ NODE_ENV: 'development' }))), [
+    'HTTP API /api: open, no token',
+    'socket.io rooms: open, every room',
+    'Laravel Echo: open, every channel allowed',
+    'single node (no REDIS_URL)',
+    'browsers: any origin, without cookies (CORS_ORIGINS=*)'
+  ])
+})
