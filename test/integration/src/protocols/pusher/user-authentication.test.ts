@@ -1,6 +1,7 @@
 // User authentication on the Pusher protocol: pusher-js's signin(), the user's own
 // #server-to-user-<id> channel reached by the SDK's sendToUser, presence joins without
 // channel_data, and terminate_connections closing that user's connections with 4009.
+// In the integration tier: after terminate_connections, pusher-js holds the test process about 30 s.
 import t from 'tap'
 import { startBridge, waitFor } from '../../../../helpers/bridge.ts'
 import { pusherClient as pusherSdk } from '../../../../helpers/pusher.ts'
