@@ -89,13 +89,13 @@ t.test('Echo\'s reverb connector in Chromium on another origin: private channel 
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--host-resolver-rules=MAP *.example.test 127.0.0.1']
   })
   t.teardown(() => browser.close())
-  async function open (key: string) {
+  async function open (key: string, origin = appOrigin) {
     const context = await browser.newContext()
     const tab = await context.newPage()
     tab.setDefaultTimeout(30_000)
     const problems: string[] = []
     tab.on('pageerror', (error) => { problems.push(error.message) })
-    await tab.goto(`${appOrigin}/?key=${encodeURIComponent(key)}&bridge=${encodeURIComponent(bridgeUrl)}`)
+    await tab.goto(`${origin}/?key=${encodeURIComponent(key)}&bridge=${encodeURIComponent(bridgeUrl)}`)
     const seen = () => tab.evaluate(() => (globalThis as unknown as { seen: unknown[][] }).seen)
     const until = (...entry: unknown[]) => tab.waitForFunction((wanted) =>
       (globalThis as unknown as { seen: unknown[][] }).seen.some((item) => JSON.stringify(item) === JSON.stringify(wanted)), entry).catch(async (error: unknown) => {
@@ -127,4 +127,10 @@ t.test('Echo\'s reverb connector in Chromium on another origin: private channel 
   t.equal(authRequests.length, asked, 'no signature asked for')
   t.notOk((await stranger.seen()).some(([kind]) => kind === 'subscribed'), 'nothing subscribed with an unknown key')
   t.notOk((await stranger.seen()).some(([kind, state]) => kind === 'state' && state === 'connected'), 'never connected with an unknown key')
+
+  // And the same page served from an origin CORS_ORIGINS does not list: the upgrade is refused.
+  const elsewhere = await open(pusherApp.key, appOrigin.replace('app.example.test', 'elsewhere.example.test'))
+  await elsewhere.until('state', 'unavailable')
+  t.notOk((await elsewhere.seen()).some(([kind, state]) => kind === 'state' && state === 'connected'), 'never connected from an origin not listed')
+  t.equal(authRequests.length, asked, 'no signature asked for from there either')
 })
