@@ -1,9 +1,10 @@
 // Child process holding a crowd of real socket.io clients: connects them with their JWT,
 // subscribes them to their rooms (or, as Laravel Echo does, to their private channels), counts what each
-// receives and how long it took.
+// receives and how long it took. Members may speak the Pusher protocol instead (crowd-pusher.ts).
 import { performance } from 'node:perf_hooks'
 import { io, type Socket } from 'socket.io-client'
 import { echoSubscribe, presenceHandlers } from './crowd-echo.ts'
+import { connectPusher, type PusherCredentials } from './crowd-pusher.ts'
 import { serve } from './ipc.ts'
 import { SampleBuffer } from './stats.ts'
 
@@ -16,6 +17,8 @@ export interface CrowdMember {
    * audience with the room), events arrive as `(channel, data)`.
    */
   echo?: boolean
+  /** Speak the Pusher protocol on `/app/{key}` instead (a raw ws client), subscribed to `private-<room>`. */
+  pusher?: PusherCredentials
 }
 
 export interface CrowdReport {
@@ -26,7 +29,9 @@ export interface CrowdReport {
 }
 
 interface Member {
-  socket: Socket
+  /** Absent on Pusher-protocol members. */
+  socket?: Socket
+  close: () => void
   received: number
 }
 
@@ -50,6 +55,11 @@ function onEvent (member: Member, latencies: SampleBuffer, data: { message?: { s
 }
 
 async function connectOne (plan: CrowdMember, latencies: SampleBuffer): Promise<Member> {
+  if (plan.pusher !== undefined) {
+    const member: Member = { close: () => {}, received: 0 }
+    member.close = (await connectPusher(plan.url, plan.pusher, plan.rooms, (data) => onEvent(member, latencies, data))).close
+    return member
+  }
   const socket = io(plan.url, {
     transports: ['websocket'],
     reconnection: false,
@@ -58,7 +68,7 @@ async function connectOne (plan: CrowdMember, latencies: SampleBuffer): Promise<
     // Echo passes `auth: { headers }` to io(); the bridge reads the token beside it.
     auth: plan.echo === true ? { token: plan.token, headers: {} } : { token: plan.token }
   })
-  const member: Member = { socket, received: 0 }
+  const member: Member = { socket, close: () => socket.disconnect(), received: 0 }
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve)
     socket.once('connect_error', reject)
@@ -101,7 +111,7 @@ function report ({ name }: { name: string }): CrowdReport {
 
 function disconnect ({ name }: { name: string }): number {
   const { members } = group(name)
-  for (const { socket } of members) socket.disconnect()
+  for (const member of members) member.close()
   groups.delete(name)
   return members.length
 }
@@ -112,5 +122,5 @@ serve({
   count: ({ name }: { name: string }) => group(name).members.reduce((sum, member) => sum + member.received, 0),
   report,
   disconnect,
-  ...presenceHandlers((name) => group(name).members.map((member) => member.socket))
+  ...presenceHandlers((name) => group(name).members.flatMap((member) => member.socket === undefined ? [] : [member.socket]))
 })

@@ -18,6 +18,7 @@ import { measureRun, summarize, type Crowd, type RunFigures } from './measure.ts
 import { runOverloadScenarios, type Finding } from './overload.ts'
 import { presenceScenario } from './presence.ts'
 import { presenceChurnScenario } from './presence-churn.ts'
+import { pusherProtocol } from './pusher-protocol.ts'
 import { startServer, type ServerProcess } from './servers.ts'
 import { fmt, markdownTable, median } from './stats.ts'
 import { newCredentials, socketToken } from './tokens.ts'
@@ -57,7 +58,7 @@ interface Row {
 const rows: Row[] = []
 const findings: Finding[] = []
 /** Scenarios of this file (the overload and recovery ones are in overload.ts). */
-const CLASSIC = ['ceiling', 'no-listeners', 'small-rooms', 'large-room', 'steady', 'idle', 'large-room-echo', 'pusher', 'presence', 'presence-churn']
+const CLASSIC = ['ceiling', 'no-listeners', 'small-rooms', 'large-room', 'steady', 'idle', 'large-room-echo', 'pusher', 'presence', 'presence-churn', 'pusher-protocol']
 /** `/metrics` asks for it (BRIDGE_METRICS_TOKEN, at least 32 bytes in production). */
 const metricsToken = randomBytes(32).toString('hex')
 /** The ceiling's figures, once measured: throughput ratios are taken against them. */
@@ -348,6 +349,8 @@ async function main (): Promise<void> {
   const echoContext: EchoScenarioContext = { loadGenerator, crowdChildren, bridge, bare, jwtSecret: credentials.jwtSecret, repeats, startBridge, plan, log }
   if (wanted('large-room-echo')) rows.push(await largeRoomEcho(echoContext))
   if (wanted('pusher')) rows.push(...await pusherPath(echoContext))
+  // The Pusher protocol's sockets (bench/pusher-protocol.ts); `--only=pusher` runs it too.
+  if (wanted('pusher-protocol')) rows.push(...await pusherProtocol({ ...echoContext, startYardstick, quick }))
   if (wanted('presence')) {
     log('presence: 1,000 Echo sockets join and leave one presence channel (authorized by tokens)')
     const presence = await presenceScenario({ crowdChildren, server: bridge, jwtSecret: credentials.jwtSecret, apiToken: credentials.apiToken, repeats, log })
