@@ -3,7 +3,8 @@ import Fastify from 'fastify'
 import closeWithGrace from 'close-with-grace'
 import app from './app.ts'
 import { ConfigError, loadConfig, type Config } from './config/index.ts'
-import { serverOptions } from './http/server-options.ts'
+import { headersTimeoutMs, serverOptions } from './http/server-options.ts'
+import { guardSlowRequests } from './http/slow-request-guard.ts'
 import { enabledPaths } from './ops/start-summary.ts'
 
 function configOrExit (): Config {
@@ -20,6 +21,7 @@ function configOrExit (): Config {
 
 const config = configOrExit()
 const fastify = Fastify(serverOptions(config))
+guardSlowRequests(fastify.server, headersTimeoutMs(config), config.requestTimeoutMs)
 
 try {
   await fastify.register(app, { config })

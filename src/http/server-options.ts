@@ -8,6 +8,11 @@ import { maxDepthKeyword } from '../schemas/json-depth.ts'
 import { BridgeLogController } from './request-logging.ts'
 
 export const HEADERS_TIMEOUT_MS = 10_000
+
+/** The whole head within 10 s, or within the request timeout when that is shorter. */
+export function headersTimeoutMs (config: Config): number {
+  return Math.min(HEADERS_TIMEOUT_MS, config.requestTimeoutMs)
+}
 /** How often Node looks for requests past their timeouts: the most a timeout may be overrun by. */
 const CONNECTIONS_CHECKING_INTERVAL_MS = 1000
 const KEEP_ALIVE_TIMEOUT_MS = 72_000
@@ -45,7 +50,7 @@ export function serverOptions (config: Config): FastifyHttpOptions<Server> {
     // `connectionsCheckingInterval`.
     requestTimeout: config.requestTimeoutMs,
     http: {
-      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, config.requestTimeoutMs),
+      headersTimeout: headersTimeoutMs(config),
       connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS
     },
     // Longer than common load balancers' idle timeout, so they never reuse a connection the bridge is closing.
