@@ -114,13 +114,25 @@ export function recordEvents (socket: TestClient): Array<{ event: string, data: 
 }
 
 /** POSTs JSON to a running bridge with fetch, the way a backend would. */
-export async function postJson (url: string, path: string, body: unknown, headers: Record<string, string> = {}) {
+/** A POST of a body as it is sent (signed bodies must not be re-encoded): status, headers and JSON answer. */
+export async function postRaw (url: string, path: string, body: string, headers: Record<string, string> = {}) {
   const response = await fetch(`${url}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body)
+    body
   })
-  return { status: response.status, body: await response.json() as Record<string, unknown> }
+  return { status: response.status, headers: response.headers, body: await response.json() as Record<string, unknown> }
+}
+
+export async function postJson (url: string, path: string, body: unknown, headers: Record<string, string> = {}) {
+  return await postRaw(url, path, JSON.stringify(body), headers)
+}
+
+/** A socket with a token for `room`, subscribed to it, and what it receives. */
+export async function roomListener (t: Test, url: string, room: string) {
+  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
+  t.same(await subscribe(socket, room), { ok: true, room })
+  return { socket, received: recordEvents(socket) }
 }
 
 /** Secrets of a secured test bridge: long enough for production. */

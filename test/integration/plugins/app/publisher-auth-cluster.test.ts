@@ -3,34 +3,19 @@
 import t, { type Test } from 'tap'
 import { clusterEnv } from '../../../helpers/redis.ts'
 import {
-  connectClient,
+  postRaw,
+  roomListener,
   nextEvent,
-  recordEvents,
   securedEnv,
   signedHeaders,
-  socketToken,
   startBridge,
-  type TestClient,
-  subscribe
+  type TestClient
 } from '../../../helpers/bridge.ts'
 
 const room = 'chat_auth'
 
-/** A socket allowed into `room`, subscribed to it, and what it receives. */
-async function listener (t: Test, url: string) {
-  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
-  t.same(await subscribe(socket, room), { ok: true, room })
-  return { socket, received: recordEvents(socket) }
-}
-
-async function post (url: string, path: string, body: string, headers: Record<string, string>) {
-  const response = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body
-  })
-  return { status: response.status, headers: response.headers, body: await response.json() as Record<string, unknown> }
-}
+const listener = (t: Test, url: string) => roomListener(t, url, room)
+const post = postRaw
 
 /** Sends a signed, accepted event after the refusals: the socket must see it and nothing before it. */
 async function assertNothingDelivered (t: Test, url: string, received: Array<{ event: string }>, socket: TestClient) {

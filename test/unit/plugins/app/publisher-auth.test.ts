@@ -3,16 +3,14 @@
 // test/integration/plugins/app/publisher-auth-cluster.test.ts).
 import t, { type Test } from 'tap'
 import {
-  connectClient,
+  postRaw,
+  roomListener,
   nextEvent,
-  recordEvents,
   secrets,
   securedEnv,
   signedHeaders,
-  socketToken,
   startBridge,
-  type TestClient,
-  subscribe
+  type TestClient
 } from '../../../helpers/bridge.ts'
 
 const room = 'chat_auth'
@@ -27,21 +25,8 @@ const validBodies: Record<string, Record<string, unknown>> = {
   '/api/sms/batch': { events: [{ type: 'new-message', room, message: { text: 'hi' } }] }
 }
 
-/** A socket allowed into `room`, subscribed to it, and what it receives. */
-async function listener (t: Test, url: string) {
-  const socket = await connectClient(t, url, { auth: { token: socketToken({ sub: '1', rooms: [room] }) } })
-  t.same(await subscribe(socket, room), { ok: true, room })
-  return { socket, received: recordEvents(socket) }
-}
-
-async function post (url: string, path: string, body: string, headers: Record<string, string>) {
-  const response = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body
-  })
-  return { status: response.status, headers: response.headers, body: await response.json() as Record<string, unknown> }
-}
+const listener = (t: Test, url: string) => roomListener(t, url, room)
+const post = postRaw
 
 function authHeader (token = secrets.apiToken) {
   return { authorization: `Bearer ${token}` }
