@@ -4,7 +4,6 @@
 import fp from 'fastify-plugin'
 import type { Backplane } from '../../src/backplane/backplane.ts'
 import { createBackplane } from '../../src/backplane/create.ts'
-import { RECOVERY_WINDOW_MS } from '../../src/transport/recovery.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,7 +12,7 @@ declare module 'fastify' {
 }
 
 export default fp(async function backplane (fastify) {
-  const backplane = await createBackplane({ config: fastify.config, log: fastify.log, recoveryWindowMs: RECOVERY_WINDOW_MS })
+  const backplane = await createBackplane({ config: fastify.config, log: fastify.log, recoveryWindowMs: fastify.config.recoveryWindowSeconds * 1000 })
   fastify.decorate('backplane', backplane)
   for (const { name, ready } of backplane.readiness) fastify.readiness.addCheck(name, ready)
   // After the transport's own close (plugins close in the reverse order of their start).

@@ -52,8 +52,6 @@ interface PendingRestore {
   timer: NodeJS.Timeout
 }
 
-export const RECOVERY_WINDOW_MS = 2 * 60 * 1000
-
 /** Engine.IO notices a dead connection within its ping interval and timeout, plus a margin. */
 export const DEAD_CONNECTION_MS = 60_000
 

@@ -18,7 +18,7 @@ import { createNodeHandler } from './node-handler.ts'
 import { createPresence } from './presence.ts'
 import { createPresenceGrace } from './presence-grace.ts'
 import { createPusherAudience, type PusherConnection } from './pusher-audience.ts'
-import { createRecovery, DEAD_CONNECTION_MS, RECOVERY_WINDOW_MS } from './recovery.ts'
+import { createRecovery, DEAD_CONNECTION_MS } from './recovery.ts'
 import { internalRoom, subscriptionOf } from './rooms.ts'
 import { createSocketIoAudiences, type WriterInternals } from './socket-io-audiences.ts'
 
@@ -43,10 +43,11 @@ const RECOVERABLE = new Set(['transport close', 'transport error', 'ping timeout
 const KEPT_WITHIN_MS = 2000
 
 /** Kept events outlive the recovery window by the time a dead connection can go unnoticed. */
-const KEEP_EVENTS_MS = RECOVERY_WINDOW_MS + DEAD_CONNECTION_MS + 30_000
+const KEEP_EVENTS_BEYOND_WINDOW_MS = DEAD_CONNECTION_MS + 30_000
 
 export async function createTransport ({ io, backplane, internals, config, log, onSlowSocket }: TransportOptions) {
   const nsp = io.of('/')
+  const recoveryWindowMs = config.recoveryWindowSeconds * 1000
 
   function announce (message: BusMessage): void {
     backplane.send(message).catch((error: unknown) => {
@@ -74,7 +75,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
   })
   const fanOut = createFanOut([...socketIo.audiences, pusher.audience])
   const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
-  const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: KEEP_EVENTS_MS })
+  const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: recoveryWindowMs + KEEP_EVENTS_BEYOND_WINDOW_MS })
   const presence = createPresence(
     (changes) => announce({ type: 'presence', changes }),
     (channel, event, member, except, only) => fanOut.announcePresence({ channel, event, member, except, ...(only !== undefined && { only }) })
@@ -91,7 +92,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     parseOffset: backplane.parseOffset,
     deadConnectionMs: DEAD_CONNECTION_MS,
     // Before the socket leaves its rooms: the channels stay interesting without a gap.
-    onPersist: (channels) => interest.hold(channels, RECOVERY_WINDOW_MS),
+    onPersist: (channels) => interest.hold(channels, recoveryWindowMs),
     joinedAt: live.joinedAt,
     rejoining: live.rejoining,
     live: live.find

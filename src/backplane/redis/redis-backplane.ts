@@ -110,6 +110,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     nodeId,
     log,
     maxEntries,
+    keepMs: recoveryWindowMs,
     onEntry (position, node, message) {
       nodes.seen(node)
       if (message === undefined) return

@@ -10,8 +10,6 @@ import type { Log } from '../../ops/log.ts'
 export const HEARTBEAT_MS = 1000
 /** Redis counts as down when a heartbeat waits this long for its answer (hung, or unreachable). */
 const UNHEALTHY_AFTER_MS = 2500
-/** How long entries stay (a reader that falls behind longer loses messages). */
-const STREAM_KEEP_MS = 2 * 60 * 1000
 /** Most entries one read takes; the entry cap is never below it (a gap shows as a full read). */
 export const READ_COUNT = 500
 
@@ -22,13 +20,15 @@ export interface StreamBusOptions {
   nodeId: string
   log: Log
   maxEntries: number
+  /** How long entries stay (the recovery window): a reader that falls behind longer loses messages. */
+  keepMs: number
   /** Each entry read, in stream order: `message` undefined for a heartbeat. */
   onEntry: (position: Position, node: string, message: StreamMessage | undefined) => void
   onFellBehind: () => void
   onHeartbeat: () => void
 }
 
-export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
+export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, keepMs, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
   const state = { closed: false }
   let lastId = '0-0'
   /** Redis's clock as the stream shows it (the newest entry read), for trimming. */
@@ -41,7 +41,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
   const trimByEntries = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: maxEntries } }
   function trimByAge () {
     if (streamTime === 0) return trimByEntries
-    return { TRIM: { strategy: 'MINID' as const, strategyModifier: '~' as const, threshold: streamTime - STREAM_KEEP_MS } }
+    return { TRIM: { strategy: 'MINID' as const, strategyModifier: '~' as const, threshold: streamTime - keepMs } }
   }
 
   async function append (message: StreamMessage): Promise<void> {
@@ -87,7 +87,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
           }
         }
         // Only a node that is behind can miss entries (a full read, or one spanning half the kept age).
-        if (before !== '0-0' && (taken === READ_COUNT || positionOf(lastId)[0] - positionOf(before)[0] > STREAM_KEEP_MS / 2) && await trimmedUnread(before)) {
+        if (before !== '0-0' && (taken === READ_COUNT || positionOf(lastId)[0] - positionOf(before)[0] > keepMs / 2) && await trimmedUnread(before)) {
           log.warn({ readUpTo: before, maxEntries }, 'cluster bus: this node fell behind and entries it had not read were trimmed from the stream; sessions from before cannot be recovered on this node')
           onFellBehind()
           append({ type: 'hello' }).catch(() => {})
