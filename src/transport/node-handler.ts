@@ -56,6 +56,7 @@ export function createNodeHandler ({ recovery, history, interest, presence, fanO
     lost () {
       // Every event up to now may be missing here: no session can recover from before it.
       history.lostThrough(recovery.position)
+      recovery.lost()
     },
     state: () => ({ interest: interest.local(), presence: presence.localMembers() }),
     nodeDied: (node) => presence.forget(node),

@@ -35,6 +35,8 @@ export interface TransportOptions {
   config: Config
   log: Log
   onSlowSocket?: () => void
+  /** A reconnecting client was told `recovered === false` because events it missed are gone. */
+  onUnrecoverable?: () => void
 }
 
 /** Disconnect reasons after which socket.io keeps the session for recovery. */
@@ -45,7 +47,7 @@ const KEPT_WITHIN_MS = 2000
 /** Kept events outlive the recovery window by the time a dead connection can go unnoticed. */
 const KEEP_EVENTS_BEYOND_WINDOW_MS = DEAD_CONNECTION_MS + 30_000
 
-export async function createTransport ({ io, backplane, internals, config, log, onSlowSocket }: TransportOptions) {
+export async function createTransport ({ io, backplane, internals, config, log, onSlowSocket, onUnrecoverable }: TransportOptions) {
   const nsp = io.of('/')
   const recoveryWindowMs = config.recoveryWindowSeconds * 1000
 
@@ -95,7 +97,9 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     onPersist: (channels) => interest.hold(channels, recoveryWindowMs),
     joinedAt: live.joinedAt,
     rejoining: live.rejoining,
-    live: live.find
+    live: live.find,
+    busCaughtUp: () => backplane.caughtUp(),
+    ...(onUnrecoverable !== undefined && { onUnrecoverable })
   })
 
   io.adapter(bridgeAdapter(recovery))
