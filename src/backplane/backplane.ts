@@ -45,6 +45,13 @@ export interface NodeHandler {
   answer (question: Question): Answer
 }
 
+/** What a publish claims: a key per event (undefined: nothing to claim) for `ttlSeconds`, and a guard for all of them (a signature). */
+export interface PublishClaims {
+  keys: ReadonlyArray<string | undefined>
+  ttlSeconds: number
+  guard?: { key: string, ttlSeconds: number }
+}
+
 /** De-duplication: a key claimed once per time window, on every node. */
 export interface ClaimStore {
   /** False when the key was already claimed within the window. */
@@ -95,9 +102,11 @@ export interface Backplane {
   start (handler: NodeHandler): Promise<void>
   /**
    * Hands events on, in order: kept ones stored for every node, ephemeral ones to every node's
-   * sockets; rejects (503) when nothing was handed on. Claims join this call for crash-safe publishes.
+   * sockets; rejects (503) when nothing was handed on. With `claims`, only the events whose key it
+   * claims (and all of them only if it claims the guard), and a key stays claimed only when its
+   * event was handed on, a crash included; answers which events were handed on.
    */
-  publish (events: readonly EncodedEvent[]): Promise<void>
+  publish (events: readonly EncodedEvent[], claims?: PublishClaims): Promise<boolean[]>
   send (message: BusMessage): Promise<void>
   ready (): boolean
   /** An event's position as clients keep it, and back (undefined: not this backplane's). */

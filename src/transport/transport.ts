@@ -1,7 +1,7 @@
 // The transport: delivers events to a channel's subscribers on every node, subscribes sockets,
 // keeps presence, counts who is in a channel and lets clients recover what they missed. The same
 // on every deployment (the backplane carries what goes between nodes); this file composes the parts.
-import type { Backplane, BusMessage } from '../backplane/backplane.ts'
+import type { Backplane, BusMessage, PublishClaims } from '../backplane/backplane.ts'
 import { encodeEvent, type Delivery } from '../channels/delivery.ts'
 import type { Member } from '../channels/member.ts'
 import { channelOf, type SubscriptionKind } from '../channels/names.ts'
@@ -134,12 +134,12 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     /**
      * Delivers the events in order, all or nothing, once they are handed on (to this node's
      * sockets, or stored for every node; else a 503). One that cannot be encoded is a 400 and
-     * nothing is delivered.
+     * nothing is claimed or delivered. With `claims`, only those whose claim is taken (answered).
      */
-    async deliver (deliveries: readonly Delivery[]): Promise<void> {
+    async deliver (deliveries: readonly Delivery[], claims?: PublishClaims): Promise<boolean[]> {
       const events = deliveries.map(encodeEvent)
-      if (events.length === 0) return
-      await backplane.publish(events)
+      if (events.length === 0) return []
+      return await backplane.publish(events, claims)
     },
 
     /** Emits to one socket once its channels' events are kept, so the offset it carries is one its client can resume from. */

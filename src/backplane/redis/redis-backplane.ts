@@ -7,7 +7,8 @@ import type { EncodedEvent } from '../../channels/delivery.ts'
 import { RedisUnavailable } from '../../http/errors.ts'
 import type { Log } from '../../ops/log.ts'
 import { describeRedisUrl } from '../../ops/redis-url.ts'
-import type { Backplane, BusMessage, NodeHandler, Question } from '../backplane.ts'
+import type { Backplane, BusMessage, NodeHandler, PublishClaims, Question } from '../backplane.ts'
+import { claimThenPublish } from '../claim-then-publish.ts'
 import { connectRedis, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient } from './connection.ts'
 import { within } from './deadline.ts'
 import { checkClaimEviction } from './eviction-policy.ts'
@@ -152,8 +153,24 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
   await checkClaimEviction(client, log, url)
 
   const ready = () => stream.ready()
-  const claims = unavailableWithoutRedis(new RedisClaimStore(client, `${prefix}idempotency:`), ready)
+  const claimPrefix = `${prefix}idempotency:`
+  const claims = unavailableWithoutRedis(new RedisClaimStore(client, claimPrefix), ready)
   const sessions = createRedisSessionStore({ client, prefix: `${prefix}session:`, ttlMs: recoveryWindowMs, nodeId, nodes: () => nodes.sessionNodes() })
+
+  async function handOn (events: readonly EncodedEvent[]): Promise<void> {
+    // Ephemeral events (whispers) never enter the stream: nothing keeps them past delivery.
+    const ephemeral = events.filter((event) => event.ephemeral === true)
+    const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
+    try {
+      await Promise.all([
+        kept.length > 0 && stream.append({ type: 'events', events: kept }),
+        ephemeral.length > 0 && pubSub.sendEphemeral(ephemeral)
+      ])
+    } catch (error) {
+      log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
+      throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
+    }
+  }
 
   /** So that the first presence members it gives are complete, a starting node waits for every node's snapshot. */
   async function othersKnown (): Promise<void> {
@@ -181,16 +198,21 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
       announceState()
       await othersKnown()
     },
-    async publish (events: readonly EncodedEvent[]) {
+    async publish (events: readonly EncodedEvent[], request?: PublishClaims) {
       if (!ready()) throw unavailable('nothing was published')
-      // Ephemeral events (whispers) never enter the stream: nothing keeps them past delivery.
-      const ephemeral = events.filter((event) => event.ephemeral === true)
-      const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
+      if (request === undefined) {
+        await handOn(events)
+        return events.map(() => true)
+      }
+      // Whispers go over pub/sub, which no script can join.
+      if (events.some((event) => event.ephemeral === true)) return await claimThenPublish(claims, events, request, handOn)
       try {
-        await Promise.all([
-          kept.length > 0 && stream.append({ type: 'events', events: kept }),
-          ephemeral.length > 0 && pubSub.sendEphemeral(ephemeral)
-        ])
+        // One script claims and appends: a node that dies meanwhile leaves both or neither.
+        return await stream.appendClaimed(events, {
+          keys: request.keys.map((key) => key === undefined ? undefined : claimPrefix + key),
+          ttlSeconds: request.ttlSeconds,
+          ...(request.guard !== undefined && { guard: { key: claimPrefix + request.guard.key, ttlSeconds: request.guard.ttlSeconds } })
+        })
       } catch (error) {
         log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
         throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')

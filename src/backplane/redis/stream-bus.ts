@@ -1,6 +1,9 @@
 // The bus of a cluster: one Redis stream every node appends to and reads in order, heartbeats
 // included (they double as the check that Redis answers); bounded by age and by entries with
 // every append (docs/cluster.md).
+import type { EncodedEvent } from '../../channels/delivery.ts'
+import type { PublishClaims } from '../backplane.ts'
+import { claimAndAppend } from './claimed-append.ts'
 import { within } from './deadline.ts'
 import { compare, type Position } from '../positions.ts'
 import { COMMAND_TIMEOUT_MS, type RedisClient } from './connection.ts'
@@ -121,6 +124,9 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
 
   return {
     append,
+    /** Appends the events whose claims it takes, in one operation with the claims. */
+    appendClaimed: (events: readonly EncodedEvent[], claims: PublishClaims) =>
+      within(claimAndAppend({ client, stream, nodeId, maxEntries }, events, claims), COMMAND_TIMEOUT_MS, 'claiming and appending to the stream'),
     start (): void {
       readForever().catch(() => {})
     },
