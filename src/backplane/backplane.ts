@@ -45,6 +45,13 @@ export interface NodeHandler {
   answer (question: Question): Answer
 }
 
+export interface BackplaneStats {
+  /** How far this node's reading of the bus is behind its newest entry known here, in seconds. */
+  lagSeconds: number
+  /** Times the connection to the bus came back after it was lost (a restart or failover of Redis). */
+  reconnects: number
+}
+
 /** What a publish claims: a key per event (undefined: nothing to claim) for `ttlSeconds`, and a guard for all of them (a signature). */
 export interface PublishClaims {
   keys: ReadonlyArray<string | undefined>
@@ -113,6 +120,7 @@ export interface Backplane {
   formatOffset (position: Position): string
   parseOffset (offset: string): Position | undefined
   caughtUp (): Promise<void>
+  stats (): BackplaneStats
   /** Every live node's answer, this one's included; rejects (503) when one does not answer. */
   ask (question: Question): Promise<Answer[]>
   close (): Promise<void>

@@ -58,6 +58,7 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
       return [0, Number(match[2]), Number(match[3])]
     },
     async caughtUp () {},
+    stats: () => ({ lagSeconds: 0, reconnects: 0 }),
     async ask (question: Question) {
       return handler === undefined ? [] : [handler.answer(question)]
     },

@@ -10,7 +10,7 @@ import { describeRedisUrl } from '../../ops/redis-url.ts'
 import type { Backplane, BusMessage, NodeHandler, PublishClaims, Question } from '../backplane.ts'
 import { claimThenPublish } from '../claim-then-publish.ts'
 import { connectRedis, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient } from './connection.ts'
-import { within } from './deadline.ts'
+import { DeadlineError, within } from './deadline.ts'
 import { checkClaimEviction } from './eviction-policy.ts'
 import { createNodes } from './nodes.ts'
 import { createPubSub } from './pub-sub.ts'
@@ -66,6 +66,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
 
   // One line when the connection goes and one when it is back, not one per retry.
   let lost = false
+  let reconnects = 0
   client.on('error', (error: Error) => {
     if (lost || client.isReady) return
     lost = true
@@ -74,6 +75,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
   client.on('ready', () => {
     if (!lost) return
     lost = false
+    reconnects += 1
     log.info({ redis: where }, 'Redis reachable again')
     startOver()
     stream.resync().then(() => stream.append({ type: 'hello' })).catch((error: unknown) => {
@@ -200,7 +202,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     },
     async publish (events: readonly EncodedEvent[], request?: PublishClaims) {
       if (!ready()) throw unavailable('nothing was published')
-      if (request === undefined) {
+      if (request === undefined || (request.guard === undefined && request.keys.every((key) => key === undefined))) {
         await handOn(events)
         return events.map(() => true)
       }
@@ -215,6 +217,8 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
         })
       } catch (error) {
         log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
+        // A late answer still claims and stores together: a retry then finds a duplicate that was delivered.
+        if (error instanceof DeadlineError) throw new RedisUnavailable('Redis did not answer in time (cluster mode); the event may still be stored, retry later with the same uuid')
         throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
       }
     },
@@ -223,6 +227,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     formatOffset,
     parseOffset,
     caughtUp: () => stream.caughtUp(),
+    stats: () => ({ lagSeconds: stream.lagSeconds(), reconnects }),
     async ask (question: Question) {
       if (!ready()) throw unavailable(question.type === 'count' ? 'the room cannot be counted' : 'the channels cannot be listed')
       if (handler === undefined) return []

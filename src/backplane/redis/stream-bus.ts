@@ -34,6 +34,8 @@ export interface StreamBusOptions {
 export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, keepMs, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
   const state = { closed: false }
   let lastId = '0-0'
+  /** The newest entry this node knows the stream holds (read, or appended by this node). */
+  let newestKnown: Position = [0, 0, 0]
   /** Redis's clock as the stream shows it (the newest entry read), for trimming. */
   let streamTime = 0
   let heartbeatStored = true
@@ -47,8 +49,13 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     return { TRIM: { strategy: 'MINID' as const, strategyModifier: '~' as const, threshold: streamTime - keepMs } }
   }
 
+  function known (id: string): void {
+    const position = positionOf(id)
+    if (compare(position, newestKnown) > 0) newestKnown = position
+  }
+
   async function append (message: StreamMessage): Promise<void> {
-    await within(client.xAdd(stream, '*', encode(nodeId, message), trimByEntries), COMMAND_TIMEOUT_MS, 'appending to the stream')
+    known(await within(client.xAdd(stream, '*', encode(nodeId, message), trimByEntries), COMMAND_TIMEOUT_MS, 'appending to the stream'))
   }
 
   function readEntry (id: string, fields: Fields): void {
@@ -111,7 +118,10 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     if (heartbeatSentAt === undefined) {
       heartbeatSentAt = Date.now()
       within(client.xAdd(stream, '*', { t: 'beat', n: nodeId }, trimByAge()), UNHEALTHY_AFTER_MS, 'heartbeat').then(
-        () => { heartbeatStored = true },
+        (id) => {
+          heartbeatStored = true
+          known(id)
+        },
         () => { heartbeatStored = false }
       ).finally(() => { heartbeatSentAt = undefined })
     }
@@ -132,14 +142,22 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     },
     /** Connected, and a heartbeat stored lately (a hung Redis fails this). */
     ready: () => client.isReady && heartbeatStored && (heartbeatSentAt === undefined || Date.now() - heartbeatSentAt < UNHEALTHY_AFTER_MS),
+    lagSeconds (): number {
+      const read = positionOf(lastId)
+      return compare(read, newestKnown) >= 0 ? 0 : (newestKnown[0] - read[0]) / 1000
+    },
     async resync (): Promise<void> {
       const latest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
       // A restarted Redis starts an empty stream, possibly with ids below the last one read.
-      if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) lastId = '0-0'
+      if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) {
+        lastId = '0-0'
+        newestKnown = [0, 0, 0]
+      }
     },
     async caughtUp (): Promise<void> {
       const latest = (await within(client.xRevRange(stream, '+', '-', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s end'))?.[0]
       if (latest === undefined) return
+      known(latest.id)
       const target = positionOf(latest.id)
       if (compare(positionOf(lastId), target) >= 0) return
       let done = () => {}
