@@ -120,6 +120,12 @@ export interface Backplane {
   formatOffset (position: Position): string
   parseOffset (offset: string): Position | undefined
   caughtUp (): Promise<void>
+  /**
+   * The kept events of each channel after its position, up to `upTo`, read back from what the
+   * bus still holds (a node that was not keeping them: restarted, or new); undefined when some
+   * may be gone.
+   */
+  readBack (after: ReadonlyMap<string, Position>, upTo: Position): Promise<Array<{ position: Position, event: EncodedEvent }> | undefined>
   stats (): BackplaneStats
   /** Every live node's answer, this one's included; rejects (503) when one does not answer. */
   ask (question: Question): Promise<Answer[]>

@@ -35,6 +35,8 @@ export interface RecoveryOptions {
   rejoining: (sid: string, from: ReadonlyMap<string, Position>) => void
   /** A still-live socket's session (or a dead node's, `diedAt`): the client is back before it was seen closed. */
   live: (pid: string) => Promise<{ session: StoredSession, diedAt?: number } | undefined>
+  /** What `history` lacks, read back from the backplane (a node restarted since the client left). */
+  readBack: (after: ReadonlyMap<string, Position>, upTo: Position) => Promise<PositionedEvent[] | undefined>
   /** Resolves once this node has read everything the bus held when called (a gap it finds on the way is `lost()` first). */
   busCaughtUp: () => Promise<void>
   /** A client came back and was told `recovered === false` because events it missed are gone. */
@@ -63,7 +65,7 @@ const PENDING_RESTORE_MS = 10_000
 const MAX_CAPTURED = 10_000
 
 export function createRecovery (options: RecoveryOptions) {
-  const { io, replay, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, busCaughtUp, onUnrecoverable, now = Date.now } = options
+  const { io, replay, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, readBack, busCaughtUp, onUnrecoverable, now = Date.now } = options
   let applied: Position = START
   /** [time, position applied by then], at most one a second, for a session's `from`. */
   const samples: Array<[number, Position]> = []
@@ -204,7 +206,10 @@ export function createRecovery (options: RecoveryOptions) {
       const after = new Map(session.from.map(([channel, position]) => [channel, later(offset, position)]))
       const capture: Capture = { channels: new Set(after.keys()), events: [], overflowed: false }
       captures.add(capture)
-      const missed = history.read(after, applied)
+      const upTo = applied
+      let missed = history.read(after, upTo)
+      // Not kept here (a node restarted or new since): the bus may still hold them.
+      if (missed === undefined) missed = await readBack(after, upTo).catch(() => undefined)
       if (missed === undefined || capture.overflowed) {
         captures.delete(capture)
         onUnrecoverable?.()

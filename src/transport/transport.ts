@@ -99,6 +99,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     rejoining: live.rejoining,
     live: live.find,
     busCaughtUp: () => backplane.caughtUp(),
+    readBack: (after, upTo) => backplane.readBack(after, upTo),
     ...(onUnrecoverable !== undefined && { onUnrecoverable })
   })
 

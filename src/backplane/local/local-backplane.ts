@@ -59,6 +59,8 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
     },
     async caughtUp () {},
     stats: () => ({ lagSeconds: 0, reconnects: 0 }),
+    // Nothing outlives this process: what it did not keep is gone.
+    readBack: async () => undefined,
     async ask (question: Question) {
       return handler === undefined ? [] : [handler.answer(question)]
     },

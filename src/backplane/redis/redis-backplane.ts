@@ -228,6 +228,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     parseOffset,
     caughtUp: () => stream.caughtUp(),
     stats: () => ({ lagSeconds: stream.lagSeconds(), reconnects }),
+    readBack: (after, upTo) => stream.readBack(after, upTo),
     async ask (question: Question) {
       if (!ready()) throw unavailable(question.type === 'count' ? 'the room cannot be counted' : 'the channels cannot be listed')
       if (handler === undefined) return []

@@ -34,6 +34,8 @@ export interface StreamBusOptions {
 export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, keepMs, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
   const state = { closed: false }
   let lastId = '0-0'
+  /** Read and checked for a gap: what `caughtUp` vouches for (`lastId` runs ahead while a read is checked). */
+  let checkedId = '0-0'
   /** The newest entry this node knows the stream holds (read, or appended by this node). */
   let newestKnown: Position = [0, 0, 0]
   /** Redis's clock as the stream shows it (the newest entry read), for trimming. */
@@ -102,6 +104,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
           onFellBehind()
           append({ type: 'hello' }).catch(() => {})
         }
+        checkedId = lastId
         if (readUpTo.size > 0) {
           const read = positionOf(lastId)
           for (const [target, done] of readUpTo) if (compare(read, target) >= 0) done()
@@ -109,6 +112,11 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       } catch (error) {
         if (state.closed) return
         log.debug({ reason: String(error) }, 'cluster bus: reading the stream failed; retrying')
+        // Entries read but not checked for a gap before them: taken as a gap (recovered === false, never a silent skip).
+        if (checkedId !== lastId) {
+          checkedId = lastId
+          onFellBehind()
+        }
         await new Promise((resolve) => setTimeout(resolve, 250))
       }
     }
@@ -131,6 +139,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
 
   const newest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
   if (newest !== undefined) lastId = newest.id
+  checkedId = lastId
 
   return {
     append,
@@ -142,6 +151,32 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     },
     /** Connected, and a heartbeat stored lately (a hung Redis fails this). */
     ready: () => client.isReady && heartbeatStored && (heartbeatSentAt === undefined || Date.now() - heartbeatSentAt < UNHEALTHY_AFTER_MS),
+    /** Events of the channels in `after`, each after its position, up to `upTo`; undefined when the stream no longer reaches back that far. */
+    async readBack (after: ReadonlyMap<string, Position>, upTo: Position): Promise<Array<{ position: Position, event: EncodedEvent }> | undefined> {
+      let earliest: Position | undefined
+      for (const position of after.values()) if (earliest === undefined || compare(position, earliest) < 0) earliest = position
+      if (earliest === undefined) return []
+      // Trimming removes the oldest entries first: if the oldest left is not later, nothing after it is gone.
+      const [oldest] = await within(client.xRange(stream, '-', '+', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s start') ?? []
+      if (oldest === undefined || compare(positionOf(oldest.id), earliest) > 0) return undefined
+      const found: Array<{ position: Position, event: EncodedEvent }> = []
+      let start = `${earliest[0]}-${earliest[1]}`
+      for (;;) {
+        const page = await within(client.xRange(stream, start, `${upTo[0]}-${upTo[1]}`, { COUNT: READ_COUNT }), COMMAND_TIMEOUT_MS, 'reading the stream back') ?? []
+        for (const { id, message } of page) {
+          const decoded = (message as Fields).t === 'events' ? decode(message as Fields) : undefined
+          if (decoded?.type !== 'events') continue
+          const [ms, seq] = positionOf(id)
+          decoded.events.forEach((event, index) => {
+            const position: Position = [ms, seq, index]
+            const from = after.get(event.channel)
+            if (from !== undefined && compare(position, from) > 0 && compare(position, upTo) <= 0) found.push({ position, event })
+          })
+        }
+        if (page.length < READ_COUNT) return found
+        start = `(${(page.at(-1) as { id: string }).id}`
+      }
+    },
     lagSeconds (): number {
       const read = positionOf(lastId)
       return compare(read, newestKnown) >= 0 ? 0 : (newestKnown[0] - read[0]) / 1000
@@ -151,6 +186,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       // A restarted Redis starts an empty stream, possibly with ids below the last one read.
       if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) {
         lastId = '0-0'
+        checkedId = lastId
         newestKnown = [0, 0, 0]
       }
     },
@@ -159,7 +195,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       if (latest === undefined) return
       known(latest.id)
       const target = positionOf(latest.id)
-      if (compare(positionOf(lastId), target) >= 0) return
+      if (compare(positionOf(checkedId), target) >= 0) return
       let done = () => {}
       const read = new Promise<void>((resolve) => { done = resolve })
       readUpTo.set(target, done)

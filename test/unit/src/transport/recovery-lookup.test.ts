@@ -36,6 +36,7 @@ t.test('a session stored by the old node while the new one was looking for it is
     joinedAt: () => undefined,
     rejoining: () => {},
     busCaughtUp: async () => {},
+    readBack: async () => undefined,
     live: async () => {
       looks.push('live')
       return undefined
