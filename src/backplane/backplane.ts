@@ -35,8 +35,11 @@ export interface NodeHandler {
   /** An entry of the backplane's own (nothing for the node) was read at `position`. */
   passed (position: Position): void
   deliver (events: readonly EncodedEvent[]): void
-  /** Messages may have been lost: nothing before now can be recovered. */
-  lost (): void
+  /**
+   * Messages may have been lost: nothing before now can be recovered. `skipped`: events were
+   * read past unseen (this node fell behind), so its connected clients may have missed some too.
+   */
+  lost (skipped?: boolean): void
   /** This node's interest and presence, sent as a snapshot when the others need it. */
   state (): NodeState
   nodeDied (node: string): void

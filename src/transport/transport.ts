@@ -129,7 +129,17 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     grace.dropped(this, mayComeBack)
   }
 
-  await backplane.start(createNodeHandler({ recovery, history, interest, presence, fanOut, counts, formatOffset: backplane.formatOffset }))
+  function dropSubscribed (): void {
+    let dropped = 0
+    for (const socket of nsp.sockets.values()) {
+      if (![...socket.rooms].some((room) => subscriptionOf(room) !== undefined)) continue
+      socket.conn.close()
+      dropped += 1
+    }
+    if (dropped > 0) log.warn({ sockets: dropped }, 'connections closed: they may have missed events while this node fell behind; they reconnect told recovered === false')
+  }
+
+  await backplane.start(createNodeHandler({ recovery, history, interest, presence, fanOut, counts, formatOffset: backplane.formatOffset, dropSubscribed }))
 
   return {
     /**

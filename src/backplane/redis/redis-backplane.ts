@@ -95,8 +95,8 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
   }
 
   /** Messages may have been lost: nothing before now is recoverable, and the others learn this node's state again. */
-  function startOver (): void {
-    handler?.lost()
+  function startOver (skipped = false): void {
+    handler?.lost(skipped)
     announceState()
   }
 
@@ -134,7 +134,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
       }
       handler?.apply(position, node, message)
     },
-    onFellBehind: startOver,
+    onFellBehind: () => { startOver(true) },
     onHeartbeat () {
       for (const node of nodes.overdue()) {
         log.warn({ node }, 'cluster node stopped sending heartbeats: its members leave')

@@ -34,8 +34,6 @@ export interface StreamBusOptions {
 export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, keepMs, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
   const state = { closed: false }
   let lastId = '0-0'
-  /** Read and checked for a gap: what `caughtUp` vouches for (`lastId` runs ahead while a read is checked). */
-  let checkedId = '0-0'
   /** The newest entry this node knows the stream holds (read, or appended by this node). */
   let newestKnown: Position = [0, 0, 0]
   /** Redis's clock as the stream shows it (the newest entry read), for trimming. */
@@ -90,21 +88,19 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       try {
         const before = lastId
         const reply = await reader.xRead({ key: stream, id: lastId }, { BLOCK: 1000, COUNT: READ_COUNT })
-        let taken = 0
-        for (const { messages } of reply ?? []) {
-          for (const { id, message } of messages) {
-            lastId = id
-            taken += 1
-            readEntry(id, message as Fields)
-          }
-        }
+        const entries = (reply ?? []).flatMap(({ messages }) => messages)
+        const newest = entries.at(-1)?.id
         // Only a node that is behind can miss entries (a full read, or one spanning half the kept age).
-        if (before !== '0-0' && (taken === READ_COUNT || positionOf(lastId)[0] - positionOf(before)[0] > keepMs / 2) && await trimmedUnread(before)) {
+        // Checked before the entries are applied: no socket gets an event from after a gap before the gap is known.
+        if (before !== '0-0' && newest !== undefined && (entries.length === READ_COUNT || positionOf(newest)[0] - positionOf(before)[0] > keepMs / 2) && await trimmedUnread(before)) {
           log.warn({ readUpTo: before, maxEntries }, 'cluster bus: this node fell behind and entries it had not read were trimmed from the stream; sessions from before cannot be recovered on this node')
           onFellBehind()
           append({ type: 'hello' }).catch(() => {})
         }
-        checkedId = lastId
+        for (const { id, message } of entries) {
+          lastId = id
+          readEntry(id, message as Fields)
+        }
         if (readUpTo.size > 0) {
           const read = positionOf(lastId)
           for (const [target, done] of readUpTo) if (compare(read, target) >= 0) done()
@@ -112,11 +108,6 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       } catch (error) {
         if (state.closed) return
         log.debug({ reason: String(error) }, 'cluster bus: reading the stream failed; retrying')
-        // Entries read but not checked for a gap before them: taken as a gap (recovered === false, never a silent skip).
-        if (checkedId !== lastId) {
-          checkedId = lastId
-          onFellBehind()
-        }
         await new Promise((resolve) => setTimeout(resolve, 250))
       }
     }
@@ -139,7 +130,6 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
 
   const newest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
   if (newest !== undefined) lastId = newest.id
-  checkedId = lastId
 
   return {
     append,
@@ -186,7 +176,6 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       // A restarted Redis starts an empty stream, possibly with ids below the last one read.
       if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) {
         lastId = '0-0'
-        checkedId = lastId
         newestKnown = [0, 0, 0]
       }
     },
@@ -195,7 +184,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       if (latest === undefined) return
       known(latest.id)
       const target = positionOf(latest.id)
-      if (compare(positionOf(checkedId), target) >= 0) return
+      if (compare(positionOf(lastId), target) >= 0) return
       let done = () => {}
       const read = new Promise<void>((resolve) => { done = resolve })
       readUpTo.set(target, done)

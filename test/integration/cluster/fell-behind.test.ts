@@ -1,10 +1,11 @@
 // A node that falls behind the cluster's stream (stopped with SIGSTOP, as a long GC pause or a
 // frozen VM would) tells its clients `recovered === false` when events they missed are gone
-// from Redis (past BRIDGE_RECOVERY_WINDOW or past the entry cap), counts and logs it once, and
-// recovers them every event when it comes back within the window.
+// from Redis (past BRIDGE_RECOVERY_WINDOW or past the entry cap), closes the connections that
+// stayed open through it (they may have missed them too), counts and logs it once, and recovers
+// every event when it comes back within the window.
 import t, { type Test } from 'tap'
 import { connectClient, freePort, metricValue, nextEvent, postJson, recordEvents, startBridge, startServer, subscribe, type TestClient } from '../../helpers/bridge.ts'
-import { eventsArrived } from '../../helpers/recovery.ts'
+import { eventsArrived, reconnect } from '../../helpers/recovery.ts'
 import { clusterEnv, redisClient, waitFor } from '../../helpers/redis.ts'
 
 t.setTimeout(180_000)
@@ -71,6 +72,10 @@ t.test('a node stopped past the recovery window tells its client recovered === f
   const a = await startBridge(t, env)
   const { node, url, client } = await stoppableNode(t, env, a.url, 'chat_window')
   const received = recordEvents(client)
+  // A second client of the node keeps its connection through the pause.
+  const stayed = await connectClient(t, url)
+  await subscribe(stayed, 'chat_window')
+  const stayedDropped = new Promise((resolve) => stayed.once('disconnect', resolve))
 
   const redis = await redisClient(t)
   await stoppedWhile(node, client, async () => {
@@ -85,7 +90,11 @@ t.test('a node stopped past the recovery window tells its client recovered === f
   t.same(numbers(received), [], 'nothing of the stretch it missed arrives as if recovered')
   const line = await node.logLine('cluster bus: this node fell behind')
   t.match(line, { level: 40 })
-  t.equal(await unrecoverable(url), 1, 'counted in bridge_recovery_unrecoverable_total')
+  await stayedDropped
+  t.pass('a client that stayed connected is disconnected: it may have missed events too')
+  await reconnect(stayed)
+  t.equal(stayed.recovered, false, 'and told so when it reconnects')
+  t.equal(await unrecoverable(url), 2, 'both counted in bridge_recovery_unrecoverable_total')
 })
 
 t.test('a node stopped while more than the entry cap is appended tells its client recovered === false', async (t) => {
