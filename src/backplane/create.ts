@@ -4,7 +4,6 @@ import type { Config } from '../config/index.ts'
 import type { Log } from '../ops/log.ts'
 import type { Backplane } from './backplane.ts'
 import { createLocalBackplane } from './local/local-backplane.ts'
-import { createRedisBackplane } from './redis/redis-backplane.ts'
 
 export interface BackplaneOptions {
   config: Config
@@ -15,6 +14,8 @@ export interface BackplaneOptions {
 
 export async function createBackplane ({ config, log, recoveryWindowMs }: BackplaneOptions): Promise<Backplane> {
   if (config.redisUrl === undefined) return createLocalBackplane({ maxClaims: config.idempotencyMaxEntries, recoveryWindowMs })
+  // Loaded only for a cluster: the Redis client is most of the bridge's code by size.
+  const { createRedisBackplane } = await import('./redis/redis-backplane.ts')
   return await createRedisBackplane({
     url: config.redisUrl,
     prefix: config.redisPrefix,
