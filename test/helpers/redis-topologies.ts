@@ -2,6 +2,7 @@
 // temporary directory, removed when the test ends: a Sentinel set (a primary, a replica and three
 // sentinels) and a Redis Cluster (three primaries, each with a replica).
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,6 +10,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createClient } from 'redis'
 import type { Test } from 'tap'
+import type { Env } from '../../src/config/index.ts'
 import { freePort } from './bridge.ts'
 import { waitFor } from './redis.ts'
 
@@ -258,4 +260,14 @@ export async function startRedisCluster (t: Test): Promise<RedisClusterSet> {
       }, 30_000)
     }
   }
+}
+
+/** Environment for bridges on the Sentinel set, under a prefix of their own. */
+export function sentinelEnv (set: SentinelSet): Env & { BRIDGE_REDIS_PREFIX: string } {
+  return { REDIS_SENTINELS: set.sentinels, REDIS_SENTINEL_NAME: set.name, BRIDGE_REDIS_PREFIX: `test:${randomUUID()}:` }
+}
+
+/** Environment for bridges on the Redis Cluster, under a prefix of their own. */
+export function redisClusterEnv (cluster: RedisClusterSet): Env & { BRIDGE_REDIS_PREFIX: string } {
+  return { REDIS_CLUSTER_NODES: cluster.nodes, BRIDGE_REDIS_PREFIX: `test:${randomUUID()}:` }
 }

@@ -1,14 +1,13 @@
 // The backplane of a cluster on one Redis: a stream every node appends to and reads in order
 // (stream-bus.ts), pub/sub for whispers and questions (pub-sub.ts), claims and sessions as keys,
 // node liveness from heartbeats (nodes.ts). A starting node says hello and waits for the others'
-// snapshots. Redis Cluster and Sentinel belong in connection.ts and a sharded bus, not in branches.
+// snapshots. Which Redis deployment it runs on (one Redis, Sentinel, Redis Cluster) is connection.ts's.
 import { randomBytes } from 'node:crypto'
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import { RedisUnavailable } from '../../http/errors.ts'
 import type { Log } from '../../ops/log.ts'
-import { describeRedisUrl } from '../../ops/redis-url.ts'
 import type { Backplane, BusMessage, NodeHandler, Question } from '../backplane.ts'
-import { connectRedis, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient } from './connection.ts'
+import { connectDeployment, describeDeployment, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient, type RedisDeployment } from './connection.ts'
 import { within } from './deadline.ts'
 import { checkClaimEviction } from './eviction-policy.ts'
 import { createNodes } from './nodes.ts'
@@ -19,7 +18,7 @@ import { createStreamBus } from './stream-bus.ts'
 import { formatOffset, parseOffset } from './stream-codec.ts'
 
 export interface RedisBackplaneOptions {
-  url: string
+  deployment: RedisDeployment
   prefix: string
   maxEntries: number
   recoveryWindowMs: number
@@ -51,24 +50,30 @@ async function duplicates (client: RedisClient, where: string, log: Log, lost: (
     await within(Promise.all([reader.connect(), subscriber.connect()]), STARTUP_WAIT_MS, 'connecting')
   } catch {
     client.destroy()
-    throw new RedisUnreachableError(`cluster mode: Redis at ${where} stopped answering while the bridge started`)
+    throw new RedisUnreachableError(`cluster mode: ${where} stopped answering while the bridge started`)
   }
   return { reader, subscriber }
 }
 
-export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryWindowMs, log }: RedisBackplaneOptions): Promise<Backplane> {
-  const where = describeRedisUrl(url)
+export async function createRedisBackplane ({ deployment, prefix, maxEntries, recoveryWindowMs, log }: RedisBackplaneOptions): Promise<Backplane> {
+  const where = describeDeployment(deployment)
   const nodeId = randomBytes(8).toString('hex')
-  const client = await connectRedis(url, `${prefix}node:${nodeId}`)
+  const client = await connectDeployment(deployment, `${prefix}node:${nodeId}`)
   log.info({ redis: where, node: nodeId }, 'cluster mode: connected to Redis')
   let handler: NodeHandler | undefined
 
   // One line when the connection goes and one when it is back, not one per retry.
   let lost = false
-  client.on('error', (error: Error) => {
-    if (lost || client.isReady) return
+  function goneAway (reason: string): void {
+    if (lost) return
     lost = true
-    log.error({ redis: where, reason: error.message }, 'Redis unreachable: /ready answers 503 and publishes are refused until it is back')
+    log.error({ redis: where, reason }, 'Redis unreachable: /ready answers 503 and publishes are refused until it is back')
+  }
+  client.on('error', (error: Error) => { if (!client.isReady) goneAway(error.message) })
+  // A Sentinel client stays open while it moves to a new primary: it says 'reconnecting'.
+  client.on('reconnecting', () => { if (!client.isReady) goneAway('reconnecting') })
+  client.on('topology-change', (change: { type: string, node: { host: string, port: number } }) => {
+    if (change.type === 'MASTER_CHANGE') log.warn({ redis: where, primary: `${change.node.host}:${change.node.port}` }, 'cluster mode: the sentinels named a new Redis primary; the bridge moves to it')
   })
   client.on('ready', () => {
     if (!lost) return
@@ -148,7 +153,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     onEphemeral: (events) => handler?.deliver(events),
     answer: (question) => handler?.answer(question)
   })
-  await checkClaimEviction(client, log, url)
+  await checkClaimEviction(client, log, where)
 
   const ready = () => stream.ready()
   const claims = unavailableWithoutRedis(new RedisClaimStore(client, `${prefix}idempotency:`), ready)
