@@ -71,7 +71,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   }
   client.on('error', (error: Error) => { if (!client.isReady) goneAway(error.message) })
   // A Sentinel client stays open while it moves to a new primary: it says 'reconnecting'.
-  client.on('reconnecting', () => { if (!client.isReady) goneAway('reconnecting') })
+  client.on('reconnecting', () => { if (!client.isReady) goneAway('reconnecting to Redis') })
   client.on('topology-change', (change: { type: string, node: { host: string, port: number } }) => {
     if (change.type === 'MASTER_CHANGE') log.warn({ redis: where, primary: `${change.node.host}:${change.node.port}` }, 'cluster mode: the sentinels named a new Redis primary; the bridge moves to it')
   })
