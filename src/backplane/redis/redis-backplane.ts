@@ -9,6 +9,7 @@ import type { Log } from '../../ops/log.ts'
 import type { Backplane, BusMessage, NodeHandler, Question } from '../backplane.ts'
 import { connectDeployment, describeDeployment, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient, type RedisDeployment } from './connection.ts'
 import { within } from './deadline.ts'
+import { claimsAcrossSlots } from './cluster-claims.ts'
 import { checkClaimEviction } from './eviction-policy.ts'
 import { createNodes } from './nodes.ts'
 import { createPubSub } from './pub-sub.ts'
@@ -150,13 +151,16 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     prefix,
     nodeId,
     log,
+    // Plain PUBLISH on a Redis Cluster goes to every node of it; sharded pub/sub to one primary.
+    sharded: deployment.kind === 'cluster',
     onEphemeral: (events) => handler?.deliver(events),
     answer: (question) => handler?.answer(question)
   })
   await checkClaimEviction(client, log, where)
 
   const ready = () => stream.ready()
-  const claims = unavailableWithoutRedis(new RedisClaimStore(client, `${prefix}idempotency:`), ready)
+  const claimStore = new RedisClaimStore(client, `${prefix}idempotency:`)
+  const claims = unavailableWithoutRedis(deployment.kind === 'cluster' ? claimsAcrossSlots(claimStore) : claimStore, ready)
   const sessions = createRedisSessionStore({ client, prefix: `${prefix}session:`, ttlMs: recoveryWindowMs, nodeId, nodes: () => nodes.sessionNodes() })
 
   /** So that the first presence members it gives are complete, a starting node waits for every node's snapshot. */
