@@ -1,9 +1,11 @@
 // What two bridges on any Redis deployment do as one, as on one Redis: delivery, de-duplication
 // (batches too, whose uuids lie in different slots of a Redis Cluster), room counts, recovery on
-// another node, presence and whispers across nodes. Each topology's test file runs it.
+// another node, presence and whispers across nodes; and a failover under them. Each topology's
+// test files run them.
+import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import type { Env } from '../../src/config/index.ts'
-import { connectClient, nextEvent, postJson, recordEvents, securedEnv, socketToken, startBridge, subscribe } from './bridge.ts'
+import { captureLogs, connectClient, nextEvent, postJson, recordEvents, securedEnv, socketToken, startBridge, subscribe, waitFor, type TestClient } from './bridge.ts'
 import { connectEcho, nextOn } from './echo.ts'
 import { loadBalancer } from './load-balancer.ts'
 import { dropConnection, eventsArrived, reconnect } from './recovery.ts'
@@ -91,4 +93,60 @@ export function twoBridgesActAsOne (t: Test, name: string, envOf: () => Env): vo
     const results = (again.body as { results: Array<{ duplicate?: boolean }> }).results
     t.same(results.map((result) => result.duplicate === true), [true, true, true, false, false, false], 'the first three were duplicates on the other node')
   })
+}
+
+export const SERVING_AGAIN_WITHIN_MS = 15_000
+
+async function ready (fastify: FastifyInstance): Promise<boolean> {
+  return (await fastify.inject({ method: 'GET', url: '/ready' })).statusCode === 200
+}
+
+function numbersOf (received: Array<{ event: string, data: unknown }>): number[] {
+  return received.filter(({ event }) => event === 'new_message').map(({ data }) => (data as { message: { n: number } }).message.n)
+}
+
+/**
+ * Two bridges on `env`'s deployment, publishing all along, while `fail` fails its primary over:
+ * both serve again within 15 s of it, every accepted event arrives once, and `moved` is logged.
+ */
+export async function failoverUnderTwoBridges (t: Test, env: Env, fail: () => Promise<unknown>, moved?: string): Promise<void> {
+  const logs = captureLogs()
+  const a = await startBridge(t, { ...env, LOG_LEVEL: 'info' }, { logStream: logs.stream })
+  const b = await startBridge(t, env)
+  const clients: TestClient[] = [await connectClient(t, a.url), await connectClient(t, b.url)]
+  for (const client of clients) await subscribe(client, 'chat_1')
+  const received = clients.map((client) => recordEvents(client))
+
+  // Publishes go on through the failover; those answered 202 must reach both clients.
+  const accepted: number[] = []
+  const publishing = { on: true }
+  const publisher = (async () => {
+    for (let n = 0; publishing.on; n++) {
+      const answer = await postJson(a.url, '/api/sms/new-message', { room: 'chat_1', message: { n } }).catch(() => undefined)
+      if (answer?.status === 202) accepted.push(n)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  })()
+  await waitFor(() => accepted.length >= 10, 'publishes before the failover')
+
+  const failedAt = Date.now()
+  await fail()
+  await waitFor(async () => await ready(a.fastify) && await ready(b.fastify), 'both bridges ready again', SERVING_AGAIN_WITHIN_MS)
+  const acceptedAfter = accepted.length
+  await waitFor(() => accepted.length > acceptedAfter + 5, 'publishes accepted after the failover', SERVING_AGAIN_WITHIN_MS)
+  const last = accepted.at(-1) as number
+  await waitFor(() => received.every((seen) => numbersOf(seen).includes(last)), 'an event published after the failover on both nodes', SERVING_AGAIN_WITHIN_MS)
+  const servingAfterMs = Date.now() - failedAt
+  t.ok(servingAfterMs < SERVING_AGAIN_WITHIN_MS, `serving again ${servingAfterMs} ms after the failover began`)
+  publishing.on = false
+  await publisher
+
+  // The clients stay connected through it, so none is told anything: every accepted event must arrive, once.
+  for (const [index, seen] of received.entries()) {
+    const numbers = numbersOf(seen)
+    t.same(numbers, [...new Set(numbers)], `client ${index}: no event twice`)
+    t.same(accepted.filter((n) => !numbers.includes(n)), [], `client ${index}: every accepted event arrived`)
+  }
+  t.ok(clients.every((client) => client.connected), 'clients stayed connected')
+  if (moved !== undefined) t.ok(logs.lines.some((line) => line.msg === moved), 'the move is logged')
 }
