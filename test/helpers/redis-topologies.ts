@@ -10,7 +10,6 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createClient } from 'redis'
 import type { Test } from 'tap'
-import type { Env } from '../../src/config/index.ts'
 import { freePort } from './bridge.ts'
 import { waitFor } from './redis.ts'
 
@@ -263,11 +262,11 @@ export async function startRedisCluster (t: Test): Promise<RedisClusterSet> {
 }
 
 /** Environment for bridges on the Sentinel set, under a prefix of their own. */
-export function sentinelEnv (set: SentinelSet): Env & { BRIDGE_REDIS_PREFIX: string } {
+export function sentinelEnv (set: SentinelSet): Record<string, string> & { BRIDGE_REDIS_PREFIX: string } {
   return { REDIS_SENTINELS: set.sentinels, REDIS_SENTINEL_NAME: set.name, BRIDGE_REDIS_PREFIX: `test:${randomUUID()}:` }
 }
 
 /** Environment for bridges on the Redis Cluster, under a prefix of their own. */
-export function redisClusterEnv (cluster: RedisClusterSet): Env & { BRIDGE_REDIS_PREFIX: string } {
+export function redisClusterEnv (cluster: RedisClusterSet): Record<string, string> & { BRIDGE_REDIS_PREFIX: string } {
   return { REDIS_CLUSTER_NODES: cluster.nodes, BRIDGE_REDIS_PREFIX: `test:${randomUUID()}:` }
 }
