@@ -149,4 +149,5 @@ export async function failoverUnderTwoBridges (t: Test, env: Env, fail: () => Pr
   }
   t.ok(clients.every((client) => client.connected), 'clients stayed connected')
   if (moved !== undefined) t.ok(logs.lines.some((line) => line.msg === moved), 'the move is logged')
+  t.ok(logs.lines.some((line) => line.msg === 'Redis reachable again'), 'the return is logged (and what was read before the move is not taken as recoverable)')
 }

@@ -76,7 +76,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   client.on('topology-change', (change: { type: string, node: { host: string, port: number } }) => {
     if (change.type === 'MASTER_CHANGE') log.warn({ redis: where, primary: `${change.node.host}:${change.node.port}` }, 'cluster mode: the sentinels named a new Redis primary; the bridge moves to it')
   })
-  client.on('ready', () => {
+  function back (): void {
     if (!lost) return
     lost = false
     log.info({ redis: where }, 'Redis reachable again')
@@ -84,7 +84,11 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     stream.resync().then(() => stream.append({ type: 'hello' })).catch((error: unknown) => {
       log.debug({ reason: String(error) }, 'cluster bus: resync failed')
     })
-  })
+  }
+  client.on('ready', back)
+  // A Redis Cluster client stays ready while one of its primaries is away: it tells per node.
+  client.on('node-reconnecting', () => goneAway('a primary of the Redis Cluster is unreachable'))
+  client.on('node-ready', back)
   const { reader, subscriber } = await duplicates(client, where, log, () => lost)
 
   function announce (message: BusMessage | { type: 'hello' } | { type: 'dead', node: string }): void {
