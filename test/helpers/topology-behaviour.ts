@@ -107,7 +107,8 @@ function numbersOf (received: Array<{ event: string, data: unknown }>): number[]
 
 /**
  * Two bridges on `env`'s deployment, publishing all along, while `fail` fails its primary over:
- * both serve again within 15 s of it, every accepted event arrives once, and `moved` is logged.
+ * both serve again within 15 s of it, every accepted event reaches the connected clients once, a
+ * client away meanwhile recovers them all or is told it did not, and `moved` is logged.
  */
 export async function failoverUnderTwoBridges (t: Test, env: Env, fail: () => Promise<unknown>, moved?: string): Promise<void> {
   const logs = captureLogs()
@@ -116,6 +117,10 @@ export async function failoverUnderTwoBridges (t: Test, env: Env, fail: () => Pr
   const clients: TestClient[] = [await connectClient(t, a.url), await connectClient(t, b.url)]
   for (const client of clients) await subscribe(client, 'chat_1')
   const received = clients.map((client) => recordEvents(client))
+  // One more client, away during the failover: it comes back to recover what it missed.
+  const away = await connectClient(t, b.url)
+  await subscribe(away, 'chat_1')
+  const receivedAway = recordEvents(away)
 
   // Publishes go on through the failover; those answered 202 must reach both clients.
   const accepted: number[] = []
@@ -129,6 +134,8 @@ export async function failoverUnderTwoBridges (t: Test, env: Env, fail: () => Pr
   })()
   await waitFor(() => accepted.length >= 10, 'publishes before the failover')
 
+  await dropConnection(away, b.fastify)
+  const awayFrom = accepted.length
   const failedAt = Date.now()
   await fail()
   await waitFor(async () => await ready(a.fastify) && await ready(b.fastify), 'both bridges ready again', SERVING_AGAIN_WITHIN_MS)
@@ -153,6 +160,14 @@ export async function failoverUnderTwoBridges (t: Test, env: Env, fail: () => Pr
     t.same(accepted.filter((n) => !numbers.includes(n)), [], `client ${index}: every accepted event arrived`)
   }
   t.ok(clients.every((client) => client.connected), 'clients stayed connected')
+  // Back after the failover: it recovers every accepted event it missed, or is told it did not.
+  await reconnect(away)
+  if (away.recovered) {
+    await eventsArrived(away, receivedAway, accepted.length - awayFrom)
+    t.same(accepted.slice(awayFrom).filter((n) => !numbersOf(receivedAway).includes(n)), [], 'the client away recovered every accepted event')
+  } else {
+    t.pass('the client away was told it did not recover (recovered === false)')
+  }
   if (moved !== undefined) t.ok(logs.lines.some((line) => line.msg === moved), 'the move is logged')
   t.ok(logs.lines.some((line) => line.msg === 'Redis reachable again'), 'the return is logged (and what was read before the move is not taken as recoverable)')
 }
