@@ -1,4 +1,4 @@
-// The backplane of a cluster on one Redis: a stream every node appends to and reads in order
+// The backplane of a cluster on Redis: a stream every node appends to and reads in order
 // (stream-bus.ts), pub/sub for whispers and questions (pub-sub.ts), claims and sessions as keys,
 // node liveness from heartbeats (nodes.ts). A starting node says hello and waits for the others'
 // snapshots. Which Redis deployment it runs on (one Redis, Sentinel, Redis Cluster) is connection.ts's.
