@@ -6,6 +6,7 @@
 // `laravel-redis:<hash>:<number>` through the backplane, and only the winner publishes.
 import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
+import { redisDeploymentOf } from '../../src/backplane/create.ts'
 import { createBatchQueue } from '../../src/broadcasting/batch-queue.ts'
 import { readBroadcastMessage, type DropReason } from '../../src/broadcasting/laravel-redis-message.ts'
 import { createOccurrenceCounter } from '../../src/broadcasting/occurrences.ts'
@@ -139,7 +140,7 @@ export default fp(async function laravelRedis (fastify) {
   })
 
   // An empty prefix matches every channel: nothing can arrive under another one.
-  const prefixWatch = prefix === '' ? undefined : watchOtherPrefixes({ url, prefix, ignore: fastify.config.redisUrl === undefined ? undefined : fastify.config.redisPrefix, log })
+  const prefixWatch = prefix === '' ? undefined : watchOtherPrefixes({ url, prefix, ignore: redisDeploymentOf(fastify.config) === undefined ? undefined : fastify.config.redisPrefix, log })
 
   function receive (message: string, channel: string): void {
     prefixWatch?.arrived()

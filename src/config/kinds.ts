@@ -3,7 +3,7 @@
 // the loader, the README table and the help text read back (src/config/variables.ts).
 import { Type, type TProperties, type TSchema } from 'typebox'
 
-export type Kind = 'text' | 'tokens' | 'integer' | 'fraction' | 'switch' | 'choice' | 'redis-url' | 'http-url' | 'origins' | 'proxies'
+export type Kind = 'text' | 'tokens' | 'integer' | 'fraction' | 'switch' | 'choice' | 'redis-url' | 'redis-nodes' | 'http-url' | 'origins' | 'proxies'
 
 export interface DefaultContext {
   production: boolean
@@ -90,6 +90,11 @@ export function tokens (env: string, options: Shown & { requiredInProduction?: s
 /** redis:// or rediss://; the URL may hold a password, so errors never repeat it. */
 export function redisUrl (env: string, options: Shown) {
   return declared(Type.String(annotate(env, 'redis-url', options)))
+}
+
+/** Comma-separated `host:port` entries: Redis servers (seed nodes of a Redis Cluster, sentinels). */
+export function redisNodes (env: string, options: Shown) {
+  return declared(Type.Array(Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) }), annotate(env, 'redis-nodes', options)))
 }
 
 export function httpUrl (env: string, options: Shown & { example: string }) {

@@ -90,6 +90,20 @@ function parseRedisUrl (name: string, raw: string): string {
   return raw
 }
 
+/** `host:port,…`; a host is a name, an IPv4 address or a bracketed IPv6 address. */
+function parseRedisNodes (name: string, raw: string): Array<{ host: string, port: number }> {
+  const entries = list(raw)
+  if (entries.length === 0) throw new ConfigError(`${name} must list host:port entries separated by commas (e.g. 10.0.0.1:26379,10.0.0.2:26379)`)
+  return entries.map((entry) => {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(entry)
+    const port = Number(match?.[2])
+    if (match === null || port < 1 || port > 65535) {
+      throw new ConfigError(`${name} must list host:port entries separated by commas (e.g. 10.0.0.1:26379,10.0.0.2:26379), got "${entry}"`)
+    }
+    return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port }
+  })
+}
+
 function parseHttpUrl (name: string, raw: string, schema: VariableSchema): string {
   let url: URL
   try {
@@ -144,6 +158,7 @@ const parsers: Record<Kind, Parser> = {
   switch: parseSwitch,
   choice: parseChoice,
   'redis-url': parseRedisUrl,
+  'redis-nodes': parseRedisNodes,
   'http-url': parseHttpUrl,
   origins: parseOrigins,
   proxies: parseProxies

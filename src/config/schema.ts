@@ -3,7 +3,7 @@
 // configuration table (`npm run config-table`) and the help text (help.ts) all come from here.
 // A new variable is one entry below; docs/development.md says how.
 import { Type, type Static } from 'typebox'
-import { choice, fraction, httpUrl, integer, onOff, origins, proxies, redisUrl, secret, text, together, tokens } from './kinds.ts'
+import { choice, fraction, httpUrl, integer, onOff, origins, proxies, redisNodes, redisUrl, secret, text, together, tokens } from './kinds.ts'
 import { defaultMaxHeapUsedBytes, defaultMaxRssBytes } from './memory-defaults.ts'
 
 const MAX_BYTES = Number.MAX_SAFE_INTEGER
@@ -17,6 +17,13 @@ export const PusherApp = Type.Object({
   }),
   key: text('BRIDGE_PUSHER_KEY', { row: 'BRIDGE_PUSHER_APP_ID', pattern: '^[A-Za-z0-9_\\-.]{1,128}$', rule: '1-128 characters of A-Z a-z 0-9 _ - .', echo: false }),
   secret: secret('BRIDGE_PUSHER_SECRET', { row: 'BRIDGE_PUSHER_APP_ID' })
+})
+
+export const RedisSentinel = Type.Object({
+  nodes: redisNodes('REDIS_SENTINELS', {
+    meaning: '[cluster mode](docs/cluster.md) on a Sentinel-managed Redis: the sentinels, `host:port,…` (e.g. `10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379`), with the name of the primary they monitor; instead of `REDIS_URL`'
+  }),
+  name: text('REDIS_SENTINEL_NAME', { row: 'REDIS_SENTINELS', pattern: '^[A-Za-z0-9_\\-.]{1,128}$', rule: '1-128 characters of A-Z a-z 0-9 _ - .' })
 })
 
 export const ConfigSchema = Type.Object({
@@ -144,11 +151,15 @@ export const ConfigSchema = Type.Object({
   redisUrl: Type.Optional(redisUrl('REDIS_URL', {
     meaning: 'turns on [cluster mode](docs/cluster.md): `redis://[user:password@]host:6379[/db]`, or `rediss://` for TLS'
   })),
+  redisSentinel: together('a Sentinel deployment needs the sentinels and the name of the primary they monitor', RedisSentinel.properties),
+  redisClusterNodes: Type.Optional(redisNodes('REDIS_CLUSTER_NODES', {
+    meaning: '[cluster mode](docs/cluster.md) on a Redis Cluster: some of its nodes, `host:port,…`, from which the bridge learns the rest; instead of `REDIS_URL`'
+  })),
   redisPrefix: text('BRIDGE_REDIS_PREFIX', {
     default: 'bridge:',
     pattern: '^[A-Za-z0-9_\\-.:{}]{1,64}$',
     rule: `1-64 ${PREFIX_RULE}`,
-    meaning: 'prefix of every Redis key and channel of the bridge, so several deployments can share one Redis'
+    meaning: 'prefix of every Redis key and channel of the bridge, so several deployments can share one Redis; with `REDIS_CLUSTER_NODES` it must not hold a hash tag (`{…}`)'
   }),
   redisStreamMaxEntries: integer('BRIDGE_REDIS_STREAM_MAX_ENTRIES', {
     // Not below 1,000: a node that fell behind past the cap must find a full read (500 entries).
@@ -202,4 +213,5 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>
 export type PusherApp = Static<typeof PusherApp>
+export type RedisSentinel = Static<typeof RedisSentinel>
 export type LogLevel = Config['logLevel']

@@ -135,6 +135,34 @@ t.test('REDIS_URL turns on cluster mode; a bad one is refused without echoing it
   }
 })
 
+t.test('REDIS_SENTINELS with REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES, choose the other Redis deployments', async (t) => {
+  t.same(loadConfig({ REDIS_SENTINELS: '10.0.0.1:26379, sentinel-2:26379,[fd00::3]:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redisSentinel, {
+    nodes: [{ host: '10.0.0.1', port: 26379 }, { host: 'sentinel-2', port: 26379 }, { host: 'fd00::3', port: 26379 }],
+    name: 'mymaster'
+  })
+  t.same(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000,redis-2:7001' }).redisClusterNodes, [{ host: 'redis-1', port: 7000 }, { host: 'redis-2', port: 7001 }])
+  t.equal(loadConfig({}).redisSentinel, undefined)
+  t.equal(loadConfig({}).redisClusterNodes, undefined)
+  t.equal(loadConfig({ REDIS_URL: 'redis://localhost:6379', BRIDGE_REDIS_PREFIX: '{app}:' }).redisPrefix, '{app}:', 'a hash tag is fine on one Redis')
+
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ REDIS_SENTINELS: '10.0.0.1:26379' }, /^REDIS_SENTINEL_NAME must be set too: a Sentinel deployment needs the sentinels and the name of the primary they monitor$/],
+    [{ REDIS_SENTINEL_NAME: 'mymaster' }, /^REDIS_SENTINELS must be set too/],
+    [{ REDIS_SENTINELS: '10.0.0.1', REDIS_SENTINEL_NAME: 'm' }, /^REDIS_SENTINELS must list host:port entries separated by commas \(e\.g\. 10\.0\.0\.1:26379,10\.0\.0\.2:26379\), got "10\.0\.0\.1"$/],
+    [{ REDIS_SENTINELS: 'a:1,b:70000', REDIS_SENTINEL_NAME: 'm' }, /^REDIS_SENTINELS must list host:port entries .*, got "b:70000"$/],
+    [{ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'my master' }, /^REDIS_SENTINEL_NAME must be 1-128 characters/],
+    [{ REDIS_CLUSTER_NODES: 'redis://redis-1:7000' }, /^REDIS_CLUSTER_NODES must list host:port entries .*, got "redis:\/\/redis-1:7000"$/],
+    [{ REDIS_CLUSTER_NODES: ',' }, /^REDIS_CLUSTER_NODES must list host:port entries/],
+    [{ REDIS_URL: 'redis://localhost:6379', REDIS_CLUSTER_NODES: 'redis-1:7000' }, /^REDIS_URL and REDIS_CLUSTER_NODES are both set: set only one of REDIS_URL \(one Redis\), REDIS_SENTINELS \(Sentinel\) or REDIS_CLUSTER_NODES \(Redis Cluster\)$/],
+    [{ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'redis-1:7000' }, /^REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set/],
+    [{ REDIS_CLUSTER_NODES: 'redis-1:7000', BRIDGE_REDIS_PREFIX: 'bridge:{app}:' }, /^BRIDGE_REDIS_PREFIX must not hold a hash tag \(\{…\}\) with REDIS_CLUSTER_NODES: it would put every key of the bridge in one slot of the Redis Cluster, got "bridge:\{app\}:"$/],
+    [{ REDIS_CLUSTER_NODES: 'redis-1:7000', BRIDGE_REDIS_PREFIX: 'bridge{' }, /^BRIDGE_REDIS_PREFIX must not hold a hash tag/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+})
+
 t.test('Laravel Broadcasting and Echo settings (section 5): defaults, values, one line per bad value', async (t) => {
   t.match(loadConfig({}), {
     authEndpoint: undefined,

@@ -35,3 +35,10 @@ t.test('every enabled path named; secrets never, only which guard is on', async 
     'browsers: any origin, without cookies (CORS_ORIGINS=*)'
   ])
 })
+
+t.test('the start line names the Redis deployment: Sentinel or Redis Cluster', async (t) => {
+  const sentinel = loadConfig(testEnv({ REDIS_SENTINELS: '10.0.0.1:26379, 10.0.0.2:26379,[::1]:26380', REDIS_SENTINEL_NAME: 'mymaster' }))
+  t.ok(enabledPaths(sentinel).includes('cluster mode on the Redis primary "mymaster" of the sentinels 10.0.0.1:26379, 10.0.0.2:26379, [::1]:26380 (keys under bridge:)'))
+  const cluster = loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:7000,redis-2:7000', BRIDGE_REDIS_PREFIX: 'app:' }))
+  t.ok(enabledPaths(cluster).includes('cluster mode on the Redis Cluster of redis-1:7000, redis-2:7000 (keys under app:)'))
+})
