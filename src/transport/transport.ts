@@ -220,12 +220,13 @@ export async function createTransport ({ io, backplane, internals, config, log, 
         return presence.list(socket.id, channel, member)
       },
       leave (socket: BridgeSocket, channel: string): void {
-        socket.leave(internalRoom('echo', channel))
         if (socket.data.presence !== undefined) {
           const { [channel]: _left, ...others } = socket.data.presence
           socket.data.presence = others
         }
+        // The member leaves before the socket: a channel's last member_removed precedes its channel_vacated.
         presence.leave(socket.id, channel)
+        socket.leave(internalRoom('echo', channel))
       },
       members (channel: string): Member[] {
         return presence.members(channel)
