@@ -13,6 +13,8 @@ export interface ReceivedWebhook {
   raw: string
   body: { time_ms: number, events: WebhookEvent[] }
   signed: boolean
+  /** When it arrived (ms since the epoch). */
+  at: number
 }
 
 /** How the receiver answers a request: by default 200. */
@@ -32,7 +34,8 @@ export async function webhookReceiver (t: Test, secret = pusherApp.secret) {
         headers: request.headers,
         raw,
         body: JSON.parse(raw) as ReceivedWebhook['body'],
-        signed: given.length === expected.length && timingSafeEqual(given, expected)
+        signed: given.length === expected.length && timingSafeEqual(given, expected),
+        at: Date.now()
       }
       requests.push(received)
       answer(received, response)

@@ -195,6 +195,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       // this node's own state tells them it is there (it has no members yet, so nothing is lost).
       announceState()
       await othersKnown()
+      webhooks.joined()
     },
     async publish (events: readonly EncodedEvent[]) {
       if (!ready()) throw unavailable('nothing was published')

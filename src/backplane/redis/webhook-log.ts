@@ -15,8 +15,14 @@ const RENEW_EVERY_MS = 2000
 const READ_EVERY_MS = 100
 const READ_COUNT = 500
 
-const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
+// Renewed, or taken again where Redis lost it (a restart without persistence): the sender goes on.
+const RENEW = "local holder = redis.call('GET', KEYS[1]) if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end " +
+  "if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0"
+// Reads only while this node holds the lease: a node that lost it sends nothing new.
+const READ = "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end return redis.call('XRANGE', KEYS[2], ARGV[2], '+', 'COUNT', ARGV[3])"
 const SAVE_DELIVERED = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[2], ARGV[2]) redis.call('XTRIM', KEYS[3], 'MINID', '~', ARGV[2]) return 1 end return 0"
+
+type RawEntry = [id: string, fields: string[]]
 
 export interface RedisWebhookLogOptions {
   client: RedisClient
@@ -26,7 +32,7 @@ export interface RedisWebhookLogOptions {
   leaseMs?: number
 }
 
-export function createRedisWebhookLog ({ client, prefix, nodeId, log, leaseMs = SENDER_LEASE_MS }: RedisWebhookLogOptions): WebhookLog {
+export function createRedisWebhookLog ({ client, prefix, nodeId, log, leaseMs = SENDER_LEASE_MS }: RedisWebhookLogOptions): WebhookLog & { joined: () => void } {
   const stream = `${prefix}webhooks`
   const leaseKey = `${prefix}webhooks:sender`
   const deliveredKey = `${prefix}webhooks:delivered`
@@ -37,6 +43,8 @@ export function createRedisWebhookLog ({ client, prefix, nodeId, log, leaseMs = 
   let saved: string | undefined
   let reading = false
   let closed = false
+  /** A starting node learns the others' channels and members from their snapshots: not changes to report. */
+  let joined = false
 
   function stopSending (why: string): void {
     if (sink === undefined) return
@@ -66,10 +74,13 @@ export function createRedisWebhookLog ({ client, prefix, nodeId, log, leaseMs = 
     try {
       while (sink?.accepting() === true) {
         const current: WebhookSink = sink
-        const entries = await client.xRange(stream, `(${lastRead}`, '+', { COUNT: READ_COUNT }) ?? []
+        const entries = await client.eval(READ, { keys: [leaseKey, stream], arguments: [nodeId, `(${lastRead}`, String(READ_COUNT)] }) as RawEntry[] | null
+        if (entries === null) return stopSending('its sender lease was taken by another node')
         if (current !== sink) return
-        for (const { id, message } of entries) {
+        for (const [id, fields] of entries) {
           lastRead = id
+          const message: Record<string, string> = {}
+          for (let index = 0; index + 1 < fields.length; index += 2) message[fields[index] as string] = fields[index + 1] as string
           let events: WebhookEvent[]
           try {
             events = JSON.parse(message.e ?? '[]') as WebhookEvent[]
@@ -82,8 +93,8 @@ export function createRedisWebhookLog ({ client, prefix, nodeId, log, leaseMs = 
       }
       const delivered = sink?.delivered()
       if (delivered !== undefined && delivered !== saved) {
-        saved = delivered
-        await client.eval(SAVE_DELIVERED, { keys: [leaseKey, deliveredKey, stream], arguments: [nodeId, delivered] })
+        const stored = await client.eval(SAVE_DELIVERED, { keys: [leaseKey, deliveredKey, stream], arguments: [nodeId, delivered] })
+        if (stored === 1) saved = delivered
       }
     } finally {
       reading = false
@@ -100,6 +111,7 @@ export function createRedisWebhookLog ({ client, prefix, nodeId, log, leaseMs = 
 
   return {
     append (position, events) {
+      if (!joined) return
       const id = `${position[0]}-${position[1]}`
       client.xAdd(stream, id, { t: String(position[0]), e: JSON.stringify(events) }, {
         TRIM: { strategy: 'MAXLEN', strategyModifier: '~', threshold: WEBHOOK_LOG_MAX_ENTRIES }
@@ -108,6 +120,10 @@ export function createRedisWebhookLog ({ client, prefix, nodeId, log, leaseMs = 
         if (/equal or smaller/.test(String(error))) return
         log.debug({ id, reason: String(error) }, 'webhooks: not appended')
       })
+    },
+    /** The node has read every other node's state: what it derives from now on is news. */
+    joined () {
+      joined = true
     },
     start (opener) {
       open = opener

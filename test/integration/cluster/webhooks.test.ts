@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { freePort, socketToken, startBridge, startServer, waitFor } from '../../helpers/bridge.ts'
 import { answerTo, connectEcho } from '../../helpers/echo.ts'
 import { pusherEnv } from '../../helpers/pusher-js.ts'
-import { clusterEnv } from '../../helpers/redis.ts'
+import { clusterEnv, privateRedis } from '../../helpers/redis.ts'
 import { eventsOf, webhookReceiver } from '../../helpers/webhook-receiver.ts'
 
 t.setTimeout(180_000)
@@ -82,4 +82,55 @@ t.test('the sender is killed (SIGKILL) with webhooks undelivered: the other node
   const room7 = eventsOf(receiver.requests.slice(-5).flatMap((request) => request.body.events), 'presence-room.7')
   t.same(room7.filter((name) => name !== 'channel_occupied' && name !== 'member_added:ann'), ['member_removed:ann', 'channel_vacated'], 'the dead node\'s member removed, then its channel vacated')
   t.same(eventsOf(receiver.requests.at(-1)?.body.events ?? [], 'presence-room.7').slice(0, 2), ['channel_occupied', 'member_added:ann'], 'what the killed sender never delivered, in order')
+})
+
+t.test('a node that starts later learns the existing channels and members without reporting them again', async (t) => {
+  const receiver = await webhookReceiver(t)
+  const env = pusherEnv({ ...clusterEnv(t), BRIDGE_WEBHOOK_URL: receiver.url, BRIDGE_WEBHOOK_BATCH_MS: '20' })
+  const a = await startBridge(t, env)
+  const ann = await connectEcho(t, a.url, { bearerToken: socketToken({ sub: 'ann', rooms }) })
+  ann.join('room.4')
+  t.equal(await answerTo(ann, 'presence-room.4'), 'ok')
+  await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.4').length === 2, 'occupied and added')
+  const b = await startBridge(t, env)
+  const bob = await connectEcho(t, b.url, { bearerToken: socketToken({ sub: 'bob', rooms }) })
+  bob.join('room.4')
+  t.equal(await answerTo(bob, 'presence-room.4'), 'ok')
+  await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.4').includes('member_added:bob'), 'bob added')
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.same(eventsOf(receiver.delivered(), 'presence-room.4'), ['channel_occupied', 'member_added:ann', 'member_added:bob'], 'nothing twice')
+})
+
+t.test('Redis paused, then restarted empty: a change made during the pause is reported, nothing is sent twice, webhooks go on', async (t) => {
+  const redis = await privateRedis(t)
+  const receiver = await webhookReceiver(t)
+  const env = pusherEnv({ ...clusterEnv(t, redis.url), BRIDGE_WEBHOOK_URL: receiver.url, BRIDGE_WEBHOOK_BATCH_MS: '20' })
+  const a = await startBridge(t, env)
+  const b = await startBridge(t, env)
+  const ann = await connectEcho(t, a.url, { bearerToken: socketToken({ sub: 'ann', rooms }) })
+  ann.join('room.5')
+  t.equal(await answerTo(ann, 'presence-room.5'), 'ok')
+  await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.5').length === 2, 'occupied and added')
+
+  const bob = await connectEcho(t, b.url, { bearerToken: socketToken({ sub: 'bob', rooms }) })
+  // Shorter than the sender's lease: the sender goes on after it.
+  redis.pause()
+  bob.join('room.6')
+  const answered = answerTo(bob, 'presence-room.6')
+  await new Promise((resolve) => setTimeout(resolve, 2500))
+  redis.resume()
+  t.equal(await answered, 'ok', 'subscribing works while Redis is paused')
+  await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.6').includes('member_added:bob'), 'the change made during the pause reported', 30_000)
+
+  await redis.stop()
+  await redis.start()
+  const cy = await connectEcho(t, a.url, { bearerToken: socketToken({ sub: 'cy', rooms }) })
+  await waitFor(async () => (await fetch(`${a.url}/ready`)).status === 200 && (await fetch(`${b.url}/ready`)).status === 200, 'both ready again', 30_000)
+  cy.join('room.7')
+  t.equal(await answerTo(cy, 'presence-room.7'), 'ok')
+  await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.7').includes('member_added:cy'), 'webhooks go on after the restart', 45_000)
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  t.comment(JSON.stringify(receiver.requests.map((r) => [r.body.time_ms, r.body.events])))
+  t.same(eventsOf(receiver.delivered(), 'presence-room.5'), ['channel_occupied', 'member_added:ann'], 'what was reported before is not reported again')
+  t.same(eventsOf(receiver.delivered(), 'presence-room.6'), ['channel_occupied', 'member_added:bob'], 'nor what was reported after the pause')
 })
