@@ -250,9 +250,10 @@ export async function createTransport ({ io, backplane, internals, config, log, 
         pusher.join(conn, channel)
       },
       leave (conn: PusherConnection, channel: string): void {
-        if (pusher.isSubscribed(conn, channel)) vacate(channel)
+        const subscribed = pusher.isSubscribed(conn, channel)
         pusher.leave(conn, channel)
         presence.leave(conn.id, channel)
+        if (subscribed) vacate(channel)
       },
       isSubscribed: pusher.isSubscribed,
       subscriptionCount: pusher.subscriptionCount,

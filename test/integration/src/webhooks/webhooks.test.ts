@@ -1,7 +1,8 @@
 // Webhooks of one bridge (contract section 7) to a real HTTP receiver, with real socket.io, Echo
 // and pusher-js clients: what is sent, when, signed how, and what a failing receiver changes.
 import t from 'tap'
-import { connectClient, metricValue, socketToken, startBridge, subscribe, unsubscribe, waitFor } from '../../../helpers/bridge.ts'
+import { once } from 'node:events'
+import { connectClient, metricValue, socketToken, startBridge, startServer, subscribe, unsubscribe, waitFor } from '../../../helpers/bridge.ts'
 import { answerTo, connectEcho, socketOf } from '../../../helpers/echo.ts'
 import { pusherApp } from '../../../helpers/pusher.ts'
 import { connectPusher, pusherEnv, subscribed } from '../../../helpers/pusher-js.ts'
@@ -131,4 +132,30 @@ t.test('a receiver answering 500, then 200: retried within 10 s, in order, count
   t.equal(metricValue(metrics, 'bridge_webhook_events_dropped_total'), 0)
   t.equal(metricValue(metrics, 'bridge_webhook_queue_events'), 0)
   t.equal(metricValue(metrics, 'bridge_webhook_oldest_undelivered_seconds'), 0)
+})
+
+t.test('pusher-js alone on a presence channel: occupied, added, then removed before vacated', async (t) => {
+  const { url, receiver } = await bridgeWithReceiver(t)
+  const pusher = await connectPusher(t, url, { member: { user_id: 'fay' } })
+  await subscribed(pusher, 'presence-room.8')
+  await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.8').length === 2, 'occupied and added')
+  pusher.unsubscribe('presence-room.8')
+  await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.8').length === 4, 'removed and vacated')
+  t.same(eventsOf(receiver.delivered(), 'presence-room.8'), ['channel_occupied', 'member_added:fay', 'member_removed:fay', 'channel_vacated'])
+})
+
+t.test('the process refuses to start: one line naming the variable, exit 1', async (t) => {
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ BRIDGE_WEBHOOK_URL: 'https://app.example.com/pusher/webhooks' }, /^bridge: invalid configuration: BRIDGE_WEBHOOK_URL needs BRIDGE_PUSHER_APP_ID, BRIDGE_PUSHER_KEY and BRIDGE_PUSHER_SECRET/],
+    [pusherEnv({ BRIDGE_WEBHOOK_URL: 'app.example.com/hooks' }) as Record<string, string>, /^bridge: invalid configuration: BRIDGE_WEBHOOK_URL must be a URL/],
+    [{ BRIDGE_WEBHOOK_EVENTS: 'member_added,presence_changed' }, /^bridge: invalid configuration: BRIDGE_WEBHOOK_EVENTS must list some of .*, got "presence_changed"$/]
+  ]
+  for (const [env, message] of cases) {
+    const { child, output } = startServer({ ...env, PORT: '0' })
+    const [code] = await once(child, 'exit') as [number | null]
+    t.equal(code, 1, JSON.stringify(env))
+    const lines = output().stderr.trim().split('\n')
+    t.equal(lines.length, 1, 'one line')
+    t.match(lines[0], message)
+  }
 })
