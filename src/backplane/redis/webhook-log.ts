@@ -33,9 +33,10 @@ export interface RedisWebhookLogOptions {
 }
 
 export function createRedisWebhookLog ({ client, prefix, nodeId, log, leaseMs = SENDER_LEASE_MS }: RedisWebhookLogOptions): WebhookLog & { joined: () => void } {
-  const stream = `${prefix}webhooks`
-  const leaseKey = `${prefix}webhooks:sender`
-  const deliveredKey = `${prefix}webhooks:delivered`
+  // One hash tag: on a Redis Cluster the scripts below touch all three, which must share a slot.
+  const stream = `${prefix}{webhooks}`
+  const leaseKey = `${prefix}{webhooks}:sender`
+  const deliveredKey = `${prefix}{webhooks}:delivered`
   const timers: NodeJS.Timeout[] = []
   let open: (() => WebhookSink) | undefined
   let sink: WebhookSink | undefined
