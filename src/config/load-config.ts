@@ -86,6 +86,9 @@ export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Con
   checkRedisDeployment(values)
   const openDevelopment = !production && isUnset(values.apiTokens) && values.jwtSecret === undefined
   computeDefaults(values, { production, openDevelopment })
+  if (values.webhookUrl !== undefined && values.pusher === undefined) {
+    throw new ConfigError('BRIDGE_WEBHOOK_URL needs BRIDGE_PUSHER_APP_ID, BRIDGE_PUSHER_KEY and BRIDGE_PUSHER_SECRET: webhooks are signed with that app\'s key and secret')
+  }
   // Each field is what its schema declares (test/unit/src/config/schema.test.ts checks it against the schema).
   return { ...values, production, openDevelopment } as Config
 }

@@ -64,6 +64,15 @@ function parseChoice (name: string, raw: string, schema: VariableSchema): string
   return raw
 }
 
+function parseChoices (name: string, raw: string, schema: VariableSchema): string[] {
+  const values = schema.values ?? []
+  const chosen = list(raw)
+  for (const entry of chosen) {
+    if (!values.includes(entry)) throw new ConfigError(`${name} must list some of ${values.join(', ')}, got "${entry}"`)
+  }
+  return [...new Set(chosen)]
+}
+
 function parseTokens (name: string, raw: string, _schema: VariableSchema, { production }: ParseContext): string[] {
   const tokens = list(raw)
   for (const token of tokens) checkSecretLength(name, token, production)
@@ -157,6 +166,7 @@ const parsers: Record<Kind, Parser> = {
   fraction: parseFraction,
   switch: parseSwitch,
   choice: parseChoice,
+  choices: parseChoices,
   'redis-url': parseRedisUrl,
   'redis-nodes': parseRedisNodes,
   'http-url': parseHttpUrl,

@@ -3,10 +3,12 @@
 // configuration table (`npm run config-table`) and the help text (help.ts) all come from here.
 // A new variable is one entry below; docs/development.md says how.
 import { Type, type Static } from 'typebox'
-import { choice, fraction, httpUrl, integer, onOff, origins, proxies, redisNodes, redisUrl, secret, text, together, tokens } from './kinds.ts'
+import { choice, choices, fraction, httpUrl, integer, onOff, origins, proxies, redisNodes, redisUrl, secret, text, together, tokens } from './kinds.ts'
 import { defaultMaxHeapUsedBytes, defaultMaxRssBytes } from './memory-defaults.ts'
 
 const MAX_BYTES = Number.MAX_SAFE_INTEGER
+
+export const WEBHOOK_EVENT_NAMES = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'] as const
 const PREFIX_RULE = 'characters of A-Z a-z 0-9 _ - . : { }'
 
 export const PusherApp = Type.Object({
@@ -201,6 +203,21 @@ export const ConfigSchema = Type.Object({
     maximum: 10_000_000,
     default: 0,
     meaning: 'connections of every protocol (socket.io and Pusher) one node holds at once; past it socket.io handshakes are refused (`over_capacity`) and Pusher connections get `pusher:error` 4100 and are closed (`0`: no limit)'
+  }),
+  webhookUrl: Type.Optional(httpUrl('BRIDGE_WEBHOOK_URL', {
+    example: 'https://app.example.com/pusher/webhooks',
+    meaning: 'turns on [webhooks](docs/webhooks.md) in Pusher\'s format to this URL, signed with `BRIDGE_PUSHER_KEY` and `BRIDGE_PUSHER_SECRET` (which it needs)'
+  })),
+  webhookEvents: choices('BRIDGE_WEBHOOK_EVENTS', WEBHOOK_EVENT_NAMES, {
+    default: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'],
+    defaultText: 'all but `client_event`',
+    meaning: 'which webhook events are sent, comma-separated: `channel_occupied`, `channel_vacated`, `member_added`, `member_removed`, `client_event` (whispers)'
+  }),
+  webhookBatchMs: integer('BRIDGE_WEBHOOK_BATCH_MS', {
+    minimum: 0,
+    maximum: 10_000,
+    default: 50,
+    meaning: 'ms a webhook waits for others to share its request (at most 100 events a request)'
   }),
   whispers: onOff('BRIDGE_WHISPERS', { default: true, meaning: '`off` drops every Echo whisper (client event)' }),
   maxWhispersPerSecond: integer('BRIDGE_MAX_WHISPERS_PER_SECOND', {

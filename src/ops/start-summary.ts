@@ -43,6 +43,9 @@ export function enabledPaths (config: Config): string[] {
     paths.push(`Pusher HTTP API /apps/${config.pusher.appId} (Laravel's pusher broadcaster)`)
     paths.push(`Pusher protocol /app/${config.pusher.key} (pusher-js, Echo's reverb and pusher connectors), channels signed with the app secret`)
   }
+  if (config.webhookUrl !== undefined) {
+    paths.push(`webhooks to ${endpointOf(config.webhookUrl)}: ${config.webhookEvents.join(', ')}, signed with the Pusher app's secret`)
+  }
   if (config.laravelRedisUrl !== undefined) {
     paths.push(`Laravel's redis broadcaster: channels ${config.laravelRedisPrefix}* on ${describeRedisUrl(config.laravelRedisUrl)}`)
   }

@@ -9,7 +9,9 @@ import { captureLogs, connectClient, nextEvent, postJson, recordEvents, securedE
 import { connectEcho, nextOn } from './echo.ts'
 import { loadBalancer } from './load-balancer.ts'
 import { dropConnection, eventsArrived, reconnect } from './recovery.ts'
+import { pusherEnv } from './pusher.ts'
 import { userIdFromHandshake } from './user-id.ts'
+import { eventsOf, webhookReceiver } from './webhook-receiver.ts'
 
 /** `envOf` gives each test the environment of a fresh deployment on the topology (a prefix of its own). */
 export function twoBridgesActAsOne (t: Test, name: string, envOf: () => Env): void {
@@ -80,6 +82,30 @@ export function twoBridgesActAsOne (t: Test, name: string, envOf: () => Env): vo
     const whisper = new Promise((resolve) => bob.join('room.1').listenForWhisper('typing', resolve))
     ann.join('room.1').whisper('typing', { typing: true })
     t.same(await whisper, { typing: true }, 'the whisper reached the other node')
+  })
+
+  t.test(`${name}: webhooks are sent once for both nodes, in order`, async (t) => {
+    const receiver = await webhookReceiver(t)
+    const env = pusherEnv(securedEnv({ ...envOf(), BRIDGE_WEBHOOK_URL: receiver.url, BRIDGE_WEBHOOK_BATCH_MS: '20' }))
+    const a = await startBridge(t, env)
+    const b = await startBridge(t, env)
+    const token = (sub: string) => socketToken({ sub, rooms: ['presence-room.*'] })
+    const ann = await connectEcho(t, a.url, { bearerToken: token('ann') })
+    const bob = await connectEcho(t, b.url, { bearerToken: token('bob') })
+    for (const echo of [ann, bob]) {
+      const joined = nextOn(echo, 'presence:subscribed', 'presence-room.9')
+      echo.join('room.9')
+      await joined
+    }
+    await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.9').length === 3, 'occupied and both members added')
+    ann.leave('room.9')
+    await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.9').length === 4, 'ann removed')
+    bob.leave('room.9')
+    await waitFor(() => eventsOf(receiver.delivered(), 'presence-room.9').length === 6, 'bob removed and the channel vacated')
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    t.same(eventsOf(receiver.delivered(), 'presence-room.9'),
+      ['channel_occupied', 'member_added:ann', 'member_added:bob', 'member_removed:ann', 'member_removed:bob', 'channel_vacated'], 'each once, in order')
+    t.ok(receiver.requests.every((request) => request.signed))
   })
 
   t.test(`${name}: a batch's uuids are claimed once across nodes`, async (t) => {

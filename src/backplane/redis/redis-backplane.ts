@@ -17,6 +17,7 @@ import { RedisClaimStore, unavailableWithoutRedis } from './redis-claims.ts'
 import { createRedisSessionStore } from './redis-sessions.ts'
 import { createStreamBus } from './stream-bus.ts'
 import { formatOffset, parseOffset } from './stream-codec.ts'
+import { createRedisWebhookLog } from './webhook-log.ts'
 
 export interface RedisBackplaneOptions {
   deployment: RedisDeployment
@@ -165,6 +166,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   const ready = () => stream.ready()
   const claimStore = new RedisClaimStore(client, `${prefix}idempotency:`)
   const claims = unavailableWithoutRedis(deployment.kind === 'cluster' ? claimsAcrossSlots(claimStore) : claimStore, ready)
+  const webhooks = createRedisWebhookLog({ client, prefix, nodeId, log })
   const sessions = createRedisSessionStore({ client, prefix: `${prefix}session:`, ttlMs: recoveryWindowMs, nodeId, nodes: () => nodes.sessionNodes() })
 
   /** So that the first presence members it gives are complete, a starting node waits for every node's snapshot. */
@@ -183,6 +185,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     nodeId,
     claims,
     sessions,
+    webhooks,
     readiness: [{ name: 'Redis unreachable (cluster mode)', ready }],
     async start (applyWith: NodeHandler) {
       handler = applyWith
@@ -192,6 +195,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       // this node's own state tells them it is there (it has no members yet, so nothing is lost).
       announceState()
       await othersKnown()
+      webhooks.joined()
     },
     async publish (events: readonly EncodedEvent[]) {
       if (!ready()) throw unavailable('nothing was published')
@@ -224,6 +228,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       }
     },
     async close () {
+      await webhooks.close()
       await sessions.close()
       await claims.close()
       stream.close()

@@ -267,3 +267,26 @@ t.test('.env is read when present', async (t) => {
 function productionSecrets (): Record<string, string> {
   return { BRIDGE_API_TOKEN: secrets.apiToken, BRIDGE_JWT_SECRET: secrets.jwtSecret }
 }
+
+t.test('webhooks (section 7): URL, events and batch; refused without the Pusher app or with unknown names', async (t) => {
+  const app = { BRIDGE_PUSHER_APP_ID: '1001', BRIDGE_PUSHER_KEY: 'app-key', BRIDGE_PUSHER_SECRET: 'app-secret' }
+  const defaults = loadConfig({})
+  t.equal(defaults.webhookUrl, undefined)
+  t.same(defaults.webhookEvents, ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'], 'all but client_event')
+  t.equal(defaults.webhookBatchMs, 50)
+  t.match(loadConfig({ ...app, BRIDGE_WEBHOOK_URL: 'https://app.example.com/pusher/webhooks', BRIDGE_WEBHOOK_EVENTS: 'member_added, client_event,member_added', BRIDGE_WEBHOOK_BATCH_MS: '0' }), {
+    webhookUrl: 'https://app.example.com/pusher/webhooks',
+    webhookEvents: ['member_added', 'client_event'],
+    webhookBatchMs: 0
+  })
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ BRIDGE_WEBHOOK_URL: 'https://app.example.com/pusher/webhooks' }, /^BRIDGE_WEBHOOK_URL needs BRIDGE_PUSHER_APP_ID, BRIDGE_PUSHER_KEY and BRIDGE_PUSHER_SECRET/],
+    [{ ...app, BRIDGE_WEBHOOK_URL: '/pusher/webhooks' }, /^BRIDGE_WEBHOOK_URL must be a URL like https:\/\/app.example.com\/pusher\/webhooks/],
+    [{ ...app, BRIDGE_WEBHOOK_URL: 'ftp://app.example.com/hooks' }, /^BRIDGE_WEBHOOK_URL must start with http:\/\/ or https:\/\//],
+    [{ BRIDGE_WEBHOOK_EVENTS: 'channel_occupied,user_online' }, /^BRIDGE_WEBHOOK_EVENTS must list some of channel_occupied, .*client_event, got "user_online"$/],
+    [{ BRIDGE_WEBHOOK_BATCH_MS: '-1' }, /^BRIDGE_WEBHOOK_BATCH_MS must be a whole number/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+})
