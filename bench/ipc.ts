@@ -43,7 +43,10 @@ export class BenchChild {
   #nextId = 1
   readonly #pending = new Map<number, { resolve: (value: unknown) => void, reject: (error: Error) => void }>()
 
-  constructor (readonly name: string, modulePath: string, options: ChildOptions) {
+  readonly name: string
+
+  constructor (name: string, modulePath: string, options: ChildOptions) {
+    this.name = name
     const log = openSync(options.logFile, 'a')
     this.process = fork(modulePath, options.args ?? [], {
       cwd: options.cwd ?? root,

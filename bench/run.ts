@@ -19,6 +19,7 @@ import { runOverloadScenarios, type Finding } from './overload.ts'
 import { presenceScenario } from './presence.ts'
 import { presenceChurnScenario } from './presence-churn.ts'
 import { pusherProtocol } from './pusher-protocol.ts'
+import { webhooksScenario } from './webhooks.ts'
 import { startServer, type ServerProcess } from './servers.ts'
 import { fmt, markdownTable, median } from './stats.ts'
 import { newCredentials, socketToken } from './tokens.ts'
@@ -213,6 +214,20 @@ async function main (): Promise<void> {
       }
     }
   }))
+  if (wanted('webhooks')) {
+    log('webhooks: 10,000 channels occupied and vacated in a burst, a receiver in this process; then one failing its first 30 s')
+    const notes = await webhooksScenario({
+      crowdChildren,
+      startBridge,
+      connectCrowds,
+      disconnectCrowds,
+      pusherApp: { BRIDGE_PUSHER_APP_ID: 'bench', BRIDGE_PUSHER_KEY: 'bench-key', BRIDGE_PUSHER_SECRET: credentials.jwtSecret },
+      repeats,
+      quick,
+      log
+    })
+    rows.push({ id: 'webhooks', scenario: 'webhooks: 10,000 channels occupied and vacated in a burst', notes })
+  }
   if (only !== undefined && !only.some((name) => CLASSIC.some((id) => id.startsWith(name) || name.startsWith(id)) || name.startsWith('cluster'))) {
     printReport(machineLine(machine))
     writeFileSync(join(workDir, 'results.json'), JSON.stringify({ machine, args, rows, findings }, null, 2))

@@ -20,7 +20,15 @@ export function freePort (): Promise<number> {
 }
 
 export class ServerProcess {
-  constructor (readonly name: string, readonly url: string, readonly child: BenchChild) {}
+  readonly name: string
+  readonly url: string
+  readonly child: BenchChild
+
+  constructor (name: string, url: string, child: BenchChild) {
+    this.name = name
+    this.url = url
+    this.child = child
+  }
 
   usage (gc = false): Promise<Usage> {
     return this.child.request<Usage>('usage', { gc })

@@ -6,11 +6,10 @@
 // `laravel-redis:<hash>:<number>` through the backplane, and only the winner publishes.
 import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
-import { createClient } from 'redis'
+import { redisDeploymentOf } from '../../src/backplane/create.ts'
 import { createBatchQueue } from '../../src/broadcasting/batch-queue.ts'
 import { readBroadcastMessage, type DropReason } from '../../src/broadcasting/laravel-redis-message.ts'
 import { createOccurrenceCounter } from '../../src/broadcasting/occurrences.ts'
-import { watchOtherPrefixes } from '../../src/broadcasting/prefix-watch.ts'
 import { describeRedisUrl } from '../../src/ops/redis-url.ts'
 import type { BroadcastDelivery } from '../../src/channels/delivery.ts'
 
@@ -57,6 +56,8 @@ function rateLimited (write: (details: Record<string, unknown>) => void) {
 export default fp(async function laravelRedis (fastify) {
   const { laravelRedisUrl: url, laravelRedisPrefix: prefix, bodyLimit } = fastify.config
   if (url === undefined) return
+  // Loaded only when configured: the Redis client is most of the bridge's code by size.
+  const [{ createClient }, { watchOtherPrefixes }] = await Promise.all([import('redis'), import('../../src/broadcasting/prefix-watch.ts')])
   const { publisher, backplane, metrics, readiness } = fastify
   const { log } = fastify
   const where = describeRedisUrl(url)
@@ -139,7 +140,7 @@ export default fp(async function laravelRedis (fastify) {
   })
 
   // An empty prefix matches every channel: nothing can arrive under another one.
-  const prefixWatch = prefix === '' ? undefined : watchOtherPrefixes({ url, prefix, ignore: fastify.config.redisUrl === undefined ? undefined : fastify.config.redisPrefix, log })
+  const prefixWatch = prefix === '' ? undefined : watchOtherPrefixes({ url, prefix, ignore: redisDeploymentOf(fastify.config) === undefined ? undefined : fastify.config.redisPrefix, log })
 
   function receive (message: string, channel: string): void {
     prefixWatch?.arrived()

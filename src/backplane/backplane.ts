@@ -3,6 +3,8 @@
 // the same on every deployment; src/backplane/create.ts picks the implementation, once.
 import type { EncodedEvent } from '../channels/delivery.ts'
 import type { Member } from '../channels/member.ts'
+import type { WebhookEntry } from '../webhooks/delivery-queue.ts'
+import type { ClientEventNote, WebhookEvent } from '../webhooks/events.ts'
 import type { Position } from './positions.ts'
 
 /** What nodes tell each other, in one order that every node applies alike. */
@@ -13,11 +15,17 @@ export type BusMessage =
   | { type: 'interest', changes: Array<[channel: string, interested: boolean]> }
     /** A user's first socket on this node joined a presence channel (a member), or their last left (null). */
   | { type: 'presence', changes: Array<[channel: string, user: string, member: Member | null]> }
+    /** Channels this node got its first subscriber in (true) or lost its last one (false), for webhooks. */
+  | { type: 'occupancy', changes: Array<[channel: string, occupied: boolean]> }
+    /** Whispers to report as webhooks' client_event (only when BRIDGE_WEBHOOK_EVENTS lists it). */
+  | { type: 'client-events', notes: ClientEventNote[] }
   | { type: 'snapshot' } & NodeState
 
 export interface NodeState {
   interest: string[]
   presence: Array<[channel: string, user: string, member: Member]>
+  /** Channels with a subscriber on the node (absent: webhooks are off there). */
+  occupied?: string[]
 }
 
 /** The answers travel as counts and user ids, never sockets. */
@@ -98,6 +106,27 @@ export interface SessionStore {
   close (): Promise<void>
 }
 
+/** Where the one sending node puts what it is to deliver (src/webhooks/delivery-queue.ts). */
+export interface WebhookSink {
+  add: (entry: WebhookEntry) => void
+  /** The last entry whose events were all delivered or dropped, every earlier one too. */
+  delivered: () => string | undefined
+  accepting: () => boolean
+  close: () => void
+}
+
+/**
+ * Webhook events derived from the bus, kept until delivered: every node appends what it derives
+ * (the log keeps one copy), and one node of the cluster at a time hands the log to its sink.
+ */
+export interface WebhookLog {
+  append: (position: Position, events: WebhookEvent[]) => void
+  /** Takes part in sending: `open` is called each time this node becomes the sender. */
+  start: (open: () => WebhookSink) => void
+  readonly sending: boolean
+  close: () => Promise<void>
+}
+
 export interface ReadinessCheck {
   name: string
   ready: () => boolean
@@ -107,6 +136,7 @@ export interface Backplane {
   readonly nodeId: string
   readonly claims: ClaimStore
   readonly sessions: SessionStore
+  readonly webhooks: WebhookLog
   readonly readiness: readonly ReadinessCheck[]
   /** Resolves once this node may take connections. */
   start (handler: NodeHandler): Promise<void>

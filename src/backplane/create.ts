@@ -1,10 +1,11 @@
 // The one place that decides how the bridge is deployed: alone, or as a cluster on Redis
-// (REDIS_URL). Everything else works through the Backplane interface it returns.
+// (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES). Everything else works through the
+// Backplane interface it returns.
 import type { Config } from '../config/index.ts'
 import type { Log } from '../ops/log.ts'
 import type { Backplane } from './backplane.ts'
 import { createLocalBackplane } from './local/local-backplane.ts'
-import { createRedisBackplane } from './redis/redis-backplane.ts'
+import type { RedisDeployment } from './redis/connection.ts'
 
 export interface BackplaneOptions {
   config: Config
@@ -13,10 +14,21 @@ export interface BackplaneOptions {
   recoveryWindowMs: number
 }
 
+/** The Redis deployment the configuration names, if any (the config allows one at most). */
+export function redisDeploymentOf (config: Config): RedisDeployment | undefined {
+  if (config.redisSentinel !== undefined) return { kind: 'sentinel', sentinels: config.redisSentinel.nodes, name: config.redisSentinel.name }
+  if (config.redisClusterNodes !== undefined) return { kind: 'cluster', nodes: config.redisClusterNodes }
+  if (config.redisUrl !== undefined) return { kind: 'single', url: config.redisUrl }
+  return undefined
+}
+
 export async function createBackplane ({ config, log, recoveryWindowMs }: BackplaneOptions): Promise<Backplane> {
-  if (config.redisUrl === undefined) return createLocalBackplane({ maxClaims: config.idempotencyMaxEntries, recoveryWindowMs })
+  const deployment = redisDeploymentOf(config)
+  if (deployment === undefined) return createLocalBackplane({ maxClaims: config.idempotencyMaxEntries, recoveryWindowMs })
+  // Loaded only for a cluster: the Redis client is most of the bridge's code by size.
+  const { createRedisBackplane } = await import('./redis/redis-backplane.ts')
   return await createRedisBackplane({
-    url: config.redisUrl,
+    deployment,
     prefix: config.redisPrefix,
     maxEntries: config.redisStreamMaxEntries,
     recoveryWindowMs,

@@ -3,7 +3,7 @@
 // the loader, the README table and the help text read back (src/config/variables.ts).
 import { Type, type TProperties, type TSchema } from 'typebox'
 
-export type Kind = 'text' | 'tokens' | 'integer' | 'fraction' | 'switch' | 'choice' | 'redis-url' | 'http-url' | 'origins' | 'proxies'
+export type Kind = 'text' | 'tokens' | 'integer' | 'fraction' | 'switch' | 'choice' | 'choices' | 'redis-url' | 'redis-nodes' | 'http-url' | 'origins' | 'proxies'
 
 export interface DefaultContext {
   production: boolean
@@ -29,6 +29,8 @@ export type Annotations = {
   /** An empty value is a value (an empty prefix), and spaces are not trimmed. */
   allowEmpty?: boolean
   example?: string
+  /** What a list of choices may hold. */
+  values?: string[]
 }
 
 export type VariableSchema = TSchema & Annotations & {
@@ -74,6 +76,11 @@ export function choice<const Values extends string[]> (env: string, values: read
   return declared(Type.Enum(values, annotate(env, 'choice', options)))
 }
 
+/** A comma-separated subset of `values`. */
+export function choices<const Values extends string[]> (env: string, values: readonly [...Values], options: Shown & { default: Array<Values[number]> }) {
+  return declared(Type.Array(Type.Enum(values), annotate(env, 'choices', options, { values: [...values] })))
+}
+
 export function text (env: string, options: Shown & { default?: string | Computed<string>, pattern?: string, rule?: string, echo?: boolean, allowEmpty?: boolean }) {
   const { pattern, rule, echo, allowEmpty } = options
   return declared(Type.String({ ...annotate(env, 'text', options, { rule, echo, allowEmpty }), ...(pattern === undefined ? {} : { pattern }) }))
@@ -90,6 +97,11 @@ export function tokens (env: string, options: Shown & { requiredInProduction?: s
 /** redis:// or rediss://; the URL may hold a password, so errors never repeat it. */
 export function redisUrl (env: string, options: Shown) {
   return declared(Type.String(annotate(env, 'redis-url', options)))
+}
+
+/** Comma-separated `host:port` entries: Redis servers (seed nodes of a Redis Cluster, sentinels). */
+export function redisNodes (env: string, options: Shown) {
+  return declared(Type.Array(Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) }), annotate(env, 'redis-nodes', options)))
 }
 
 export function httpUrl (env: string, options: Shown & { example: string }) {

@@ -65,12 +65,30 @@ function computeDefaults (values: Record<string, unknown>, context: DefaultConte
   }
 }
 
+/** One Redis deployment at most; on a Redis Cluster, a prefix that leaves the bridge's keys to spread over slots. */
+function checkRedisDeployment (values: Record<string, unknown>): void {
+  const chosen = ([['REDIS_URL', values.redisUrl], ['REDIS_SENTINELS', values.redisSentinel], ['REDIS_CLUSTER_NODES', values.redisClusterNodes]] as const)
+    .filter(([, value]) => value !== undefined).map(([name]) => name)
+  if (chosen.length > 1) {
+    throw new ConfigError(`${chosen.join(' and ')} are both set: set only one of REDIS_URL (one Redis), REDIS_SENTINELS (Sentinel) or REDIS_CLUSTER_NODES (Redis Cluster)`)
+  }
+  // A `{` starts a hash tag: Redis Cluster would hash only what follows it, the same for every key.
+  const prefix = String(values.redisPrefix)
+  if (values.redisClusterNodes !== undefined && prefix.includes('{')) {
+    throw new ConfigError(`BRIDGE_REDIS_PREFIX must not hold a hash tag ({…}) with REDIS_CLUSTER_NODES: it would put every key of the bridge in one slot of the Redis Cluster, got "${prefix}"`)
+  }
+}
+
 export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Config {
   // The mode comes first: secrets and CORS_ORIGINS are checked by its rules.
   const production = readVariable(env, ConfigSchema.properties.nodeEnv, { production: false }) === 'production'
   const values = readProperties(env, ConfigSchema.properties, { production })
+  checkRedisDeployment(values)
   const openDevelopment = !production && isUnset(values.apiTokens) && values.jwtSecret === undefined
   computeDefaults(values, { production, openDevelopment })
+  if (values.webhookUrl !== undefined && values.pusher === undefined) {
+    throw new ConfigError('BRIDGE_WEBHOOK_URL needs BRIDGE_PUSHER_APP_ID, BRIDGE_PUSHER_KEY and BRIDGE_PUSHER_SECRET: webhooks are signed with that app\'s key and secret')
+  }
   // Each field is what its schema declares (test/unit/src/config/schema.test.ts checks it against the schema).
   return { ...values, production, openDevelopment } as Config
 }

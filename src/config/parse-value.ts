@@ -64,6 +64,15 @@ function parseChoice (name: string, raw: string, schema: VariableSchema): string
   return raw
 }
 
+function parseChoices (name: string, raw: string, schema: VariableSchema): string[] {
+  const values = schema.values ?? []
+  const chosen = list(raw)
+  for (const entry of chosen) {
+    if (!values.includes(entry)) throw new ConfigError(`${name} must list some of ${values.join(', ')}, got "${entry}"`)
+  }
+  return [...new Set(chosen)]
+}
+
 function parseTokens (name: string, raw: string, _schema: VariableSchema, { production }: ParseContext): string[] {
   const tokens = list(raw)
   for (const token of tokens) checkSecretLength(name, token, production)
@@ -88,6 +97,20 @@ function parseRedisUrl (name: string, raw: string): string {
     throw new ConfigError(`${name} path must be a database number, like redis://localhost:6379/0`)
   }
   return raw
+}
+
+/** `host:port,…`; a host is a name, an IPv4 address or a bracketed IPv6 address. */
+function parseRedisNodes (name: string, raw: string): Array<{ host: string, port: number }> {
+  const entries = list(raw)
+  if (entries.length === 0) throw new ConfigError(`${name} must list host:port entries separated by commas (e.g. 10.0.0.1:26379,10.0.0.2:26379)`)
+  return entries.map((entry) => {
+    const match = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(entry)
+    const port = Number(match?.[2])
+    if (match === null || port < 1 || port > 65535) {
+      throw new ConfigError(`${name} must list host:port entries separated by commas (e.g. 10.0.0.1:26379,10.0.0.2:26379), got "${entry}"`)
+    }
+    return { host: (match[1] as string).replace(/^\[|\]$/g, ''), port }
+  })
 }
 
 function parseHttpUrl (name: string, raw: string, schema: VariableSchema): string {
@@ -143,7 +166,9 @@ const parsers: Record<Kind, Parser> = {
   fraction: parseFraction,
   switch: parseSwitch,
   choice: parseChoice,
+  choices: parseChoices,
   'redis-url': parseRedisUrl,
+  'redis-nodes': parseRedisNodes,
   'http-url': parseHttpUrl,
   origins: parseOrigins,
   proxies: parseProxies

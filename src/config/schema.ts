@@ -3,10 +3,12 @@
 // configuration table (`npm run config-table`) and the help text (help.ts) all come from here.
 // A new variable is one entry below; docs/development.md says how.
 import { Type, type Static } from 'typebox'
-import { choice, fraction, httpUrl, integer, onOff, origins, proxies, redisUrl, secret, text, together, tokens } from './kinds.ts'
+import { choice, choices, fraction, httpUrl, integer, onOff, origins, proxies, redisNodes, redisUrl, secret, text, together, tokens } from './kinds.ts'
 import { defaultMaxHeapUsedBytes, defaultMaxRssBytes } from './memory-defaults.ts'
 
 const MAX_BYTES = Number.MAX_SAFE_INTEGER
+
+export const WEBHOOK_EVENT_NAMES = ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event'] as const
 const PREFIX_RULE = 'characters of A-Z a-z 0-9 _ - . : { }'
 
 export const PusherApp = Type.Object({
@@ -17,6 +19,13 @@ export const PusherApp = Type.Object({
   }),
   key: text('BRIDGE_PUSHER_KEY', { row: 'BRIDGE_PUSHER_APP_ID', pattern: '^[A-Za-z0-9_\\-.]{1,128}$', rule: '1-128 characters of A-Z a-z 0-9 _ - .', echo: false }),
   secret: secret('BRIDGE_PUSHER_SECRET', { row: 'BRIDGE_PUSHER_APP_ID' })
+})
+
+export const RedisSentinel = Type.Object({
+  nodes: redisNodes('REDIS_SENTINELS', {
+    meaning: '[cluster mode](docs/cluster.md) on a Sentinel-managed Redis: the sentinels, `host:port,…` (e.g. `10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379`), with the name of the primary they monitor; instead of `REDIS_URL`'
+  }),
+  name: text('REDIS_SENTINEL_NAME', { row: 'REDIS_SENTINELS', pattern: '^[A-Za-z0-9_\\-.]{1,128}$', rule: '1-128 characters of A-Z a-z 0-9 _ - .' })
 })
 
 export const ConfigSchema = Type.Object({
@@ -150,11 +159,15 @@ export const ConfigSchema = Type.Object({
   redisUrl: Type.Optional(redisUrl('REDIS_URL', {
     meaning: 'turns on [cluster mode](docs/cluster.md): `redis://[user:password@]host:6379[/db]`, or `rediss://` for TLS'
   })),
+  redisSentinel: together('a Sentinel deployment needs the sentinels and the name of the primary they monitor', RedisSentinel.properties),
+  redisClusterNodes: Type.Optional(redisNodes('REDIS_CLUSTER_NODES', {
+    meaning: '[cluster mode](docs/cluster.md) on a Redis Cluster: some of its nodes, `host:port,…`, from which the bridge learns the rest; instead of `REDIS_URL`'
+  })),
   redisPrefix: text('BRIDGE_REDIS_PREFIX', {
     default: 'bridge:',
     pattern: '^[A-Za-z0-9_\\-.:{}]{1,64}$',
     rule: `1-64 ${PREFIX_RULE}`,
-    meaning: 'prefix of every Redis key and channel of the bridge, so several deployments can share one Redis'
+    meaning: 'prefix of every Redis key and channel of the bridge, so several deployments can share one Redis; with `REDIS_CLUSTER_NODES` it must not hold a hash tag (`{…}`)'
   }),
   redisStreamMaxEntries: integer('BRIDGE_REDIS_STREAM_MAX_ENTRIES', {
     // Not below 1,000: a node that fell behind past the cap must find a full read (500 entries).
@@ -197,6 +210,21 @@ export const ConfigSchema = Type.Object({
     default: 0,
     meaning: 'connections of every protocol (socket.io and Pusher) one node holds at once; past it socket.io handshakes are refused (`over_capacity`) and Pusher connections get `pusher:error` 4100 and are closed (`0`: no limit)'
   }),
+  webhookUrl: Type.Optional(httpUrl('BRIDGE_WEBHOOK_URL', {
+    example: 'https://app.example.com/pusher/webhooks',
+    meaning: 'turns on [webhooks](docs/webhooks.md) in Pusher\'s format to this URL, signed with `BRIDGE_PUSHER_KEY` and `BRIDGE_PUSHER_SECRET` (which it needs)'
+  })),
+  webhookEvents: choices('BRIDGE_WEBHOOK_EVENTS', WEBHOOK_EVENT_NAMES, {
+    default: ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'],
+    defaultText: 'all but `client_event`',
+    meaning: 'which webhook events are sent, comma-separated: `channel_occupied`, `channel_vacated`, `member_added`, `member_removed`, `client_event` (whispers)'
+  }),
+  webhookBatchMs: integer('BRIDGE_WEBHOOK_BATCH_MS', {
+    minimum: 0,
+    maximum: 10_000,
+    default: 50,
+    meaning: 'ms a webhook waits for others to share its request (at most 100 events a request)'
+  }),
   whispers: onOff('BRIDGE_WHISPERS', { default: true, meaning: '`off` drops every Echo whisper (client event)' }),
   maxWhispersPerSecond: integer('BRIDGE_MAX_WHISPERS_PER_SECOND', {
     minimum: 1,
@@ -208,4 +236,5 @@ export const ConfigSchema = Type.Object({
 
 export type Config = Static<typeof ConfigSchema>
 export type PusherApp = Static<typeof PusherApp>
+export type RedisSentinel = Static<typeof RedisSentinel>
 export type LogLevel = Config['logLevel']

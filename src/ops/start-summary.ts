@@ -8,6 +8,21 @@ function endpointOf (url: string): string {
   return `${origin}${pathname}`
 }
 
+function addresses (nodes: ReadonlyArray<{ host: string, port: number }>): string {
+  return nodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(', ')
+}
+
+/** Which Redis deployment cluster mode runs on, if any. */
+function deploymentOf (config: Config): string {
+  const keys = `(keys under ${config.redisPrefix})`
+  if (config.redisSentinel !== undefined) {
+    return `cluster mode on the Redis primary "${config.redisSentinel.name}" of the sentinels ${addresses(config.redisSentinel.nodes)} ${keys}`
+  }
+  if (config.redisClusterNodes !== undefined) return `cluster mode on the Redis Cluster of ${addresses(config.redisClusterNodes)} ${keys}`
+  if (config.redisUrl !== undefined) return `cluster mode on ${describeRedisUrl(config.redisUrl)} ${keys}`
+  return 'single node (no REDIS_URL)'
+}
+
 /** One entry per path: what it is and how it is guarded. */
 export function enabledPaths (config: Config): string[] {
   const apiTokens = config.apiTokens !== undefined && config.apiTokens.length > 0
@@ -28,12 +43,13 @@ export function enabledPaths (config: Config): string[] {
     paths.push(`Pusher HTTP API /apps/${config.pusher.appId} (Laravel's pusher broadcaster)`)
     paths.push(`Pusher protocol /app/${config.pusher.key} (pusher-js, Echo's reverb and pusher connectors), channels signed with the app secret`)
   }
+  if (config.webhookUrl !== undefined) {
+    paths.push(`webhooks to ${endpointOf(config.webhookUrl)}: ${config.webhookEvents.join(', ')}, signed with the Pusher app's secret`)
+  }
   if (config.laravelRedisUrl !== undefined) {
     paths.push(`Laravel's redis broadcaster: channels ${config.laravelRedisPrefix}* on ${describeRedisUrl(config.laravelRedisUrl)}`)
   }
-  paths.push(config.redisUrl === undefined
-    ? 'single node (no REDIS_URL)'
-    : `cluster mode on ${describeRedisUrl(config.redisUrl)} (keys under ${config.redisPrefix})`)
+  paths.push(deploymentOf(config))
 
   if (config.corsOrigins === true) paths.push('browsers: any origin, without cookies (CORS_ORIGINS=*)')
   else if (config.corsOrigins.length === 0) paths.push('browsers: none (CORS_ORIGINS is not set)')

@@ -7,7 +7,13 @@ export class PendingConnections {
   readonly #addresses = new Map<string, number>()
   readonly #connections = new Map<object, string | undefined>()
 
-  constructor (readonly max: number, readonly maxPerAddress: number) {}
+  readonly max: number
+  readonly maxPerAddress: number
+
+  constructor (max: number, maxPerAddress: number) {
+    this.max = max
+    this.maxPerAddress = maxPerAddress
+  }
 
   get size (): number {
     return this.#connections.size

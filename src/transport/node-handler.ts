@@ -6,7 +6,9 @@ import type { Position } from '../backplane/positions.ts'
 import type { createCounts } from './counts.ts'
 import type { FanOut } from './fan-out.ts'
 import type { createHistory } from './history.ts'
+import type { WebhookCollector } from '../webhooks/events.ts'
 import type { Interest } from './interest.ts'
+import type { Occupancy } from './occupancy.ts'
 import type { Presence } from './presence.ts'
 import type { Recovery } from './recovery.ts'
 
@@ -15,6 +17,8 @@ export interface NodeParts {
   history: ReturnType<typeof createHistory>
   interest: Interest
   presence: Presence
+  occupancy: Occupancy
+  webhooks: WebhookCollector
   fanOut: FanOut
   counts: ReturnType<typeof createCounts>
   formatOffset: (position: Position) => string
@@ -22,7 +26,7 @@ export interface NodeParts {
   dropSubscribed: () => void
 }
 
-export function createNodeHandler ({ recovery, history, interest, presence, fanOut, counts, formatOffset, dropSubscribed }: NodeParts): NodeHandler {
+export function createNodeHandler ({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset, dropSubscribed }: NodeParts): NodeHandler {
   return {
     apply (position, node, message) {
       switch (message.type) {
@@ -40,14 +44,25 @@ export function createNodeHandler ({ recovery, history, interest, presence, fanO
         case 'presence':
           presence.apply(node, message.changes)
           break
+        case 'occupancy':
+          occupancy.apply(node, message.changes)
+          break
+        case 'client-events':
+          webhooks.clientEvents(message.notes)
+          break
         case 'snapshot':
           interest.replace(position, node, message.interest)
           presence.replace(node, message.presence)
+          if (message.occupied !== undefined) occupancy.replace(node, message.occupied)
           break
       }
+      // What the entry changed is a webhook under its position, alike on every node.
+      webhooks.applied(position)
       recovery.advance(position)
     },
     passed (position) {
+      // A dead node's entry: its channels and members left just before.
+      webhooks.applied(position)
       recovery.advance(position)
     },
     deliver (events) {
@@ -64,8 +79,11 @@ export function createNodeHandler ({ recovery, history, interest, presence, fanO
       // Connected sockets missed events without a word: closed, they come back told recovered === false.
       if (skipped === true) dropSubscribed()
     },
-    state: () => ({ interest: interest.local(), presence: presence.localMembers() }),
-    nodeDied: (node) => presence.forget(node),
+    state: () => ({ interest: interest.local(), presence: presence.localMembers(), ...(webhooks.enabled && { occupied: occupancy.local() }) }),
+    nodeDied (node) {
+      presence.forget(node)
+      occupancy.forget(node)
+    },
     nodeForgotten: (node) => interest.forget(node),
     answer (question) {
       if (question.type === 'count') return { type: 'count', ...counts.local(question.channel) }

@@ -22,6 +22,8 @@ export const ANNOUNCE_HOLD_MS = 1000
 
 export interface PresenceOptions {
   holdMs?: number
+  /** A user's first socket anywhere in the cluster joined (true) or their last left, as the bus orders it (webhooks). */
+  onMember?: (channel: string, user: string, present: boolean) => void
   schedule?: (run: () => void, ms: number) => () => void
 }
 
@@ -43,7 +45,7 @@ const nobody: ReadonlySet<string> = new Set()
 const UNLISTED = -1
 
 export function createPresence (send: (changes: PresenceChange[]) => void, announce: Announce, options: PresenceOptions = {}) {
-  const { holdMs = ANNOUNCE_HOLD_MS, schedule = later } = options
+  const { holdMs = ANNOUNCE_HOLD_MS, schedule = later, onMember } = options
   /** channel → user → this node's sockets of the user there, each with the version of the member list it got. */
   const local = new Map<string, Map<string, { member: Member, sockets: Map<string, number> }>>()
   /** channel → user → the member and the nodes where the user has a socket there. */
@@ -117,6 +119,7 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
       return
     }
     users.set(user, { member, nodes: new Set([node]) })
+    onMember?.(channel, user, true)
     changed(channel, user, member, true)
   }
 
@@ -126,6 +129,7 @@ export function createPresence (send: (changes: PresenceChange[]) => void, annou
     if (users === undefined || present === undefined || !present.nodes.delete(node) || present.nodes.size > 0) return
     users.delete(user)
     if (users.size === 0) everywhere.delete(channel)
+    onMember?.(channel, user, false)
     changed(channel, user, present.member, false)
   }
 

@@ -2,7 +2,7 @@
 // keeps presence, counts who is in a channel and lets clients recover what they missed. The same
 // on every deployment (the backplane carries what goes between nodes); this file composes the parts.
 import type { Backplane, BusMessage, PublishClaims } from '../backplane/backplane.ts'
-import { encodeEvent, type Delivery } from '../channels/delivery.ts'
+import { encodeEvent, type Delivery, type EncodedEvent } from '../channels/delivery.ts'
 import type { Member } from '../channels/member.ts'
 import { channelOf, type SubscriptionKind } from '../channels/names.ts'
 import type { Config } from '../config/index.ts'
@@ -16,7 +16,9 @@ import { createInterest } from './interest.ts'
 import { createLiveSessions } from './live-sessions.ts'
 import { createNodeHandler } from './node-handler.ts'
 import { createPresence } from './presence.ts'
-import { createPresenceGrace } from './presence-grace.ts'
+import { createPresenceGrace, PRESENCE_GRACE_MS } from './presence-grace.ts'
+import { createOccupancy } from './occupancy.ts'
+import { createWebhookCollector, type ClientEventNote } from '../webhooks/events.ts'
 import { createPusherAudience, type PusherConnection } from './pusher-audience.ts'
 import { createRecovery, DEAD_CONNECTION_MS } from './recovery.ts'
 import { internalRoom, subscriptionOf } from './rooms.ts'
@@ -43,6 +45,9 @@ export interface TransportOptions {
 const RECOVERABLE = new Set(['transport close', 'transport error', 'ping timeout', 'forced close', 'server shutting down', 'forced server close'])
 
 const KEPT_WITHIN_MS = 2000
+
+/** A dropped socket's channels stay occupied until just after its presence grace: members are removed first. */
+const OCCUPIED_AFTER_DROP_MS = PRESENCE_GRACE_MS + 100
 
 /** Kept events outlive the recovery window by the time a dead connection can go unnoticed. */
 const KEEP_EVENTS_BEYOND_WINDOW_MS = DEAD_CONNECTION_MS + 30_000
@@ -78,9 +83,15 @@ export async function createTransport ({ io, backplane, internals, config, log, 
   const fanOut = createFanOut([...socketIo.audiences, pusher.audience])
   const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
   const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: recoveryWindowMs + KEEP_EVENTS_BEYOND_WINDOW_MS })
+  const webhooks = createWebhookCollector(new Set(config.webhookUrl === undefined ? [] : config.webhookEvents), backplane.webhooks.append)
+  // Occupancy is counted only for webhooks: without them no node announces it.
+  const occupancy = createOccupancy((changes) => announce({ type: 'occupancy', changes }), webhooks)
+  const occupy = webhooks.enabled ? (channel: string) => occupancy.add(channel) : () => {}
+  const vacate = webhooks.enabled ? (channel: string) => occupancy.remove(channel) : () => {}
   const presence = createPresence(
     (changes) => announce({ type: 'presence', changes }),
-    (channel, event, member, except, only) => fanOut.announcePresence({ channel, event, member, except, ...(only !== undefined && { only }) })
+    (channel, event, member, except, only) => fanOut.announcePresence({ channel, event, member, except, ...(only !== undefined && { only }) }),
+    { onMember: webhooks.member }
   )
   const grace = createPresenceGrace(presence)
   const counts = createCounts(io, pusher)
@@ -94,7 +105,11 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     parseOffset: backplane.parseOffset,
     deadConnectionMs: DEAD_CONNECTION_MS,
     // Before the socket leaves its rooms: the channels stay interesting without a gap.
-    onPersist: (channels) => interest.hold(channels, recoveryWindowMs),
+    onPersist (channels) {
+      interest.hold(channels, recoveryWindowMs)
+      // Occupied as long as its presence memberships last: a client back within it changes nothing.
+      if (webhooks.enabled) occupancy.hold(channels, OCCUPIED_AFTER_DROP_MS)
+    },
     joinedAt: live.joinedAt,
     rejoining: live.rejoining,
     live: live.find,
@@ -106,11 +121,15 @@ export async function createTransport ({ io, backplane, internals, config, log, 
   io.adapter(bridgeAdapter(recovery))
   nsp.adapter.on('create-room', (room: string) => {
     const name = subscriptionOf(room)?.channel
-    if (name !== undefined) interest.add(name)
+    if (name === undefined) return
+    interest.add(name)
+    occupy(name)
   })
   nsp.adapter.on('delete-room', (room: string) => {
     const name = subscriptionOf(room)?.channel
-    if (name !== undefined) interest.remove(name)
+    if (name === undefined) return
+    interest.remove(name)
+    vacate(name)
   })
   nsp.adapter.on('join-room', live.joinedRoom)
   nsp.adapter.on('leave-room', live.leftRoom)
@@ -139,7 +158,15 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     if (dropped > 0) log.warn({ sockets: dropped }, 'connections closed: they may have missed events while this node fell behind; they reconnect told recovered === false')
   }
 
-  await backplane.start(createNodeHandler({ recovery, history, interest, presence, fanOut, counts, formatOffset: backplane.formatOffset, dropSubscribed }))
+  await backplane.start(createNodeHandler({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset: backplane.formatOffset, dropSubscribed }))
+
+  /** Whispers go to the webhook as client_event through the bus, so that one node sends each. */
+  function reportClientEvents (events: readonly EncodedEvent[]): void {
+    const notes = events.flatMap((event): ClientEventNote[] => event.ephemeral === true && event.event.startsWith('client-') && event.except !== undefined
+      ? [{ channel: event.channel, event: event.event, data: event.payloadJson, socketId: event.except, ...(event.userId !== undefined && { userId: event.userId }) }]
+      : [])
+    if (notes.length > 0) announce({ type: 'client-events', notes })
+  }
 
   return {
     /**
@@ -150,7 +177,9 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     async deliver (deliveries: readonly Delivery[], claims?: PublishClaims): Promise<boolean[]> {
       const events = deliveries.map(encodeEvent)
       if (events.length === 0) return []
-      return await backplane.publish(events, claims)
+      const handedOn = await backplane.publish(events, claims)
+      if (webhooks.wantsClientEvents) reportClientEvents(events)
+      return handedOn
     },
 
     /** Emits to one socket once its channels' events are kept, so the offset it carries is one its client can resume from. */
@@ -208,12 +237,13 @@ export async function createTransport ({ io, backplane, internals, config, log, 
         return presence.list(socket.id, channel, member)
       },
       leave (socket: BridgeSocket, channel: string): void {
-        socket.leave(internalRoom('echo', channel))
         if (socket.data.presence !== undefined) {
           const { [channel]: _left, ...others } = socket.data.presence
           socket.data.presence = others
         }
+        // The member leaves before the socket: a channel's last member_removed precedes its channel_vacated.
         presence.leave(socket.id, channel)
+        socket.leave(internalRoom('echo', channel))
       },
       members (channel: string): Member[] {
         return presence.members(channel)
@@ -227,12 +257,20 @@ export async function createTransport ({ io, backplane, internals, config, log, 
       add: (conn: PusherConnection) => { pusher.add(conn) },
       /** Leaves every channel, and presence at once (the protocol has no recovery to wait for). */
       remove (conn: PusherConnection): void {
-        for (const channel of pusher.remove(conn)) presence.leave(conn.id, channel)
+        for (const channel of pusher.remove(conn)) {
+          presence.leave(conn.id, channel)
+          vacate(channel)
+        }
       },
-      join: pusher.join,
+      join (conn: PusherConnection, channel: string): void {
+        if (!pusher.isSubscribed(conn, channel)) occupy(channel)
+        pusher.join(conn, channel)
+      },
       leave (conn: PusherConnection, channel: string): void {
+        const subscribed = pusher.isSubscribed(conn, channel)
         pusher.leave(conn, channel)
         presence.leave(conn.id, channel)
+        if (subscribed) vacate(channel)
       },
       isSubscribed: pusher.isSubscribed,
       subscriptionCount: pusher.subscriptionCount,
@@ -241,6 +279,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
       get size () { return pusher.size },
       /** As `presence.join`: every member once this node has caught up, the connection's own user included. */
       async joinPresence (conn: PusherConnection, channel: string, member: Member): Promise<Member[]> {
+        if (!pusher.isSubscribed(conn, channel)) occupy(channel)
         pusher.join(conn, channel)
         presence.join(conn.id, channel, member)
         try {

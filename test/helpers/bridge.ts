@@ -52,9 +52,25 @@ export async function buildApp (t: Test, env: Env = {}, options: BuildOptions = 
   }
   const fastify = Fastify(fastifyOptions)
   await fastify.register(app, { config })
-  t.teardown(() => fastify.close())
+  t.teardown(() => closeAfterClients(fastify))
   await fastify.ready()
   return fastify
+}
+
+/** How long a closing test bridge waits for the disconnects its test's clients just sent. */
+const CLIENTS_GONE_WITHIN_MS = 500
+
+/**
+ * Teardowns run last-registered first: the test's clients have sent their disconnects when this
+ * runs. Waiting until the bridge has read them makes them leave as clients that left, not as
+ * connections the shutdown closed, which keep their presence through its grace and hold the
+ * close up that long.
+ */
+async function closeAfterClients (fastify: FastifyInstance): Promise<void> {
+  const sockets = fastify.io.of('/').sockets
+  const deadline = Date.now() + CLIENTS_GONE_WITHIN_MS
+  while (sockets.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+  await fastify.close()
 }
 
 /** A bridge listening on a free port of 127.0.0.1; returns it with its base URL. */
@@ -262,7 +278,7 @@ export function freePort (): Promise<number> {
 export function startServer (env: Record<string, string>, script = 'src/server.ts') {
   // Run from an empty directory, so that no `.env` of the developer's is read.
   const cwd = mkdtempSync(join(tmpdir(), 'bridge-'))
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, script)], {
+  const child = spawn(process.execPath, [join(root, script)], {
     cwd,
     // Only what the test sets: the developer's environment and .env must not leak in.
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', ...NO_LOAD_SHEDDING, ...env },

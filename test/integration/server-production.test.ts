@@ -22,7 +22,6 @@ import {
 t.setTimeout(180_000)
 
 const serverEntry = fileURLToPath(new URL('../../src/server.ts', import.meta.url))
-const tsx = import.meta.resolve('tsx')
 
 const productionEnv = {
   NODE_ENV: 'production',
@@ -46,7 +45,7 @@ interface Bridge {
 async function runServer (t: Test, env: Record<string, string | undefined>): Promise<Bridge> {
   const cwd = await mkdtemp(join(tmpdir(), 'bridge-'))
   t.teardown(() => rm(cwd, { recursive: true, force: true }))
-  const child = spawn(process.execPath, ['--import', tsx, serverEntry], {
+  const child = spawn(process.execPath, [serverEntry], {
     cwd,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe']

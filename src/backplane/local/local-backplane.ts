@@ -7,6 +7,7 @@ import { claimThenPublish } from '../claim-then-publish.ts'
 import type { Position } from '../positions.ts'
 import { MemoryClaimStore } from './memory-claims.ts'
 import { createMemorySessionStore } from './memory-sessions.ts'
+import { createMemoryWebhookLog } from './memory-webhook-log.ts'
 
 export interface LocalBackplaneOptions {
   /** Most de-duplication claims kept at once (BRIDGE_IDEMPOTENCY_MAX_ENTRIES). */
@@ -22,6 +23,7 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
   const run = randomInt(2 ** 40)
   const claims = new MemoryClaimStore({ maxEntries: maxClaims })
   const sessions = createMemorySessionStore({ ttlMs: recoveryWindowMs })
+  const webhooks = createMemoryWebhookLog()
 
   async function send (message: BusMessage): Promise<void> {
     entries += 1
@@ -40,6 +42,7 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
     nodeId: 'local',
     claims,
     sessions,
+    webhooks,
     readiness: [],
     async start (applyWith: NodeHandler) {
       handler = applyWith
@@ -65,6 +68,7 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
       return handler === undefined ? [] : [handler.answer(question)]
     },
     async close () {
+      await webhooks.close()
       await sessions.close()
       await claims.close()
     }

@@ -2,7 +2,6 @@
 // whose maxmemory-policy may evict keys could drop a claim within its window, and a retry or
 // a replayed signed publish would then be delivered again: say so once, at start.
 import type { LogFn } from 'pino'
-import { describeRedisUrl } from '../../ops/redis-url.ts'
 import type { RedisClient } from './connection.ts'
 
 interface Log {
@@ -22,8 +21,7 @@ export function evictionRisk (policy: string): string | undefined {
  * Reads Redis's maxmemory-policy and warns when it could evict claims. Managed Redis often
  * refuses CONFIG: then one info line says it could not be checked.
  */
-export async function checkClaimEviction (client: RedisClient, log: Log, url: string): Promise<void> {
-  const redis = describeRedisUrl(url)
+export async function checkClaimEviction (client: RedisClient, log: Log, redis: string): Promise<void> {
   let policy: string | undefined
   try {
     policy = (await client.configGet('maxmemory-policy'))['maxmemory-policy']

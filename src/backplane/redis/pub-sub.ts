@@ -1,5 +1,6 @@
 // What goes between nodes beside the stream, over Redis pub/sub: ephemeral events (whispers,
 // stored nowhere) and questions to every node (room counts), answered as counts and user ids.
+// On a Redis Cluster it is sharded pub/sub: each channel lives on the primary of its slot.
 import { randomUUID } from 'node:crypto'
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import type { Answer, Question } from '../backplane.ts'
@@ -19,19 +20,23 @@ export interface PubSubOptions {
   prefix: string
   nodeId: string
   log: Log
+  /** SPUBLISH and SSUBSCRIBE instead of PUBLISH and SUBSCRIBE. */
+  sharded: boolean
   /** Ephemeral events sent by any node, this one too. */
   onEphemeral: (events: EncodedEvent[]) => void
   /** This node's answer to another node's question; undefined before this node has started. */
   answer: (question: Question) => Answer | undefined
 }
 
-export async function createPubSub ({ client, subscriber, prefix, nodeId, log, onEphemeral, answer }: PubSubOptions) {
+export async function createPubSub ({ client, subscriber, prefix, nodeId, log, sharded, onEphemeral, answer }: PubSubOptions) {
+  const publish = (channel: string, message: string) => sharded ? client.sPublish(channel, message) : client.publish(channel, message)
+  const subscribe = (channel: string, listener: (message: string) => void) => sharded ? subscriber.sSubscribe(channel, listener) : subscriber.subscribe(channel, listener)
   const ephemeral = `${prefix}ephemeral`
   const requests = `${prefix}rpc`
   const answersTo = `${prefix}rpc:${nodeId}`
   const pendingAnswers = new Map<string, { expected: Set<string>, answers: Answer[], resolve: (answers: Answer[]) => void }>()
 
-  await subscriber.subscribe(ephemeral, (raw) => {
+  await subscribe(ephemeral, (raw) => {
     let events: EncodedEvent[]
     try {
       events = decodeEphemeral(raw)
@@ -41,7 +46,7 @@ export async function createPubSub ({ client, subscriber, prefix, nodeId, log, o
     }
     onEphemeral(events)
   })
-  await subscriber.subscribe(requests, (raw) => {
+  await subscribe(requests, (raw) => {
     let request: { id: string, from: string, question: Question }
     try {
       request = JSON.parse(raw) as typeof request
@@ -51,9 +56,9 @@ export async function createPubSub ({ client, subscriber, prefix, nodeId, log, o
     if (request.from === nodeId) return
     const own = answer(request.question)
     if (own === undefined) return
-    client.publish(`${prefix}rpc:${request.from}`, JSON.stringify({ id: request.id, node: nodeId, answer: own })).catch(() => {})
+    publish(`${prefix}rpc:${request.from}`, JSON.stringify({ id: request.id, node: nodeId, answer: own })).catch(() => {})
   })
-  await subscriber.subscribe(answersTo, (raw) => {
+  await subscribe(answersTo, (raw) => {
     let reply: { id: string, node: string, answer: Answer }
     try {
       reply = JSON.parse(raw) as typeof reply
@@ -68,7 +73,7 @@ export async function createPubSub ({ client, subscriber, prefix, nodeId, log, o
 
   return {
     async sendEphemeral (events: readonly EncodedEvent[]): Promise<void> {
-      await within(client.publish(ephemeral, encodeEphemeral(events)), COMMAND_TIMEOUT_MS, 'sending ephemeral events')
+      await within(publish(ephemeral, encodeEphemeral(events)), COMMAND_TIMEOUT_MS, 'sending ephemeral events')
     },
 
     /** `own` answer and those of the other nodes in `others`; rejects when one does not answer in time. */
@@ -80,7 +85,7 @@ export async function createPubSub ({ client, subscriber, prefix, nodeId, log, o
         pendingAnswers.set(id, { expected, answers: [own], resolve })
       })
       try {
-        await client.publish(requests, JSON.stringify({ id, from: nodeId, question }))
+        await publish(requests, JSON.stringify({ id, from: nodeId, question }))
         return await within(answered, ANSWERS_WITHIN_MS, `answers of ${expected.size} node(s)`)
       } finally {
         pendingAnswers.delete(id)

@@ -1,16 +1,16 @@
-// The backplane of a cluster on one Redis: a stream every node appends to and reads in order
+// The backplane of a cluster on Redis: a stream every node appends to and reads in order
 // (stream-bus.ts), pub/sub for whispers and questions (pub-sub.ts), claims and sessions as keys,
 // node liveness from heartbeats (nodes.ts). A starting node says hello and waits for the others'
-// snapshots. Redis Cluster and Sentinel belong in connection.ts and a sharded bus, not in branches.
+// snapshots. Which Redis deployment it runs on (one Redis, Sentinel, Redis Cluster) is connection.ts's.
 import { randomBytes } from 'node:crypto'
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import { RedisUnavailable } from '../../http/errors.ts'
 import type { Log } from '../../ops/log.ts'
-import { describeRedisUrl } from '../../ops/redis-url.ts'
 import type { Backplane, BusMessage, NodeHandler, PublishClaims, Question } from '../backplane.ts'
 import { claimThenPublish } from '../claim-then-publish.ts'
-import { connectRedis, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient } from './connection.ts'
+import { connectDeployment, describeDeployment, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient, type RedisDeployment } from './connection.ts'
 import { DeadlineError, within } from './deadline.ts'
+import { claimsAcrossSlots } from './cluster-claims.ts'
 import { checkClaimEviction } from './eviction-policy.ts'
 import { createNodes } from './nodes.ts'
 import { createPubSub } from './pub-sub.ts'
@@ -18,9 +18,10 @@ import { RedisClaimStore, unavailableWithoutRedis } from './redis-claims.ts'
 import { createRedisSessionStore } from './redis-sessions.ts'
 import { createStreamBus } from './stream-bus.ts'
 import { formatOffset, parseOffset } from './stream-codec.ts'
+import { createRedisWebhookLog } from './webhook-log.ts'
 
 export interface RedisBackplaneOptions {
-  url: string
+  deployment: RedisDeployment
   prefix: string
   maxEntries: number
   recoveryWindowMs: number
@@ -52,27 +53,33 @@ async function duplicates (client: RedisClient, where: string, log: Log, lost: (
     await within(Promise.all([reader.connect(), subscriber.connect()]), STARTUP_WAIT_MS, 'connecting')
   } catch {
     client.destroy()
-    throw new RedisUnreachableError(`cluster mode: Redis at ${where} stopped answering while the bridge started`)
+    throw new RedisUnreachableError(`cluster mode: ${where} stopped answering while the bridge started`)
   }
   return { reader, subscriber }
 }
 
-export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryWindowMs, log }: RedisBackplaneOptions): Promise<Backplane> {
-  const where = describeRedisUrl(url)
+export async function createRedisBackplane ({ deployment, prefix, maxEntries, recoveryWindowMs, log }: RedisBackplaneOptions): Promise<Backplane> {
+  const where = describeDeployment(deployment)
   const nodeId = randomBytes(8).toString('hex')
-  const client = await connectRedis(url, `${prefix}node:${nodeId}`)
+  const client = await connectDeployment(deployment, `${prefix}node:${nodeId}`)
   log.info({ redis: where, node: nodeId }, 'cluster mode: connected to Redis')
   let handler: NodeHandler | undefined
 
   // One line when the connection goes and one when it is back, not one per retry.
   let lost = false
   let reconnects = 0
-  client.on('error', (error: Error) => {
-    if (lost || client.isReady) return
+  function goneAway (reason: string): void {
+    if (lost) return
     lost = true
-    log.error({ redis: where, reason: error.message }, 'Redis unreachable: /ready answers 503 and publishes are refused until it is back')
+    log.error({ redis: where, reason }, 'Redis unreachable: /ready answers 503 and publishes are refused until it is back')
+  }
+  client.on('error', (error: Error) => { if (!client.isReady) goneAway(error.message) })
+  // A Sentinel client stays open while it moves to a new primary: it says 'reconnecting'.
+  client.on('reconnecting', () => { if (!client.isReady) goneAway('reconnecting to Redis') })
+  client.on('topology-change', (change: { type: string, node: { host: string, port: number } }) => {
+    if (change.type === 'MASTER_CHANGE') log.warn({ redis: where, primary: `${change.node.host}:${change.node.port}` }, 'cluster mode: the sentinels named a new Redis primary; the bridge moves to it')
   })
-  client.on('ready', () => {
+  function back (): void {
     if (!lost) return
     lost = false
     reconnects += 1
@@ -81,7 +88,11 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     stream.resync().then(() => stream.append({ type: 'hello' })).catch((error: unknown) => {
       log.debug({ reason: String(error) }, 'cluster bus: resync failed')
     })
-  })
+  }
+  client.on('ready', back)
+  // A Redis Cluster client stays ready while one of its primaries is away: it tells per node.
+  client.on('node-reconnecting', () => goneAway('a primary of the Redis Cluster is unreachable'))
+  client.on('node-ready', back)
   const { reader, subscriber } = await duplicates(client, where, log, () => lost)
 
   function announce (message: BusMessage | { type: 'hello' } | { type: 'dead', node: string }): void {
@@ -149,14 +160,18 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     prefix,
     nodeId,
     log,
+    // Plain PUBLISH on a Redis Cluster goes to every node of it; sharded pub/sub to one primary.
+    sharded: deployment.kind === 'cluster',
     onEphemeral: (events) => handler?.deliver(events),
     answer: (question) => handler?.answer(question)
   })
-  await checkClaimEviction(client, log, url)
+  await checkClaimEviction(client, log, where)
 
   const ready = () => stream.ready()
   const claimPrefix = `${prefix}idempotency:`
-  const claims = unavailableWithoutRedis(new RedisClaimStore(client, claimPrefix), ready)
+  const claimStore = new RedisClaimStore(client, claimPrefix)
+  const claims = unavailableWithoutRedis(deployment.kind === 'cluster' ? claimsAcrossSlots(claimStore) : claimStore, ready)
+  const webhooks = createRedisWebhookLog({ client, prefix, nodeId, log })
   const sessions = createRedisSessionStore({ client, prefix: `${prefix}session:`, ttlMs: recoveryWindowMs, nodeId, nodes: () => nodes.sessionNodes() })
 
   async function handOn (events: readonly EncodedEvent[]): Promise<void> {
@@ -190,6 +205,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
     nodeId,
     claims,
     sessions,
+    webhooks,
     readiness: [{ name: 'Redis unreachable (cluster mode)', ready }],
     async start (applyWith: NodeHandler) {
       handler = applyWith
@@ -199,6 +215,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
       // this node's own state tells them it is there (it has no members yet, so nothing is lost).
       announceState()
       await othersKnown()
+      webhooks.joined()
     },
     async publish (events: readonly EncodedEvent[], request?: PublishClaims) {
       if (!ready()) throw unavailable('nothing was published')
@@ -206,8 +223,9 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
         await handOn(events)
         return events.map(() => true)
       }
-      // Whispers go over pub/sub, which no script can join.
-      if (events.some((event) => event.ephemeral === true)) return await claimThenPublish(claims, events, request, handOn)
+      // Whispers go over pub/sub, which no script can join; on a Redis Cluster the claims lie in
+      // other slots than the stream, which no script can touch together.
+      if (deployment.kind === 'cluster' || events.some((event) => event.ephemeral === true)) return await claimThenPublish(claims, events, request, handOn)
       try {
         // One script claims and appends: a node that dies meanwhile leaves both or neither.
         return await stream.appendClaimed(events, {
@@ -240,6 +258,7 @@ export async function createRedisBackplane ({ url, prefix, maxEntries, recoveryW
       }
     },
     async close () {
+      await webhooks.close()
       await sessions.close()
       await claims.close()
       stream.close()

@@ -46,7 +46,7 @@ export function decode (fields: Fields): StreamMessage | undefined {
     }))
     return { type: 'events', events }
   }
-  if (type === 'interest' || type === 'presence' || type === 'snapshot' || type === 'hello' || type === 'dead') {
+  if (type === 'interest' || type === 'presence' || type === 'occupancy' || type === 'client-events' || type === 'snapshot' || type === 'hello' || type === 'dead') {
     return { type, ...JSON.parse(body) } as StreamMessage
   }
   return undefined

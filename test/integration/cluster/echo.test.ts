@@ -103,7 +103,7 @@ async function publishSignedStatus (url: string) {
 /** A bridge as its own process (src/server.ts), to be killed as a crash would. */
 async function bridgeProcess (t: Test, env: Env): Promise<{ url: string, kill: () => void }> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const child = spawn(process.execPath, ['src/server.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', HOST: '127.0.0.1', PORT: String(port), ...env } as Record<string, string>,
     stdio: ['ignore', 'pipe', 'pipe']

@@ -139,6 +139,34 @@ t.test('REDIS_URL turns on cluster mode; a bad one is refused without echoing it
   }
 })
 
+t.test('REDIS_SENTINELS with REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES, choose the other Redis deployments', async (t) => {
+  t.same(loadConfig({ REDIS_SENTINELS: '10.0.0.1:26379, sentinel-2:26379,[fd00::3]:26379', REDIS_SENTINEL_NAME: 'mymaster' }).redisSentinel, {
+    nodes: [{ host: '10.0.0.1', port: 26379 }, { host: 'sentinel-2', port: 26379 }, { host: 'fd00::3', port: 26379 }],
+    name: 'mymaster'
+  })
+  t.same(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000,redis-2:7001' }).redisClusterNodes, [{ host: 'redis-1', port: 7000 }, { host: 'redis-2', port: 7001 }])
+  t.equal(loadConfig({}).redisSentinel, undefined)
+  t.equal(loadConfig({}).redisClusterNodes, undefined)
+  t.equal(loadConfig({ REDIS_URL: 'redis://localhost:6379', BRIDGE_REDIS_PREFIX: '{app}:' }).redisPrefix, '{app}:', 'a hash tag is fine on one Redis')
+
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ REDIS_SENTINELS: '10.0.0.1:26379' }, /^REDIS_SENTINEL_NAME must be set too: a Sentinel deployment needs the sentinels and the name of the primary they monitor$/],
+    [{ REDIS_SENTINEL_NAME: 'mymaster' }, /^REDIS_SENTINELS must be set too/],
+    [{ REDIS_SENTINELS: '10.0.0.1', REDIS_SENTINEL_NAME: 'm' }, /^REDIS_SENTINELS must list host:port entries separated by commas \(e\.g\. 10\.0\.0\.1:26379,10\.0\.0\.2:26379\), got "10\.0\.0\.1"$/],
+    [{ REDIS_SENTINELS: 'a:1,b:70000', REDIS_SENTINEL_NAME: 'm' }, /^REDIS_SENTINELS must list host:port entries .*, got "b:70000"$/],
+    [{ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'my master' }, /^REDIS_SENTINEL_NAME must be 1-128 characters/],
+    [{ REDIS_CLUSTER_NODES: 'redis://redis-1:7000' }, /^REDIS_CLUSTER_NODES must list host:port entries .*, got "redis:\/\/redis-1:7000"$/],
+    [{ REDIS_CLUSTER_NODES: ',' }, /^REDIS_CLUSTER_NODES must list host:port entries/],
+    [{ REDIS_URL: 'redis://localhost:6379', REDIS_CLUSTER_NODES: 'redis-1:7000' }, /^REDIS_URL and REDIS_CLUSTER_NODES are both set: set only one of REDIS_URL \(one Redis\), REDIS_SENTINELS \(Sentinel\) or REDIS_CLUSTER_NODES \(Redis Cluster\)$/],
+    [{ REDIS_SENTINELS: 'a:1', REDIS_SENTINEL_NAME: 'm', REDIS_CLUSTER_NODES: 'redis-1:7000' }, /^REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set/],
+    [{ REDIS_CLUSTER_NODES: 'redis-1:7000', BRIDGE_REDIS_PREFIX: 'bridge:{app}:' }, /^BRIDGE_REDIS_PREFIX must not hold a hash tag \(\{…\}\) with REDIS_CLUSTER_NODES: it would put every key of the bridge in one slot of the Redis Cluster, got "bridge:\{app\}:"$/],
+    [{ REDIS_CLUSTER_NODES: 'redis-1:7000', BRIDGE_REDIS_PREFIX: 'bridge{' }, /^BRIDGE_REDIS_PREFIX must not hold a hash tag/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+})
+
 t.test('Laravel Broadcasting and Echo settings (section 5): defaults, values, one line per bad value', async (t) => {
   t.match(loadConfig({}), {
     authEndpoint: undefined,
@@ -243,3 +271,26 @@ t.test('.env is read when present', async (t) => {
 function productionSecrets (): Record<string, string> {
   return { BRIDGE_API_TOKEN: secrets.apiToken, BRIDGE_JWT_SECRET: secrets.jwtSecret }
 }
+
+t.test('webhooks (section 7): URL, events and batch; refused without the Pusher app or with unknown names', async (t) => {
+  const app = { BRIDGE_PUSHER_APP_ID: '1001', BRIDGE_PUSHER_KEY: 'app-key', BRIDGE_PUSHER_SECRET: 'app-secret' }
+  const defaults = loadConfig({})
+  t.equal(defaults.webhookUrl, undefined)
+  t.same(defaults.webhookEvents, ['channel_occupied', 'channel_vacated', 'member_added', 'member_removed'], 'all but client_event')
+  t.equal(defaults.webhookBatchMs, 50)
+  t.match(loadConfig({ ...app, BRIDGE_WEBHOOK_URL: 'https://app.example.com/pusher/webhooks', BRIDGE_WEBHOOK_EVENTS: 'member_added, client_event,member_added', BRIDGE_WEBHOOK_BATCH_MS: '0' }), {
+    webhookUrl: 'https://app.example.com/pusher/webhooks',
+    webhookEvents: ['member_added', 'client_event'],
+    webhookBatchMs: 0
+  })
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ BRIDGE_WEBHOOK_URL: 'https://app.example.com/pusher/webhooks' }, /^BRIDGE_WEBHOOK_URL needs BRIDGE_PUSHER_APP_ID, BRIDGE_PUSHER_KEY and BRIDGE_PUSHER_SECRET/],
+    [{ ...app, BRIDGE_WEBHOOK_URL: '/pusher/webhooks' }, /^BRIDGE_WEBHOOK_URL must be a URL like https:\/\/app.example.com\/pusher\/webhooks/],
+    [{ ...app, BRIDGE_WEBHOOK_URL: 'ftp://app.example.com/hooks' }, /^BRIDGE_WEBHOOK_URL must start with http:\/\/ or https:\/\//],
+    [{ BRIDGE_WEBHOOK_EVENTS: 'channel_occupied,user_online' }, /^BRIDGE_WEBHOOK_EVENTS must list some of channel_occupied, .*client_event, got "user_online"$/],
+    [{ BRIDGE_WEBHOOK_BATCH_MS: '-1' }, /^BRIDGE_WEBHOOK_BATCH_MS must be a whole number/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+})

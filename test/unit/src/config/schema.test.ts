@@ -52,7 +52,9 @@ t.test('what the loader returns matches the schema the Config type comes from', 
       BRIDGE_PUSHER_KEY: 'key',
       BRIDGE_PUSHER_SECRET: secrets.apiToken,
       BRIDGE_LARAVEL_REDIS_PREFIX: ''
-    }
+    },
+    { REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', REDIS_SENTINEL_NAME: 'mymaster' },
+    { REDIS_CLUSTER_NODES: 'redis-1:7000' }
   ]
   for (const env of environments) {
     const config = loadConfig(env)

@@ -1,0 +1,272 @@
+// Redis deployments a test starts for itself from Debian's redis-server, on free ports in a
+// temporary directory, removed when the test ends: a Sentinel set (a primary, a replica and three
+// sentinels) and a Redis Cluster (three primaries, each with a replica).
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { createClient } from 'redis'
+import type { Test } from 'tap'
+import { freePort } from './bridge.ts'
+import { waitFor } from './redis.ts'
+
+const run = promisify(execFile)
+
+/** One redis-server process of a topology. */
+export interface RedisProcess {
+  port: number
+  /** `host:port` as the bridge's variables list it. */
+  address: string
+  /** Kills it (as a crash would) and resolves once it is gone. */
+  kill: () => Promise<void>
+  alive: () => boolean
+}
+
+interface Spawned extends RedisProcess {
+  child: ChildProcess
+}
+
+/** Starts redis-server in `dir` with `args`, resolved once it accepts connections. */
+async function startServer (dir: string, port: number, args: string[]): Promise<Spawned> {
+  const child = spawn('redis-server', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk
+      // A sentinel says it is ready differently from a data node.
+      if (/Ready to accept connections|Sentinel ID is/.test(output)) resolve()
+    }
+    child.stdout?.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`redis-server ${args.join(' ')} exited with ${code}: ${output}`)))
+  })
+  child.stdout?.resume()
+  child.stderr?.resume()
+  return {
+    child,
+    port,
+    address: `127.0.0.1:${port}`,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async kill () {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      const exited = once(child, 'exit')
+      child.kill('SIGKILL')
+      await exited
+    }
+  }
+}
+
+/** Without persistence, on loopback only. */
+function dataNodeArgs (port: number): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+}
+
+async function command (port: number, ...args: string[]): Promise<unknown> {
+  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return await client.sendCommand(args)
+  } finally {
+    client.destroy()
+  }
+}
+
+function workspace (t: Test, name: string): { dir: string, processes: Spawned[] } {
+  const dir = mkdtempSync(join(tmpdir(), `bridge-${name}-`))
+  const processes: Spawned[] = []
+  t.teardown(async () => {
+    await Promise.all(processes.map((server) => server.kill()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { dir, processes }
+}
+
+export interface SentinelSet {
+  /** The master name the sentinels monitor. */
+  name: string
+  /** `host:port,…` of the three sentinels, as REDIS_SENTINELS takes them. */
+  sentinels: string
+  /** The primary as the sentinels name it now. */
+  primary: () => Promise<RedisProcess>
+  /** Kills the current primary; resolves once the sentinels have promoted the replica. */
+  killPrimary: () => Promise<RedisProcess>
+  /** Asks the sentinels for a failover (the primary stays up, as a replica); resolves once done. */
+  failover: () => Promise<RedisProcess>
+}
+
+/** A primary, its replica and three sentinels (quorum 2) that fail over after 1 s of silence. */
+export async function startSentinelSet (t: Test, name = 'bridge-primary'): Promise<SentinelSet> {
+  const { dir, processes } = workspace(t, 'sentinel')
+  const dataPorts = [await freePort(), await freePort()] as const
+  const [primaryPort, replicaPort] = dataPorts
+  const data = new Map<number, Spawned>()
+  data.set(primaryPort, await startServer(dir, primaryPort, dataNodeArgs(primaryPort)))
+  data.set(replicaPort, await startServer(dir, replicaPort, [...dataNodeArgs(replicaPort), '--replicaof', '127.0.0.1', String(primaryPort)]))
+  processes.push(...data.values())
+  await waitFor('the replica to sync', async () => String(await command(replicaPort, 'INFO', 'replication')).includes('master_link_status:up'))
+
+  const sentinelPorts: number[] = []
+  for (let i = 0; i < 3; i++) {
+    const port = await freePort()
+    const file = join(dir, `sentinel-${port}.conf`)
+    writeFileSync(file, [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `sentinel monitor ${name} 127.0.0.1 ${primaryPort} 2`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 5000`,
+      `sentinel parallel-syncs ${name} 1`,
+      ''
+    ].join('\n'))
+    processes.push(await startServer(dir, port, [file, '--sentinel']))
+    sentinelPorts.push(port)
+  }
+
+  async function primaryPortNow (): Promise<number> {
+    for (const port of sentinelPorts) {
+      try {
+        const [, port2] = await command(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as [string, string]
+        return Number(port2)
+      } catch {
+        // That sentinel may be down; ask the next.
+      }
+    }
+    throw new Error('no sentinel answered')
+  }
+
+  async function primary (): Promise<RedisProcess> {
+    const port = await primaryPortNow()
+    const server = data.get(port)
+    if (server === undefined) throw new Error(`the sentinels name an unknown primary (port ${port})`)
+    return server
+  }
+
+  /** Every sentinel names `port`, and it says it is a primary. */
+  async function promoted (from: number): Promise<RedisProcess> {
+    let now = from
+    await waitFor('the sentinels to promote the replica', async () => {
+      now = await primaryPortNow()
+      if (now === from) return false
+      const role = await command(now, 'ROLE').catch(() => undefined) as unknown[] | undefined
+      return role?.[0] === 'master'
+    }, 30_000)
+    return data.get(now) as RedisProcess
+  }
+
+  // The sentinels must know the replica and each other before they can fail over.
+  await waitFor('the sentinels to see the replica and each other', async () => {
+    for (const port of sentinelPorts) {
+      const info = String(await command(port, 'INFO', 'sentinel'))
+      if (!/slaves=1,sentinels=3/.test(info)) return false
+    }
+    return true
+  }, 30_000)
+
+  return {
+    name,
+    sentinels: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
+    primary,
+    async killPrimary () {
+      const old = await primary()
+      await old.kill()
+      return await promoted(old.port)
+    },
+    async failover () {
+      const old = await primary()
+      await command(sentinelPorts[0] as number, 'SENTINEL', 'FAILOVER', name)
+      return await promoted(old.port)
+    }
+  }
+}
+
+export interface RedisClusterSet {
+  /** `host:port,…` of every node, as REDIS_CLUSTER_NODES takes them. */
+  nodes: string
+  /** The primary serving `key`'s slot now. */
+  primaryOf: (key: string) => Promise<RedisProcess>
+  /** The current primaries. */
+  primaries: () => Promise<RedisProcess[]>
+  /** Kills `primary`; resolves once its replica has taken over and the cluster is ok again. */
+  killPrimary: (primary: RedisProcess) => Promise<void>
+}
+
+/** Three primaries and three replicas (`redis-cli --cluster create … --cluster-replicas 1`). */
+export async function startRedisCluster (t: Test): Promise<RedisClusterSet> {
+  const { dir, processes } = workspace(t, 'cluster')
+  const servers: Spawned[] = []
+  for (let i = 0; i < 6; i++) {
+    const [port, busPort] = [await freePort(), await freePort()]
+    const server = await startServer(dir, port, [
+      ...dataNodeArgs(port),
+      '--cluster-enabled', 'yes',
+      '--cluster-port', String(busPort),
+      '--cluster-config-file', `nodes-${port}.conf`,
+      '--cluster-node-timeout', '1000',
+      // A replica takes over however long its link was down (the tests kill primaries at will).
+      '--cluster-replica-validity-factor', '0'
+    ])
+    servers.push(server)
+    processes.push(server)
+  }
+  await run('redis-cli', ['--cluster', 'create', ...servers.map((server) => server.address), '--cluster-replicas', '1', '--cluster-yes'])
+
+  async function clusterOk (): Promise<boolean> {
+    for (const server of servers) {
+      if (!server.alive()) continue
+      const info = String(await command(server.port, 'CLUSTER', 'INFO').catch(() => ''))
+      if (!info.includes('cluster_state:ok')) return false
+    }
+    return true
+  }
+  await waitFor('the cluster to be ok', clusterOk, 30_000)
+  await waitFor('every replica to sync', async () => {
+    for (const server of servers) {
+      const info = String(await command(server.port, 'INFO', 'replication'))
+      if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false
+    }
+    return true
+  }, 30_000)
+
+  async function primaries (): Promise<RedisProcess[]> {
+    const found: RedisProcess[] = []
+    for (const server of servers) {
+      if (!server.alive()) continue
+      const role = await command(server.port, 'ROLE').catch(() => undefined) as unknown[] | undefined
+      if (role?.[0] === 'master') found.push(server)
+    }
+    return found
+  }
+
+  return {
+    nodes: servers.map((server) => server.address).join(','),
+    primaries,
+    async primaryOf (key: string) {
+      const alive = servers.find((server) => server.alive()) as Spawned
+      const slot = Number(await command(alive.port, 'CLUSTER', 'KEYSLOT', key))
+      const shards = await command(alive.port, 'CLUSTER', 'SLOTS') as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>
+      const owner = shards.find(([from, to]) => slot >= from && slot <= to)
+      const port = Number(owner?.[2][1])
+      return servers.find((server) => server.port === port) as RedisProcess
+    },
+    async killPrimary (primary: RedisProcess) {
+      await primary.kill()
+      await waitFor('a replica to take over', async () => {
+        const alive = await primaries()
+        return alive.length === 3 && await clusterOk()
+      }, 30_000)
+    }
+  }
+}
+
+/** Environment for bridges on the Sentinel set, under a prefix of their own. */
+export function sentinelEnv (set: SentinelSet): Record<string, string> & { BRIDGE_REDIS_PREFIX: string } {
+  return { REDIS_SENTINELS: set.sentinels, REDIS_SENTINEL_NAME: set.name, BRIDGE_REDIS_PREFIX: `test:${randomUUID()}:` }
+}
+
+/** Environment for bridges on the Redis Cluster, under a prefix of their own. */
+export function redisClusterEnv (cluster: RedisClusterSet): Record<string, string> & { BRIDGE_REDIS_PREFIX: string } {
+  return { REDIS_CLUSTER_NODES: cluster.nodes, BRIDGE_REDIS_PREFIX: `test:${randomUUID()}:` }
+}
