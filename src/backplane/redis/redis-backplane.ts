@@ -84,8 +84,9 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     lost = false
     reconnects += 1
     log.info({ redis: where }, 'Redis reachable again')
+    stream.distrustEarlier()
     startOver()
-    stream.resync().then(() => stream.append({ type: 'hello' })).catch((error: unknown) => {
+    stream.resync().then(() => stream.append({ type: 'hello', lost: true })).catch((error: unknown) => {
       log.debug({ reason: String(error) }, 'cluster bus: resync failed')
     })
   }

@@ -34,6 +34,8 @@ export interface StreamBusOptions {
 export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, keepMs, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
   const state = { closed: false }
   let lastId = '0-0'
+  /** Read back only after this: Redis came back (restarted, failed over) and what is before may be gone. */
+  let trustedAfter: Position = [0, 0, 0]
   /** The newest entry this node knows the stream holds (read, or appended by this node). */
   let newestKnown: Position = [0, 0, 0]
   /** Redis's clock as the stream shows it (the newest entry read), for trimming. */
@@ -146,6 +148,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       let earliest: Position | undefined
       for (const position of after.values()) if (earliest === undefined || compare(position, earliest) < 0) earliest = position
       if (earliest === undefined) return []
+      if (compare(earliest, trustedAfter) < 0) return undefined
       // Trimming removes the oldest entries first: if the oldest left is not later, nothing after it is gone.
       const [oldest] = await within(client.xRange(stream, '-', '+', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s start') ?? []
       if (oldest === undefined || compare(positionOf(oldest.id), earliest) > 0) return undefined
@@ -154,7 +157,11 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       for (;;) {
         const page = await within(client.xRange(stream, start, `${upTo[0]}-${upTo[1]}`, { COUNT: READ_COUNT }), COMMAND_TIMEOUT_MS, 'reading the stream back') ?? []
         for (const { id, message } of page) {
-          const decoded = (message as Fields).t === 'events' ? decode(message as Fields) : undefined
+          const type = (message as Fields).t
+          if (type !== 'events' && type !== 'hello') continue
+          const decoded = decode(message as Fields)
+          // A node that saw Redis come back said so: entries before it may be gone (a failover).
+          if (decoded?.type === 'hello' && decoded.lost === true && compare(positionOf(id), earliest) > 0) return undefined
           if (decoded?.type !== 'events') continue
           const [ms, seq] = positionOf(id)
           decoded.events.forEach((event, index) => {
@@ -166,6 +173,11 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
         if (page.length < READ_COUNT) return found
         start = `(${(page.at(-1) as { id: string }).id}`
       }
+    },
+    /** Redis came back: nothing read before now is read back (the new primary may lack some of it). */
+    distrustEarlier (): void {
+      const [ms, seq, index] = positionOf(lastId)
+      trustedAfter = [ms, seq, index + 0.5]
     },
     lagSeconds (): number {
       const read = positionOf(lastId)

@@ -5,7 +5,8 @@ import type { Position } from '../positions.ts'
 
 export type StreamMessage =
   | BusMessage
-  | { type: 'hello' }
+    /** `lost`: sent after Redis came back (a restart, a failover): entries before it may be gone. */
+  | { type: 'hello', lost?: true }
   | { type: 'dead', node: string }
 
 export type Fields = Record<string, string>

@@ -1,6 +1,7 @@
 // The cluster's bus against a real Redis, with this node's reading held back (a stand-in for a
-// paused process): its lag shows how far behind it is, and a gap trimmed away meanwhile is
-// found before anything after it is applied.
+// paused process): its lag shows how far behind it is, a gap trimmed away meanwhile is found
+// before anything after it is applied, and missed events are read back only while the stream
+// still holds all of them.
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { connectRedis, type RedisClient } from '../../../../../src/backplane/redis/connection.ts'
@@ -95,4 +96,22 @@ t.test('a gap trimmed while the node was held is found before the entries after 
   release()
   await waitFor(() => seen.includes('other-node:3'), 'the entry after the gap', 15_000)
   t.same(seen, ['other-node:1', 'gap', 'other-node:3'], 'the gap is known before what follows it, and the trimmed entry never applied')
+})
+
+t.test('reading back: the events of a channel after a position, none when the stream no longer reaches back or Redis came back meanwhile', async (t) => {
+  const { bus: stream, publish, other, stream: key } = await bus(t, 60_000)
+  const [first, second, third] = [await publish('1'), await publish('2'), await publish('3')]
+  const at = (id: string): [number, number, number] => [Number(id.split('-')[0]), Number(id.split('-')[1]), 0]
+  const payloads = (read: Awaited<ReturnType<typeof stream.readBack>>) => read?.map(({ event }) => event.payloadJson)
+  t.same(payloads(await stream.readBack(new Map([['c', at(first)]]), at(third))), ['2', '3'], 'after the position, up to the end given')
+  t.same(payloads(await stream.readBack(new Map([['other-channel', at(first)]]), at(third))), [], 'only the channels asked for')
+
+  // A node that saw Redis come back (a failover may have lost entries) says so on the bus.
+  const back = await other.xAdd(key, '*', encode('other-node', { type: 'hello', lost: true }))
+  const fourth = await publish('4')
+  t.equal(await stream.readBack(new Map([['c', at(second)]]), at(fourth)), undefined, 'not across a return of Redis')
+  t.same(payloads(await stream.readBack(new Map([['c', at(back)]]), at(fourth))), ['4'], 'from after it, as before')
+
+  await other.xTrim(key, 'MINID', `${at(fourth)[0]}-${at(fourth)[1]}`)
+  t.equal(await stream.readBack(new Map([['c', at(back)]]), at(fourth)), undefined, 'not once entries after the position were trimmed')
 })
