@@ -4,7 +4,6 @@
 import fp from 'fastify-plugin'
 import type { Backplane } from '../../src/backplane/backplane.ts'
 import { createBackplane } from '../../src/backplane/create.ts'
-import { RECOVERY_WINDOW_MS } from '../../src/transport/recovery.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,14 +12,18 @@ declare module 'fastify' {
 }
 
 export default fp(async function backplane (fastify) {
-  const backplane = await createBackplane({ config: fastify.config, log: fastify.log, recoveryWindowMs: RECOVERY_WINDOW_MS })
+  const backplane = await createBackplane({ config: fastify.config, log: fastify.log, recoveryWindowMs: fastify.config.recoveryWindowSeconds * 1000 })
   fastify.decorate('backplane', backplane)
   for (const { name, ready } of backplane.readiness) fastify.readiness.addCheck(name, ready)
+  fastify.metrics.gauge('bridge_backplane_lag_seconds', "How far this node's reading of the cluster's bus is behind its newest entry (0 on a bridge alone)",
+    () => backplane.stats().lagSeconds)
+  fastify.metrics.counterFrom('bridge_backplane_reconnects_total', "Times this node's Redis connection came back after it was lost (a Redis restart or failover included)",
+    () => backplane.stats().reconnects)
   // After the transport's own close (plugins close in the reverse order of their start).
   fastify.addHook('onClose', async () => {
     await backplane.close()
   })
 }, {
   name: 'backplane',
-  dependencies: ['readiness']
+  dependencies: ['readiness', 'metrics']
 })

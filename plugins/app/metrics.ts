@@ -37,6 +37,10 @@ function createMetrics () {
     counter (name: string, help: string): Counter {
       return new Counter({ name, help, registers })
     },
+    /** A counter read at each scrape, for a count another plugin keeps. */
+    counterFrom (name: string, help: string, read: () => number): void {
+      registry.registerMetric(new Counter({ name, help, registers: [], collect () { this.reset(); this.inc(read()) } }))
+    },
     /** A gauge read at each scrape, for state another plugin owns. */
     gauge (name: string, help: string, read: () => number): void {
       registry.registerMetric(new Gauge({ name, help, registers: [], collect () { this.set(read()) } }))

@@ -1,5 +1,6 @@
-// `fastify.publisher`: the one delivery path for every way of publishing: claim each uuid once,
-// deliver through the transport, give the claims back if that failed, count, log one line each.
+// `fastify.publisher`: the one delivery path for every way of publishing: each uuid (and a
+// signature) is claimed with the delivery, through the transport, so a claim stays only for an
+// event handed on (the backplane decides how); counts, and logs one line each.
 import { randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
@@ -33,56 +34,15 @@ const signatureKey = (signature: string) => `signature:${signature}`.padEnd(129,
 
 function createPublisher (fastify: FastifyInstance) {
   const { transport, metrics } = fastify
-  const { claims } = fastify.backplane
   const ttl = fastify.config.idempotencyTtlSeconds
-
-  /** Claims each uuid in order (one repeated within the events is a duplicate the second time); a signature first. */
-  async function claimAll (events: readonly OutgoingEvent[], signature: string | undefined): Promise<boolean[]> {
-    if (signature !== undefined && !await claims.claim(signatureKey(signature), SIGNATURE_CLAIM_SECONDS)) {
-      return events.map(() => false)
-    }
-    try {
-      return await claimUuids(events)
-    } catch (error) {
-      if (signature !== undefined) await claims.release(signatureKey(signature)).catch(() => {})
-      throw error
-    }
-  }
-
-  async function claimUuids (events: readonly OutgoingEvent[]): Promise<boolean[]> {
-    const claiming = events.map(({ uuid }) => uuid === undefined ? Promise.resolve(true) : claims.claim(uuid, ttl))
-    const settled = await Promise.allSettled(claiming)
-    const failed = settled.find((result) => result.status === 'rejected')
-    if (failed === undefined) return settled.map((result) => (result as PromiseFulfilledResult<boolean>).value)
-    await releaseAll(events.filter((_event, index) => settled[index]?.status === 'fulfilled' && (settled[index] as PromiseFulfilledResult<boolean>).value))
-    throw failed.reason
-  }
-
-  async function releaseAll (events: readonly OutgoingEvent[]): Promise<void> {
-    if (ttl <= 0) return
-    await Promise.all(events.map(async ({ uuid }) => {
-      if (uuid !== undefined) await claims.release(uuid).catch(() => {})
-    }))
-  }
 
   /** Delivers the events in order, all or nothing; a uuid claimed within the window makes a duplicate. Rejects with every claim given back. */
   async function publish (events: readonly OutgoingEvent[], log: FastifyBaseLogger, source: Source = 'api', signature?: string): Promise<Outcome[]> {
-    let claimed: boolean[]
-    try {
-      claimed = await claimAll(events, signature)
-    } catch (error) {
-      log.warn({ reason: String(error) }, 'publish refused: could not claim the uuid')
-      throw error
-    }
-    const fresh = events.filter((_event, index) => claimed[index])
-    try {
-      await transport.deliver(fresh)
-    } catch (error) {
-      // Nothing was handed on: give the uuids back, so that a retry is not a duplicate.
-      await releaseAll(fresh)
-      if (signature !== undefined) await claims.release(signatureKey(signature)).catch(() => {})
-      throw error
-    }
+    const claimed = await transport.deliver(events, {
+      keys: events.map(({ uuid }) => ttl > 0 ? uuid : undefined),
+      ttlSeconds: ttl,
+      ...(signature !== undefined && { guard: { key: signatureKey(signature), ttlSeconds: SIGNATURE_CLAIM_SECONDS } })
+    })
     return events.map(({ event, channel, uuid, except, room }, index) => {
       const labels = { event: metrics.eventLabel(event), source }
       // The HTTP API's line names its room; the other sources say what they are and whom they skipped.
@@ -125,5 +85,5 @@ export default fp(async function publisher (fastify) {
   fastify.decorate('publisher', createPublisher(fastify))
 }, {
   name: 'publisher',
-  dependencies: ['backplane', 'transport', 'metrics']
+  dependencies: ['transport', 'metrics']
 })

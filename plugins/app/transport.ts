@@ -13,13 +13,16 @@ declare module 'fastify' {
 export default fp(async function transport (fastify) {
   const slowSockets = fastify.metrics.counter('bridge_slow_sockets_disconnected_total',
     'Sockets disconnected because more than BRIDGE_MAX_BUFFERED_BYTES waited to be sent to them')
+  const unrecoverable = fastify.metrics.counter('bridge_recovery_unrecoverable_total',
+    'Reconnecting clients told recovered === false because events they missed are gone (trimmed, past the window or the memory budget, lost with Redis)')
   const transport = await createTransport({
     io: fastify.io,
     backplane: fastify.backplane,
     internals: fastify.socketInternals,
     config: fastify.config,
     log: fastify.log,
-    onSlowSocket: () => slowSockets.inc()
+    onSlowSocket: () => slowSockets.inc(),
+    onUnrecoverable: () => unrecoverable.inc()
   })
   fastify.decorate('transport', transport)
 

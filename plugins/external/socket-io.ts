@@ -8,7 +8,6 @@ import type { FastifyInstance } from 'fastify'
 import { fastifySocketIo, type SocketIoOptions } from '../../src/sockets/fastify-socket-io.ts'
 import { originPolicy } from '../../src/http/origins.ts'
 import { PendingConnections } from '../../src/sockets/pending-connections.ts'
-import { RECOVERY_WINDOW_MS } from '../../src/transport/recovery.ts'
 
 /** Open connections of every protocol on this node: socket.io's, and the Pusher protocol's once it is there. */
 export function openConnections (fastify: FastifyInstance): number {
@@ -38,7 +37,7 @@ export function socketIoOptions (fastify: FastifyInstance): SocketIoOptions {
     connectTimeout: fastify.config.connectTimeoutMs + 1000,
     // Recovery is the transport's (src/transport/recovery.ts); the middlewares check a recovered
     // session again (token expiry, origin) before anything is sent to it.
-    connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: false },
+    connectionStateRecovery: { maxDisconnectionDuration: fastify.config.recoveryWindowSeconds * 1000, skipMiddlewares: false },
     maxHttpBufferSize: 16 * 1024,
     // Refused before the handshake: the client's reconnection tries again, later or elsewhere.
     allowRequest: (request, callback) => {

@@ -43,14 +43,31 @@ export interface NodeHandler {
   /** An entry of the backplane's own (nothing for the node) was read at `position`. */
   passed (position: Position): void
   deliver (events: readonly EncodedEvent[]): void
-  /** Messages may have been lost: nothing before now can be recovered. */
-  lost (): void
+  /**
+   * Messages may have been lost: nothing before now can be recovered. `skipped`: events were
+   * read past unseen (this node fell behind), so its connected clients may have missed some too.
+   */
+  lost (skipped?: boolean): void
   /** This node's interest and presence, sent as a snapshot when the others need it. */
   state (): NodeState
   nodeDied (node: string): void
   /** A dead node's recovery window ended: forget its interest. */
   nodeForgotten (node: string): void
   answer (question: Question): Answer
+}
+
+export interface BackplaneStats {
+  /** How far this node's reading of the bus is behind its newest entry known here, in seconds. */
+  lagSeconds: number
+  /** Times the connection to the bus came back after it was lost (a restart or failover of Redis). */
+  reconnects: number
+}
+
+/** What a publish claims: a key per event (undefined: nothing to claim) for `ttlSeconds`, and a guard for all of them (a signature). */
+export interface PublishClaims {
+  keys: ReadonlyArray<string | undefined>
+  ttlSeconds: number
+  guard?: { key: string, ttlSeconds: number }
 }
 
 /** De-duplication: a key claimed once per time window, on every node. */
@@ -125,15 +142,24 @@ export interface Backplane {
   start (handler: NodeHandler): Promise<void>
   /**
    * Hands events on, in order: kept ones stored for every node, ephemeral ones to every node's
-   * sockets; rejects (503) when nothing was handed on. Claims join this call for crash-safe publishes.
+   * sockets; rejects (503) when nothing was handed on. With `claims`, only the events whose key it
+   * claims (and all of them only if it claims the guard), and a key stays claimed only when its
+   * event was handed on, a crash included; answers which events were handed on.
    */
-  publish (events: readonly EncodedEvent[]): Promise<void>
+  publish (events: readonly EncodedEvent[], claims?: PublishClaims): Promise<boolean[]>
   send (message: BusMessage): Promise<void>
   ready (): boolean
   /** An event's position as clients keep it, and back (undefined: not this backplane's). */
   formatOffset (position: Position): string
   parseOffset (offset: string): Position | undefined
   caughtUp (): Promise<void>
+  /**
+   * The kept events of each channel after its position, up to `upTo`, read back from what the
+   * bus still holds (a node that was not keeping them: restarted, or new); undefined when some
+   * may be gone.
+   */
+  readBack (after: ReadonlyMap<string, Position>, upTo: Position): Promise<Array<{ position: Position, event: EncodedEvent }> | undefined>
+  stats (): BackplaneStats
   /** Every live node's answer, this one's included; rejects (503) when one does not answer. */
   ask (question: Question): Promise<Answer[]>
   close (): Promise<void>

@@ -102,6 +102,12 @@ export const ConfigSchema = Type.Object({
   trustProxy: proxies('BRIDGE_TRUST_PROXY', {
     meaning: 'proxies whose `X-Forwarded-For` is believed: comma-separated addresses, CIDR ranges, `loopback`, `linklocal`, `uniquelocal`'
   }),
+  recoveryWindowSeconds: integer('BRIDGE_RECOVERY_WINDOW', {
+    minimum: 1,
+    maximum: 24 * 3600,
+    default: 120,
+    meaning: 'seconds a client may be away and still recover what it missed: missed events, dropped sessions and dead nodes are kept this long, in memory and in Redis ([Missed events](docs/recovery.md))'
+  }),
   recoveryMaxBytes: integer('BRIDGE_RECOVERY_MAX_BYTES', {
     minimum: 0,
     maximum: MAX_BYTES,
@@ -168,7 +174,7 @@ export const ConfigSchema = Type.Object({
     minimum: 1000,
     maximum: 100_000_000,
     default: 100_000,
-    meaning: "about how many entries the cluster's Redis stream keeps at most, besides its 2 minutes (at least `1000`; [what the bridge keeps in Redis](docs/cluster.md#what-the-bridge-keeps-in-redis))"
+    meaning: "about how many entries the cluster's Redis stream keeps at most, besides its `BRIDGE_RECOVERY_WINDOW` (at least `1000`; [what the bridge keeps in Redis](docs/cluster.md#what-the-bridge-keeps-in-redis))"
   }),
   pusher: together('the Pusher HTTP API needs the app id, key and secret', PusherApp.properties),
   laravelRedisUrl: Type.Optional(redisUrl('BRIDGE_LARAVEL_REDIS_URL', {

@@ -22,9 +22,11 @@ export interface NodeParts {
   fanOut: FanOut
   counts: ReturnType<typeof createCounts>
   formatOffset: (position: Position) => string
+  /** Closes the connections of sockets that may have missed events: each reconnects and is told whether it recovered. */
+  dropSubscribed: () => void
 }
 
-export function createNodeHandler ({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset }: NodeParts): NodeHandler {
+export function createNodeHandler ({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset, dropSubscribed }: NodeParts): NodeHandler {
   return {
     apply (position, node, message) {
       switch (message.type) {
@@ -68,9 +70,14 @@ export function createNodeHandler ({ recovery, history, interest, presence, occu
       const offset = recovery.currentOffset()
       for (const event of events) fanOut.deliver(event, offset)
     },
-    lost () {
-      // Every event up to now may be missing here: no session can recover from before it.
-      history.lostThrough(recovery.position)
+    lost (skipped) {
+      // Every event up to now may be missing here, and those after the last one applied (the
+      // entries lost): no session can recover from it or before. Before any later entry, though.
+      const [ms, seq, index] = recovery.position
+      history.lostThrough([ms, seq, index + 0.5])
+      recovery.lost()
+      // Connected sockets missed events without a word: closed, they come back told recovered === false.
+      if (skipped === true) dropSubscribed()
     },
     state: () => ({ interest: interest.local(), presence: presence.localMembers(), ...(webhooks.enabled && { occupied: occupancy.local() }) }),
     nodeDied (node) {

@@ -35,6 +35,12 @@ export interface RecoveryOptions {
   rejoining: (sid: string, from: ReadonlyMap<string, Position>) => void
   /** A still-live socket's session (or a dead node's, `diedAt`): the client is back before it was seen closed. */
   live: (pid: string) => Promise<{ session: StoredSession, diedAt?: number } | undefined>
+  /** What `history` lacks, read back from the backplane (a node restarted since the client left). */
+  readBack: (after: ReadonlyMap<string, Position>, upTo: Position) => Promise<PositionedEvent[] | undefined>
+  /** Resolves once this node has read everything the bus held when called (a gap it finds on the way is `lost()` first). */
+  busCaughtUp: () => Promise<void>
+  /** A client came back and was told `recovered === false` because events it missed are gone. */
+  onUnrecoverable?: () => void
   now?: () => number
 }
 
@@ -52,8 +58,6 @@ interface PendingRestore {
   timer: NodeJS.Timeout
 }
 
-export const RECOVERY_WINDOW_MS = 2 * 60 * 1000
-
 /** Engine.IO notices a dead connection within its ping interval and timeout, plus a margin. */
 export const DEAD_CONNECTION_MS = 60_000
 
@@ -61,7 +65,7 @@ const PENDING_RESTORE_MS = 10_000
 const MAX_CAPTURED = 10_000
 
 export function createRecovery (options: RecoveryOptions) {
-  const { io, replay, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, now = Date.now } = options
+  const { io, replay, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, readBack, busCaughtUp, onUnrecoverable, now = Date.now } = options
   let applied: Position = START
   /** [time, position applied by then], at most one a second, for a session's `from`. */
   const samples: Array<[number, Position]> = []
@@ -191,13 +195,24 @@ export function createRecovery (options: RecoveryOptions) {
         old.disconnect(true)
       }
       if (!await caughtUp(offset)) return null
+      // A node that was stopped or slow may not have read the bus yet: only once it has can it
+      // know whether what the client missed was trimmed away unread.
+      try {
+        await busCaughtUp()
+      } catch {
+        return null
+      }
       // Subscribe, then read: what is applied from now on is captured, what was is read.
       const after = new Map(session.from.map(([channel, position]) => [channel, later(offset, position)]))
       const capture: Capture = { channels: new Set(after.keys()), events: [], overflowed: false }
       captures.add(capture)
-      const missed = history.read(after, applied)
+      const upTo = applied
+      let missed = history.read(after, upTo)
+      // Not kept here (a node restarted or new since): the bus may still hold them.
+      if (missed === undefined) missed = await readBack(after, upTo).catch(() => undefined)
       if (missed === undefined || capture.overflowed) {
         captures.delete(capture)
+        onUnrecoverable?.()
         return null
       }
       const timer = setTimeout(() => dropPending(session.sid), PENDING_RESTORE_MS)
@@ -212,6 +227,7 @@ export function createRecovery (options: RecoveryOptions) {
       if (restore === undefined) return false
       dropPending(socket.id)
       if (restore.capture.overflowed) {
+        onUnrecoverable?.()
         socket.conn.close()
         return true
       }
@@ -221,6 +237,11 @@ export function createRecovery (options: RecoveryOptions) {
       const events = restore.missed.concat(restore.capture.events)
       replay(socket, events.map(({ position, event }) => ({ event, offset: formatOffset(position) })))
       return true
+    },
+
+    /** Events may have been lost: restores under way cannot vouch for what they capture. */
+    lost (): void {
+      for (const capture of captures) capture.overflowed = true
     },
 
     get pendingRestores (): number {

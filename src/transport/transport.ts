@@ -1,7 +1,7 @@
 // The transport: delivers events to a channel's subscribers on every node, subscribes sockets,
 // keeps presence, counts who is in a channel and lets clients recover what they missed. The same
 // on every deployment (the backplane carries what goes between nodes); this file composes the parts.
-import type { Backplane, BusMessage } from '../backplane/backplane.ts'
+import type { Backplane, BusMessage, PublishClaims } from '../backplane/backplane.ts'
 import { encodeEvent, type Delivery, type EncodedEvent } from '../channels/delivery.ts'
 import type { Member } from '../channels/member.ts'
 import { channelOf, type SubscriptionKind } from '../channels/names.ts'
@@ -20,7 +20,7 @@ import { createPresenceGrace, PRESENCE_GRACE_MS } from './presence-grace.ts'
 import { createOccupancy } from './occupancy.ts'
 import { createWebhookCollector, type ClientEventNote } from '../webhooks/events.ts'
 import { createPusherAudience, type PusherConnection } from './pusher-audience.ts'
-import { createRecovery, DEAD_CONNECTION_MS, RECOVERY_WINDOW_MS } from './recovery.ts'
+import { createRecovery, DEAD_CONNECTION_MS } from './recovery.ts'
 import { internalRoom, subscriptionOf } from './rooms.ts'
 import { createSocketIoAudiences, type WriterInternals } from './socket-io-audiences.ts'
 
@@ -37,6 +37,8 @@ export interface TransportOptions {
   config: Config
   log: Log
   onSlowSocket?: () => void
+  /** A reconnecting client was told `recovered === false` because events it missed are gone. */
+  onUnrecoverable?: () => void
 }
 
 /** Disconnect reasons after which socket.io keeps the session for recovery. */
@@ -48,10 +50,11 @@ const KEPT_WITHIN_MS = 2000
 const OCCUPIED_AFTER_DROP_MS = PRESENCE_GRACE_MS + 100
 
 /** Kept events outlive the recovery window by the time a dead connection can go unnoticed. */
-const KEEP_EVENTS_MS = RECOVERY_WINDOW_MS + DEAD_CONNECTION_MS + 30_000
+const KEEP_EVENTS_BEYOND_WINDOW_MS = DEAD_CONNECTION_MS + 30_000
 
-export async function createTransport ({ io, backplane, internals, config, log, onSlowSocket }: TransportOptions) {
+export async function createTransport ({ io, backplane, internals, config, log, onSlowSocket, onUnrecoverable }: TransportOptions) {
   const nsp = io.of('/')
+  const recoveryWindowMs = config.recoveryWindowSeconds * 1000
 
   function announce (message: BusMessage): void {
     backplane.send(message).catch((error: unknown) => {
@@ -79,7 +82,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
   })
   const fanOut = createFanOut([...socketIo.audiences, pusher.audience])
   const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
-  const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: KEEP_EVENTS_MS })
+  const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: recoveryWindowMs + KEEP_EVENTS_BEYOND_WINDOW_MS })
   const webhooks = createWebhookCollector(new Set(config.webhookUrl === undefined ? [] : config.webhookEvents), backplane.webhooks.append)
   // Occupancy is counted only for webhooks: without them no node announces it.
   const occupancy = createOccupancy((changes) => announce({ type: 'occupancy', changes }), webhooks)
@@ -103,13 +106,16 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     deadConnectionMs: DEAD_CONNECTION_MS,
     // Before the socket leaves its rooms: the channels stay interesting without a gap.
     onPersist (channels) {
-      interest.hold(channels, RECOVERY_WINDOW_MS)
+      interest.hold(channels, recoveryWindowMs)
       // Occupied as long as its presence memberships last: a client back within it changes nothing.
       if (webhooks.enabled) occupancy.hold(channels, OCCUPIED_AFTER_DROP_MS)
     },
     joinedAt: live.joinedAt,
     rejoining: live.rejoining,
-    live: live.find
+    live: live.find,
+    busCaughtUp: () => backplane.caughtUp(),
+    readBack: (after, upTo) => backplane.readBack(after, upTo),
+    ...(onUnrecoverable !== undefined && { onUnrecoverable })
   })
 
   io.adapter(bridgeAdapter(recovery))
@@ -142,7 +148,17 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     grace.dropped(this, mayComeBack)
   }
 
-  await backplane.start(createNodeHandler({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset: backplane.formatOffset }))
+  function dropSubscribed (): void {
+    let dropped = 0
+    for (const socket of nsp.sockets.values()) {
+      if (![...socket.rooms].some((room) => subscriptionOf(room) !== undefined)) continue
+      socket.conn.close()
+      dropped += 1
+    }
+    if (dropped > 0) log.warn({ sockets: dropped }, 'connections closed: they may have missed events while this node fell behind; they reconnect told recovered === false')
+  }
+
+  await backplane.start(createNodeHandler({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset: backplane.formatOffset, dropSubscribed }))
 
   /** Whispers go to the webhook as client_event through the bus, so that one node sends each. */
   function reportClientEvents (events: readonly EncodedEvent[]): void {
@@ -156,13 +172,14 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     /**
      * Delivers the events in order, all or nothing, once they are handed on (to this node's
      * sockets, or stored for every node; else a 503). One that cannot be encoded is a 400 and
-     * nothing is delivered.
+     * nothing is claimed or delivered. With `claims`, only those whose claim is taken (answered).
      */
-    async deliver (deliveries: readonly Delivery[]): Promise<void> {
+    async deliver (deliveries: readonly Delivery[], claims?: PublishClaims): Promise<boolean[]> {
       const events = deliveries.map(encodeEvent)
-      if (events.length === 0) return
-      await backplane.publish(events)
+      if (events.length === 0) return []
+      const handedOn = await backplane.publish(events, claims)
       if (webhooks.wantsClientEvents) reportClientEvents(events)
+      return handedOn
     },
 
     /** Emits to one socket once its channels' events are kept, so the offset it carries is one its client can resume from. */

@@ -136,6 +136,21 @@ export function conformance (t: Test, driver: Driver): void {
     t.equal(await backplane.claims.claim(a, 60), true, 'claimed again after a release')
   })
 
+  t.test(`${driver.name}: a publish with claims hands on only the events whose key it takes, and none while its guard is taken`, async (t) => {
+    const node = recordingNode()
+    const backplane = await driver.deployment(t).node(node.handler)
+    const [a, b, guard] = [randomUUID(), randomUUID(), randomUUID()]
+    const numbered = (...ns: number[]) => ns.map((n) => event('private-chat_1', 'new_message', n))
+    t.same(await backplane.publish(numbered(1, 2, 3, 4), { keys: [a, undefined, b, a], ttlSeconds: 60 }), [true, true, true, false], 'a key repeated within a publish is taken once')
+    t.same(await backplane.publish(numbered(5, 6), { keys: [a, randomUUID()], ttlSeconds: 60, guard: { key: guard, ttlSeconds: 60 } }), [false, true])
+    t.same(await backplane.publish(numbered(7), { keys: [randomUUID()], ttlSeconds: 60, guard: { key: guard, ttlSeconds: 60 } }), [false], 'the guard is taken')
+    t.same(await backplane.publish(numbered(8), { keys: [b], ttlSeconds: 60 }), [false], 'a claim outlives its publish')
+    t.equal(await backplane.claims.claim(b, 60), false, 'and is a claim like any other')
+    await backplane.publish(numbered(9))
+    await node.until(() => node.ofType('events').length === 3, 'the events handed on')
+    t.same(node.ofType('events').map(({ message }) => message.events.map(({ payloadJson }) => JSON.parse(payloadJson) as number)), [[1, 2, 3], [6], [9]], 'only the claimed events, in order')
+  })
+
   t.test(`${driver.name}: a saved session is taken once`, async (t) => {
     const backplane = await driver.deployment(t).node(recordingNode().handler)
     const session: StoredSession = { sid: '1.2', pid: randomUUID(), rooms: ['room/chat_1'], data: { userId: '7' }, from: [['private-chat_1', [0, 1, 0]]] }

@@ -2,7 +2,8 @@
 // is sent; claims and the sessions of dropped clients are kept in memory. Always ready.
 import { randomInt } from 'node:crypto'
 import type { EncodedEvent } from '../../channels/delivery.ts'
-import type { Backplane, BusMessage, NodeHandler, Question } from '../backplane.ts'
+import type { Backplane, BusMessage, NodeHandler, PublishClaims, Question } from '../backplane.ts'
+import { claimThenPublish } from '../claim-then-publish.ts'
 import type { Position } from '../positions.ts'
 import { MemoryClaimStore } from './memory-claims.ts'
 import { createMemorySessionStore } from './memory-sessions.ts'
@@ -29,6 +30,14 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
     handler?.apply([0, entries, 0], 'local', message)
   }
 
+  async function publish (events: readonly EncodedEvent[]): Promise<void> {
+    const ephemeral = events.filter((event) => event.ephemeral === true)
+    const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
+    const sent = kept.length > 0 ? send({ type: 'events', events: kept }) : undefined
+    if (ephemeral.length > 0) handler?.deliver(ephemeral)
+    await sent
+  }
+
   return {
     nodeId: 'local',
     claims,
@@ -38,12 +47,10 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
     async start (applyWith: NodeHandler) {
       handler = applyWith
     },
-    async publish (events: readonly EncodedEvent[]) {
-      const ephemeral = events.filter((event) => event.ephemeral === true)
-      const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
-      const sent = kept.length > 0 ? send({ type: 'events', events: kept }) : undefined
-      if (ephemeral.length > 0) handler?.deliver(ephemeral)
-      await sent
+    async publish (events: readonly EncodedEvent[], request?: PublishClaims) {
+      if (request !== undefined) return await claimThenPublish(claims, events, request, async (fresh) => { await publish(fresh) })
+      await publish(events)
+      return events.map(() => true)
     },
     send,
     ready: () => true,
@@ -54,6 +61,9 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
       return [0, Number(match[2]), Number(match[3])]
     },
     async caughtUp () {},
+    stats: () => ({ lagSeconds: 0, reconnects: 0 }),
+    // Nothing outlives this process: what it did not keep is gone.
+    readBack: async () => undefined,
     async ask (question: Question) {
       return handler === undefined ? [] : [handler.answer(question)]
     },

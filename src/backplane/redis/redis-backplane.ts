@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto'
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import { RedisUnavailable } from '../../http/errors.ts'
 import type { Log } from '../../ops/log.ts'
-import type { Backplane, BusMessage, NodeHandler, Question } from '../backplane.ts'
+import type { Backplane, BusMessage, NodeHandler, PublishClaims, Question } from '../backplane.ts'
+import { claimThenPublish } from '../claim-then-publish.ts'
 import { connectDeployment, describeDeployment, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient, type RedisDeployment } from './connection.ts'
-import { within } from './deadline.ts'
+import { DeadlineError, within } from './deadline.ts'
 import { claimsAcrossSlots } from './cluster-claims.ts'
 import { checkClaimEviction } from './eviction-policy.ts'
 import { createNodes } from './nodes.ts'
@@ -66,6 +67,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
 
   // One line when the connection goes and one when it is back, not one per retry.
   let lost = false
+  let reconnects = 0
   function goneAway (reason: string): void {
     if (lost) return
     lost = true
@@ -80,9 +82,11 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   function back (): void {
     if (!lost) return
     lost = false
+    reconnects += 1
     log.info({ redis: where }, 'Redis reachable again')
+    stream.distrustEarlier()
     startOver()
-    stream.resync().then(() => stream.append({ type: 'hello' })).catch((error: unknown) => {
+    stream.resync().then(() => stream.append({ type: 'hello', lost: true })).catch((error: unknown) => {
       log.debug({ reason: String(error) }, 'cluster bus: resync failed')
     })
   }
@@ -103,8 +107,8 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   }
 
   /** Messages may have been lost: nothing before now is recoverable, and the others learn this node's state again. */
-  function startOver (): void {
-    handler?.lost()
+  function startOver (skipped = false): void {
+    handler?.lost(skipped)
     announceState()
   }
 
@@ -121,6 +125,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     nodeId,
     log,
     maxEntries,
+    keepMs: recoveryWindowMs,
     onEntry (position, node, message) {
       nodes.seen(node)
       if (message === undefined) return
@@ -141,7 +146,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       }
       handler?.apply(position, node, message)
     },
-    onFellBehind: startOver,
+    onFellBehind: () => { startOver(true) },
     onHeartbeat () {
       for (const node of nodes.overdue()) {
         log.warn({ node }, 'cluster node stopped sending heartbeats: its members leave')
@@ -164,10 +169,26 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   await checkClaimEviction(client, log, where)
 
   const ready = () => stream.ready()
-  const claimStore = new RedisClaimStore(client, `${prefix}idempotency:`)
+  const claimPrefix = `${prefix}idempotency:`
+  const claimStore = new RedisClaimStore(client, claimPrefix)
   const claims = unavailableWithoutRedis(deployment.kind === 'cluster' ? claimsAcrossSlots(claimStore) : claimStore, ready)
   const webhooks = createRedisWebhookLog({ client, prefix, nodeId, log })
   const sessions = createRedisSessionStore({ client, prefix: `${prefix}session:`, ttlMs: recoveryWindowMs, nodeId, nodes: () => nodes.sessionNodes() })
+
+  async function handOn (events: readonly EncodedEvent[]): Promise<void> {
+    // Ephemeral events (whispers) never enter the stream: nothing keeps them past delivery.
+    const ephemeral = events.filter((event) => event.ephemeral === true)
+    const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
+    try {
+      await Promise.all([
+        kept.length > 0 && stream.append({ type: 'events', events: kept }),
+        ephemeral.length > 0 && pubSub.sendEphemeral(ephemeral)
+      ])
+    } catch (error) {
+      log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
+      throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
+    }
+  }
 
   /** So that the first presence members it gives are complete, a starting node waits for every node's snapshot. */
   async function othersKnown (): Promise<void> {
@@ -197,18 +218,26 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       await othersKnown()
       webhooks.joined()
     },
-    async publish (events: readonly EncodedEvent[]) {
+    async publish (events: readonly EncodedEvent[], request?: PublishClaims) {
       if (!ready()) throw unavailable('nothing was published')
-      // Ephemeral events (whispers) never enter the stream: nothing keeps them past delivery.
-      const ephemeral = events.filter((event) => event.ephemeral === true)
-      const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
+      if (request === undefined || (request.guard === undefined && request.keys.every((key) => key === undefined))) {
+        await handOn(events)
+        return events.map(() => true)
+      }
+      // Whispers go over pub/sub, which no script can join; on a Redis Cluster the claims lie in
+      // other slots than the stream, which no script can touch together.
+      if (deployment.kind === 'cluster' || events.some((event) => event.ephemeral === true)) return await claimThenPublish(claims, events, request, handOn)
       try {
-        await Promise.all([
-          kept.length > 0 && stream.append({ type: 'events', events: kept }),
-          ephemeral.length > 0 && pubSub.sendEphemeral(ephemeral)
-        ])
+        // One script claims and appends: a node that dies meanwhile leaves both or neither.
+        return await stream.appendClaimed(events, {
+          keys: request.keys.map((key) => key === undefined ? undefined : claimPrefix + key),
+          ttlSeconds: request.ttlSeconds,
+          ...(request.guard !== undefined && { guard: { key: claimPrefix + request.guard.key, ttlSeconds: request.guard.ttlSeconds } })
+        })
       } catch (error) {
         log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
+        // A late answer still claims and stores together: a retry then finds a duplicate that was delivered.
+        if (error instanceof DeadlineError) throw new RedisUnavailable('Redis did not answer in time (cluster mode); the event may still be stored, retry later with the same uuid')
         throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
       }
     },
@@ -217,6 +246,8 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     formatOffset,
     parseOffset,
     caughtUp: () => stream.caughtUp(),
+    stats: () => ({ lagSeconds: stream.lagSeconds(), reconnects }),
+    readBack: (after, upTo) => stream.readBack(after, upTo),
     async ask (question: Question) {
       if (!ready()) throw unavailable(question.type === 'count' ? 'the room cannot be counted' : 'the channels cannot be listed')
       if (handler === undefined) return []

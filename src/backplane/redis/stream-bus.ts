@@ -1,6 +1,9 @@
 // The bus of a cluster: one Redis stream every node appends to and reads in order, heartbeats
 // included (they double as the check that Redis answers); bounded by age and by entries with
 // every append (docs/cluster.md).
+import type { EncodedEvent } from '../../channels/delivery.ts'
+import type { PublishClaims } from '../backplane.ts'
+import { claimAndAppend } from './claimed-append.ts'
 import { within } from './deadline.ts'
 import { compare, type Position } from '../positions.ts'
 import { COMMAND_TIMEOUT_MS, type RedisClient } from './connection.ts'
@@ -10,8 +13,6 @@ import type { Log } from '../../ops/log.ts'
 export const HEARTBEAT_MS = 1000
 /** Redis counts as down when a heartbeat waits this long for its answer (hung, or unreachable). */
 const UNHEALTHY_AFTER_MS = 2500
-/** How long entries stay (a reader that falls behind longer loses messages). */
-const STREAM_KEEP_MS = 2 * 60 * 1000
 /** Most entries one read takes; the entry cap is never below it (a gap shows as a full read). */
 export const READ_COUNT = 500
 
@@ -22,15 +23,21 @@ export interface StreamBusOptions {
   nodeId: string
   log: Log
   maxEntries: number
+  /** How long entries stay (the recovery window): a reader that falls behind longer loses messages. */
+  keepMs: number
   /** Each entry read, in stream order: `message` undefined for a heartbeat. */
   onEntry: (position: Position, node: string, message: StreamMessage | undefined) => void
   onFellBehind: () => void
   onHeartbeat: () => void
 }
 
-export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
+export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, keepMs, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
   const state = { closed: false }
   let lastId = '0-0'
+  /** Read back only after this: Redis came back (restarted, failed over) and what is before may be gone. */
+  let trustedAfter: Position = [0, 0, 0]
+  /** The newest entry this node knows the stream holds (read, or appended by this node). */
+  let newestKnown: Position = [0, 0, 0]
   /** Redis's clock as the stream shows it (the newest entry read), for trimming. */
   let streamTime = 0
   let heartbeatStored = true
@@ -41,11 +48,16 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
   const trimByEntries = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: maxEntries } }
   function trimByAge () {
     if (streamTime === 0) return trimByEntries
-    return { TRIM: { strategy: 'MINID' as const, strategyModifier: '~' as const, threshold: streamTime - STREAM_KEEP_MS } }
+    return { TRIM: { strategy: 'MINID' as const, strategyModifier: '~' as const, threshold: streamTime - keepMs } }
+  }
+
+  function known (id: string): void {
+    const position = positionOf(id)
+    if (compare(position, newestKnown) > 0) newestKnown = position
   }
 
   async function append (message: StreamMessage): Promise<void> {
-    await within(client.xAdd(stream, '*', encode(nodeId, message), trimByEntries), COMMAND_TIMEOUT_MS, 'appending to the stream')
+    known(await within(client.xAdd(stream, '*', encode(nodeId, message), trimByEntries), COMMAND_TIMEOUT_MS, 'appending to the stream'))
   }
 
   function readEntry (id: string, fields: Fields): void {
@@ -78,19 +90,18 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       try {
         const before = lastId
         const reply = await reader.xRead({ key: stream, id: lastId }, { BLOCK: 1000, COUNT: READ_COUNT })
-        let taken = 0
-        for (const { messages } of reply ?? []) {
-          for (const { id, message } of messages) {
-            lastId = id
-            taken += 1
-            readEntry(id, message as Fields)
-          }
-        }
+        const entries = (reply ?? []).flatMap(({ messages }) => messages)
+        const newest = entries.at(-1)?.id
         // Only a node that is behind can miss entries (a full read, or one spanning half the kept age).
-        if (before !== '0-0' && (taken === READ_COUNT || positionOf(lastId)[0] - positionOf(before)[0] > STREAM_KEEP_MS / 2) && await trimmedUnread(before)) {
+        // Checked before the entries are applied: no socket gets an event from after a gap before the gap is known.
+        if (before !== '0-0' && newest !== undefined && (entries.length === READ_COUNT || positionOf(newest)[0] - positionOf(before)[0] > keepMs / 2) && await trimmedUnread(before)) {
           log.warn({ readUpTo: before, maxEntries }, 'cluster bus: this node fell behind and entries it had not read were trimmed from the stream; sessions from before cannot be recovered on this node')
           onFellBehind()
           append({ type: 'hello' }).catch(() => {})
+        }
+        for (const { id, message } of entries) {
+          lastId = id
+          readEntry(id, message as Fields)
         }
         if (readUpTo.size > 0) {
           const read = positionOf(lastId)
@@ -108,7 +119,10 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     if (heartbeatSentAt === undefined) {
       heartbeatSentAt = Date.now()
       within(client.xAdd(stream, '*', { t: 'beat', n: nodeId }, trimByAge()), UNHEALTHY_AFTER_MS, 'heartbeat').then(
-        () => { heartbeatStored = true },
+        (id) => {
+          heartbeatStored = true
+          known(id)
+        },
         () => { heartbeatStored = false }
       ).finally(() => { heartbeatSentAt = undefined })
     }
@@ -121,19 +135,66 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
 
   return {
     append,
+    /** Appends the events whose claims it takes, in one operation with the claims. */
+    appendClaimed: (events: readonly EncodedEvent[], claims: PublishClaims) =>
+      within(claimAndAppend({ client, stream, nodeId, maxEntries }, events, claims), COMMAND_TIMEOUT_MS, 'claiming and appending to the stream'),
     start (): void {
       readForever().catch(() => {})
     },
     /** Connected, and a heartbeat stored lately (a hung Redis fails this). */
     ready: () => client.isReady && heartbeatStored && (heartbeatSentAt === undefined || Date.now() - heartbeatSentAt < UNHEALTHY_AFTER_MS),
+    /** Events of the channels in `after`, each after its position, up to `upTo`; undefined when the stream no longer reaches back that far. */
+    async readBack (after: ReadonlyMap<string, Position>, upTo: Position): Promise<Array<{ position: Position, event: EncodedEvent }> | undefined> {
+      let earliest: Position | undefined
+      for (const position of after.values()) if (earliest === undefined || compare(position, earliest) < 0) earliest = position
+      if (earliest === undefined) return []
+      if (compare(earliest, trustedAfter) < 0) return undefined
+      // Trimming removes the oldest entries first: if the oldest left is not later, nothing after it is gone.
+      const [oldest] = await within(client.xRange(stream, '-', '+', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s start') ?? []
+      if (oldest === undefined || compare(positionOf(oldest.id), earliest) > 0) return undefined
+      const found: Array<{ position: Position, event: EncodedEvent }> = []
+      let start = `${earliest[0]}-${earliest[1]}`
+      for (;;) {
+        const page = await within(client.xRange(stream, start, `${upTo[0]}-${upTo[1]}`, { COUNT: READ_COUNT }), COMMAND_TIMEOUT_MS, 'reading the stream back') ?? []
+        for (const { id, message } of page) {
+          const type = (message as Fields).t
+          if (type !== 'events' && type !== 'hello') continue
+          const decoded = decode(message as Fields)
+          // A node that saw Redis come back said so: entries before it may be gone (a failover).
+          if (decoded?.type === 'hello' && decoded.lost === true && compare(positionOf(id), earliest) > 0) return undefined
+          if (decoded?.type !== 'events') continue
+          const [ms, seq] = positionOf(id)
+          decoded.events.forEach((event, index) => {
+            const position: Position = [ms, seq, index]
+            const from = after.get(event.channel)
+            if (from !== undefined && compare(position, from) > 0 && compare(position, upTo) <= 0) found.push({ position, event })
+          })
+        }
+        if (page.length < READ_COUNT) return found
+        start = `(${(page.at(-1) as { id: string }).id}`
+      }
+    },
+    /** Redis came back: nothing read before now is read back (the new primary may lack some of it). */
+    distrustEarlier (): void {
+      const [ms, seq, index] = positionOf(lastId)
+      trustedAfter = [ms, seq, index + 0.5]
+    },
+    lagSeconds (): number {
+      const read = positionOf(lastId)
+      return compare(read, newestKnown) >= 0 ? 0 : (newestKnown[0] - read[0]) / 1000
+    },
     async resync (): Promise<void> {
       const latest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
       // A restarted Redis starts an empty stream, possibly with ids below the last one read.
-      if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) lastId = '0-0'
+      if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) {
+        lastId = '0-0'
+        newestKnown = [0, 0, 0]
+      }
     },
     async caughtUp (): Promise<void> {
       const latest = (await within(client.xRevRange(stream, '+', '-', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s end'))?.[0]
       if (latest === undefined) return
+      known(latest.id)
       const target = positionOf(latest.id)
       if (compare(positionOf(lastId), target) >= 0) return
       let done = () => {}

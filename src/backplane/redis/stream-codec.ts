@@ -5,10 +5,16 @@ import type { Position } from '../positions.ts'
 
 export type StreamMessage =
   | BusMessage
-  | { type: 'hello' }
+    /** `lost`: sent after Redis came back (a restart, a failover): entries before it may be gone. */
+  | { type: 'hello', lost?: true }
   | { type: 'dead', node: string }
 
 export type Fields = Record<string, string>
+
+/** One event's entry in the `m` list of an events entry (a JSON array). */
+export function eventHeader ({ channel, event, except, only, ephemeral }: EncodedEvent): string {
+  return JSON.stringify([channel, event, except ?? '', only ?? '', ephemeral === true ? 1 : 0])
+}
 
 /** Fields: `t` type, `n` node, `m` the body; events add `p0…` payloads. */
 export function encode (node: string, message: StreamMessage): Fields {
@@ -16,7 +22,7 @@ export function encode (node: string, message: StreamMessage): Fields {
     const fields: Fields = {
       t: 'events',
       n: node,
-      m: JSON.stringify(message.events.map(({ channel, event, except, only, ephemeral }) => [channel, event, except ?? '', only ?? '', ephemeral === true ? 1 : 0]))
+      m: `[${message.events.map(eventHeader).join(',')}]`
     }
     // Payloads go as they are: JSON text, not escaped into another JSON document.
     message.events.forEach(({ payloadJson }, index) => { fields[`p${index}`] = payloadJson })

@@ -1,7 +1,9 @@
 // Connection state recovery in a cluster: a client dropped from one node and sent to another
-// by the load balancer gets its rooms and the events it missed, through Redis.
+// by the load balancer gets its rooms and the events it missed, through Redis; so does one whose
+// node was restarted meanwhile.
+import { once } from 'node:events'
 import t from 'tap'
-import { connectClient, nextEvent, postJson, recordEvents, startBridge, subscribe } from '../../helpers/bridge.ts'
+import { connectClient, freePort, nextEvent, postJson, recordEvents, startBridge, startServer, subscribe } from '../../helpers/bridge.ts'
 import { dropConnection, eventsArrived, reconnect } from '../../helpers/recovery.ts'
 import { loadBalancer } from '../../helpers/load-balancer.ts'
 import { clusterEnv } from '../../helpers/redis.ts'
@@ -74,4 +76,39 @@ t.test('a client sent to another node recovers there: rooms, data and missed eve
   t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'missed events in order, then new ones')
   const info = await b.fastify.inject({ method: 'GET', url: '/api/rooms/chat_2' })
   t.same(info.json(), { room: 'chat_2', subscribers: 1, users: 1 }, 'counted once, on its new node, with its user')
+})
+
+t.test('a client back on its node, restarted on the same port meanwhile, recovers what it missed', async (t) => {
+  const env = clusterEnv(t)
+  const a = await startBridge(t, env)
+  const port = await freePort()
+  const startB = async () => {
+    const b = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+    t.teardown(() => { b.child.kill('SIGKILL') })
+    await b.logLine('Server listening')
+    return b
+  }
+  const first = await startB()
+  const client = await connectClient(t, `http://127.0.0.1:${port}`)
+  await subscribe(client, 'chat_restart')
+  const before = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 0 } })
+  await before
+  const received = recordEvents(client)
+
+  // A deploy: node B stops gracefully, events go on meanwhile, B starts again where it was.
+  const dropped = new Promise((resolve) => client.once('disconnect', resolve))
+  first.child.kill('SIGTERM')
+  await Promise.all([dropped, once(first.child, 'exit')])
+  for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n } })).status, 202)
+  await startB()
+
+  const missed = eventsArrived(client, received, 3)
+  await reconnect(client)
+  t.equal(client.recovered, true, 'recovered on the restarted node')
+  await missed
+  const after = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 4 } })
+  await after
+  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events in order, then new ones')
 })

@@ -2,12 +2,16 @@
 // silently), nothing crashes, and the cluster works again once Redis is back.
 import t from 'tap'
 import { RETRY_AFTER_SECONDS } from '../../../src/http/errors.ts'
-import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../../helpers/bridge.ts'
+import { connectClient, metricValue, nextEvent, postJson, startBridge, subscribe } from '../../helpers/bridge.ts'
 import { dropConnection } from '../../helpers/recovery.ts'
 import { clusterEnv, privateRedis, redisClient, waitFor } from '../../helpers/redis.ts'
 
 // Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
 t.setTimeout(180_000)
+
+async function metric (url: string, sample: string): Promise<number> {
+  return metricValue(await (await fetch(`${url}/metrics`)).text(), sample)
+}
 
 async function readiness (url: string): Promise<number> {
   return (await fetch(`${url}/ready`)).status
@@ -28,6 +32,7 @@ t.test('readiness, publishes and room info follow Redis going away and coming ba
   t.equal(await readiness(a.url), 200, 'ready while Redis is there')
   const response = await fetch(`${a.url}/ready`)
   t.same(await response.json(), { status: 'ready' })
+  t.equal(await metric(a.url, 'bridge_backplane_reconnects_total'), 0, 'no reconnect seen yet')
 
   await redis.stop()
   await waitFor('node A to report not ready', async () => await readiness(a.url) === 503)
@@ -59,6 +64,8 @@ t.test('readiness, publishes and room info follow Redis going away and coming ba
   await redis.start()
   await waitFor('node A to be ready again', async () => await readiness(a.url) === 200)
   await waitFor('node B to be ready again', async () => await readiness(b.url) === 200)
+  t.equal(await metric(a.url, 'bridge_backplane_reconnects_total'), 1, 'node A counts the reconnect it saw')
+  t.equal(await metric(b.url, 'bridge_backplane_reconnects_total'), 1, 'node B too')
 
   // The uuid refused during the outage was not kept: its retry is published now, to both nodes.
   const toA = nextEvent(onA, 'new_message', 15000)
@@ -70,6 +77,7 @@ t.test('readiness, publishes and room info follow Redis going away and coming ba
   const info = await b.fastify.inject({ method: 'GET', url: '/api/rooms/chat_1' })
   t.same(info.json(), { room: 'chat_1', subscribers: 2, users: 0 })
   t.equal(disconnects, 0, 'connected clients stayed connected throughout')
+  await waitFor('node A to read up to the stream\'s end', async () => await metric(a.url, 'bridge_backplane_lag_seconds') === 0)
 })
 
 /**
@@ -101,13 +109,16 @@ t.test('a publish Redis does not answer in time is answered 503, never 202', asy
     postJson(deduplicating.url, '/api/sms/new-message', body),
     postJson(plain.url, '/api/sms/new-message', { ...body, uuid: 'held-event' })
   ])
-  t.equal(claimHeld.status, 503, 'the uuid could not be claimed')
-  t.match(claimHeld.body, { code: 'BRIDGE_REDIS_UNAVAILABLE', message: /nothing was published/ })
+  t.equal(claimHeld.status, 503, 'the uuid and its event could not be stored in time')
+  t.match(claimHeld.body, { code: 'BRIDGE_REDIS_UNAVAILABLE', message: /may still be stored, retry later with the same uuid/ })
   t.equal(eventHeld.status, 503, 'the event could not be stored')
   t.match(eventHeld.body, { code: 'BRIDGE_REDIS_UNAVAILABLE', message: 'Redis did not store the event (cluster mode); retry later' })
 
   await control.sendCommand(['CLIENT', 'UNPAUSE'])
+  // The held claim and its event are stored together once Redis goes on: the retry is a duplicate of a stored event.
   const retried = await postJson(deduplicating.url, '/api/sms/new-message', body)
-  t.equal(retried.status, 202, 'the refused uuid was not left claimed: its retry is published')
+  t.equal(retried.status, 200, 'the retry finds the uuid claimed')
+  const stored = await control.xRange(`${env.BRIDGE_REDIS_PREFIX}bus`, '-', '+') ?? []
+  t.equal(stored.filter(({ message }) => String(message.p0).includes('"uuid":"held-write"')).length, 1, 'and its event stored, once')
   t.equal((await postJson(plain.url, '/api/sms/new-message', body)).status, 202)
 })

@@ -1,8 +1,10 @@
 // What the bus keeps in Redis is bounded whatever the traffic: an idle node's heartbeats trim
 // the stream by age, a burst of publishes stays within the entry cap
-// (BRIDGE_REDIS_STREAM_MAX_ENTRIES), and a node that fell behind past the cap says so.
+// (BRIDGE_REDIS_STREAM_MAX_ENTRIES), a node that fell behind past the cap says so, and every
+// other key expires within its window.
 import t from 'tap'
-import { freePort, postJson, startBridge, startServer } from '../../helpers/bridge.ts'
+import { connectClient, freePort, postJson, startBridge, startServer, subscribe } from '../../helpers/bridge.ts'
+import { dropConnection } from '../../helpers/recovery.ts'
 import { clusterEnv, privateRedis, redisClient, waitFor } from '../../helpers/redis.ts'
 
 t.setTimeout(180_000)
@@ -75,4 +77,28 @@ t.test('a node that fell behind past the cap logs that it missed entries', async
     new Promise<never>((_resolve, reject) => setTimeout(() => reject(new Error('node B never logged that it missed entries')), 30_000).unref())
   ])
   t.match(line, { level: 40, maxEntries: 1000 })
+})
+
+t.test('every key a node writes expires within its window: sessions within BRIDGE_RECOVERY_WINDOW, claims within BRIDGE_IDEMPOTENCY_TTL', async (t) => {
+  const env = { ...clusterEnv(t), BRIDGE_RECOVERY_WINDOW: '5', BRIDGE_IDEMPOTENCY_TTL: '30' }
+  const { fastify, url } = await startBridge(t, env)
+  const client = await connectClient(t, url)
+  await subscribe(client, 'chat_keys')
+  t.equal((await postJson(url, '/api/sms/new-message', { room: 'chat_keys', message: {}, uuid: 'kept-key' })).status, 202)
+  await dropConnection(client, fastify)
+
+  const redis = await redisClient(t)
+  const keys: string[] = []
+  await waitFor('a dropped session and a claim in Redis', async () => {
+    keys.length = 0
+    for await (const found of redis.scanIterator({ MATCH: `${env.BRIDGE_REDIS_PREFIX}*`, COUNT: 1000 })) keys.push(...found)
+    return keys.some((key) => key.includes('session:') && !key.includes('live:')) && keys.some((key) => key.includes('idempotency:'))
+  })
+  for (const key of keys) {
+    if (key === `${env.BRIDGE_REDIS_PREFIX}bus`) continue
+    const ttl = await redis.pTTL(key)
+    const window = key.includes('idempotency:') ? 30_000 : 5000
+    t.ok(ttl > 0 && ttl <= window, `${key.slice(env.BRIDGE_REDIS_PREFIX.length)} expires within ${window} ms (${ttl})`)
+  }
+  t.ok(keys.length >= 3, `${keys.length} keys: the stream, a session, a claim at least`)
 })

@@ -27,6 +27,7 @@ t.test('values are read and converted', async (t) => {
     BRIDGE_IDEMPOTENCY_TTL: '0',
     BRIDGE_SHUTDOWN_TIMEOUT: '5000',
     BRIDGE_REQUEST_TIMEOUT: '15000',
+    BRIDGE_RECOVERY_WINDOW: '30',
     BRIDGE_METRICS_TOKEN: 'scrape-token'
   })
   t.match(config, {
@@ -39,6 +40,7 @@ t.test('values are read and converted', async (t) => {
     idempotencyTtlSeconds: 0,
     shutdownTimeoutMs: 5000,
     requestTimeoutMs: 15000,
+    recoveryWindowSeconds: 30,
     metricsToken: 'scrape-token'
   })
 })
@@ -66,6 +68,8 @@ t.test('each bad value is refused with one line naming the variable', async (t) 
     [{ BRIDGE_SHUTDOWN_TIMEOUT: '10s' }, /^BRIDGE_SHUTDOWN_TIMEOUT must be a whole number/],
     [{ BRIDGE_REQUEST_TIMEOUT: '30s' }, /^BRIDGE_REQUEST_TIMEOUT must be a whole number/],
     [{ BRIDGE_REQUEST_TIMEOUT: '500' }, /^BRIDGE_REQUEST_TIMEOUT must be between 1000/],
+    [{ BRIDGE_RECOVERY_WINDOW: '2m' }, /^BRIDGE_RECOVERY_WINDOW must be a whole number between 1 and 86400, got "2m"$/],
+    [{ BRIDGE_RECOVERY_WINDOW: '0' }, /^BRIDGE_RECOVERY_WINDOW must be between 1 and 86400, got 0$/],
     [{ NODE_ENV: 'production', ...productionSecrets(), BRIDGE_METRICS_TOKEN: 'short' }, /^BRIDGE_METRICS_TOKEN must be at least 32 bytes/]
   ]
   for (const [env, message] of cases) {

@@ -35,6 +35,8 @@ t.test('a session stored by the old node while the new one was looking for it is
     deadConnectionMs: 60_000,
     joinedAt: () => undefined,
     rejoining: () => {},
+    busCaughtUp: async () => {},
+    readBack: async () => undefined,
     live: async () => {
       looks.push('live')
       return undefined

@@ -1,0 +1,58 @@
+// A node killed (SIGKILL) with publishes in flight leaves no claim without its event: each
+// publish it had not answered, retried on another node, is either delivered now or was delivered
+// already, and a retry answered as a duplicate is one whose event reached the subscribers.
+import t, { type Test } from 'tap'
+import { connectClient, freePort, postJson, recordEvents, startBridge, startServer, subscribe, waitFor } from '../../helpers/bridge.ts'
+import { clusterEnv } from '../../helpers/redis.ts'
+
+t.setTimeout(180_000)
+
+const IN_FLIGHT = 8
+
+/** Node B takes publishes, IN_FLIGHT at a time, until it is killed in the middle of them; answers those it had not answered. */
+async function killedWhilePublishing (t: Test, env: ReturnType<typeof clusterEnv>, round: number) {
+  const port = await freePort()
+  const b = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+  t.teardown(() => { b.child.kill('SIGKILL') })
+  await b.logLine('Server listening')
+  const unanswered: string[] = []
+  let sent = 0
+  const state = { killed: false }
+  const publishers = Array.from({ length: IN_FLIGHT }, async () => {
+    while (!state.killed) {
+      const uuid = `crash-${round}-${sent++}`
+      const answer = await postJson(`http://127.0.0.1:${port}`, '/api/sms/new-message', { room: 'chat_crash', uuid, message: { text: uuid } }).catch(() => undefined)
+      if (answer === undefined || answer.status !== 202) unanswered.push(uuid)
+    }
+  })
+  await waitFor(() => sent >= 200, 'publishes to node B')
+  b.child.kill('SIGKILL')
+  state.killed = true
+  await Promise.all(publishers)
+  return { sent: Array.from({ length: sent }, (_, n) => `crash-${round}-${n}`), unanswered }
+}
+
+t.test('publishes in flight on a killed node, retried on another, are each delivered, and a duplicate only when delivered', async (t) => {
+  const env = clusterEnv(t)
+  const a = await startBridge(t, env)
+  const client = await connectClient(t, a.url)
+  await subscribe(client, 'chat_crash')
+  const received = recordEvents(client)
+  const delivered = () => new Set(received.map(({ data }) => (data as { uuid: string }).uuid))
+
+  // Three nodes killed in turn: the moment between claim and append is short.
+  for (const round of [1, 2, 3]) {
+    const { sent, unanswered } = await killedWhilePublishing(t, env, round)
+    t.ok(unanswered.length > 0, `round ${round}: ${unanswered.length} publishes were in flight when the node died`)
+    // The queue retries each on node A.
+    const duplicates: string[] = []
+    for (const uuid of unanswered) {
+      const retry = await postJson(a.url, '/api/sms/new-message', { room: 'chat_crash', uuid, message: { text: uuid } })
+      if (retry.status === 200) duplicates.push(uuid)
+      else t.equal(retry.status, 202, `retry of ${uuid} accepted`)
+    }
+    await waitFor(() => sent.every((uuid) => delivered().has(uuid)), 'every uuid to be delivered', 10_000).catch(() => {})
+    t.same(sent.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: every uuid delivered at least once`)
+    t.same(duplicates.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: no retry answered duplicate for an event nobody got`)
+  }
+})

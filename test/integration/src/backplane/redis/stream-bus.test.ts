@@ -1,0 +1,117 @@
+// The cluster's bus against a real Redis, with this node's reading held back (a stand-in for a
+// paused process): its lag shows how far behind it is, a gap trimmed away meanwhile is found
+// before anything after it is applied, and missed events are read back only while the stream
+// still holds all of them.
+import { pino } from 'pino'
+import t, { type Test } from 'tap'
+import { connectRedis, type RedisClient } from '../../../../../src/backplane/redis/connection.ts'
+import { createStreamBus } from '../../../../../src/backplane/redis/stream-bus.ts'
+import { encode } from '../../../../../src/backplane/redis/stream-codec.ts'
+import { waitFor } from '../../../../helpers/bridge.ts'
+import { clusterEnv, SHARED_REDIS_URL } from '../../../../helpers/redis.ts'
+
+t.setTimeout(120_000)
+
+/** A reader whose reads wait while `held`; everything else is the real client's. */
+function holdable (reader: RedisClient) {
+  const gate = { held: false, open: () => {} }
+  const proxy = new Proxy(reader, {
+    get (target, property) {
+      if (property === 'xRead') {
+        return async (...args: Parameters<RedisClient['xRead']>) => {
+          while (gate.held) await new Promise<void>((resolve) => { gate.open = resolve })
+          return await target.xRead(...args)
+        }
+      }
+      const value = Reflect.get(target, property, target) as unknown
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+    }
+  })
+  return {
+    reader: proxy,
+    hold: () => { gate.held = true },
+    release: () => {
+      gate.held = false
+      gate.open()
+    }
+  }
+}
+
+async function bus (t: Test, keepMs: number) {
+  const stream = `${clusterEnv(t).BRIDGE_REDIS_PREFIX}bus`
+  const client = await connectRedis(SHARED_REDIS_URL, 'test-bus')
+  const realReader = await connectRedis(SHARED_REDIS_URL, 'test-bus-reader')
+  const other = await connectRedis(SHARED_REDIS_URL, 'test-other-node')
+  const { reader, hold, release } = holdable(realReader)
+  const seen: string[] = []
+  const created = await createStreamBus({
+    client,
+    reader,
+    stream,
+    nodeId: 'this-node',
+    log: pino({ level: 'silent' }),
+    maxEntries: 1000,
+    keepMs,
+    onEntry (_position, node, message) {
+      if (message?.type === 'events') seen.push(`${node}:${message.events.map(({ payloadJson }) => payloadJson).join(',')}`)
+    },
+    onFellBehind: () => { seen.push('gap') },
+    onHeartbeat: () => {}
+  })
+  t.teardown(async () => {
+    release()
+    created.close()
+    await other.del(stream)
+    for (const connection of [client, realReader, other]) connection.destroy()
+  })
+  created.start()
+  const publish = (payload: string) => other.xAdd(stream, '*', encode('other-node', { type: 'events', events: [{ channel: 'c', event: 'e', payloadJson: payload }] }))
+  return { stream, bus: created, hold, release, other, seen, publish }
+}
+
+t.test('lag: a node whose reading is held back says how far, and 0 once it has caught up', async (t) => {
+  const { bus: stream, hold, release, publish } = await bus(t, 60_000)
+  await publish('1')
+  await stream.caughtUp()
+  t.equal(stream.lagSeconds(), 0, 'caught up')
+  hold()
+  // Its own heartbeats (every second) keep telling it where the stream's end is.
+  await waitFor(() => stream.lagSeconds() >= 2, 'the lag to reach two seconds', 15_000)
+  release()
+  await waitFor(() => stream.lagSeconds() === 0, 'the node to catch up', 15_000)
+  t.pass('back to 0')
+})
+
+t.test('a gap trimmed while the node was held is found before the entries after it are applied', async (t) => {
+  const { bus: stream, hold, release, publish, other, stream: key, seen } = await bus(t, 2000)
+  await publish('1')
+  await stream.caughtUp()
+  hold()
+  // Let the held read return (its block ends within a second) so the next one waits.
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  const missed = await publish('2')
+  await other.xTrim(key, 'MINID', `${Number(missed.split('-')[0]) + 1}`)
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await publish('3')
+  release()
+  await waitFor(() => seen.includes('other-node:3'), 'the entry after the gap', 15_000)
+  t.same(seen, ['other-node:1', 'gap', 'other-node:3'], 'the gap is known before what follows it, and the trimmed entry never applied')
+})
+
+t.test('reading back: the events of a channel after a position, none when the stream no longer reaches back or Redis came back meanwhile', async (t) => {
+  const { bus: stream, publish, other, stream: key } = await bus(t, 60_000)
+  const [first, second, third] = [await publish('1'), await publish('2'), await publish('3')]
+  const at = (id: string): [number, number, number] => [Number(id.split('-')[0]), Number(id.split('-')[1]), 0]
+  const payloads = (read: Awaited<ReturnType<typeof stream.readBack>>) => read?.map(({ event }) => event.payloadJson)
+  t.same(payloads(await stream.readBack(new Map([['c', at(first)]]), at(third))), ['2', '3'], 'after the position, up to the end given')
+  t.same(payloads(await stream.readBack(new Map([['other-channel', at(first)]]), at(third))), [], 'only the channels asked for')
+
+  // A node that saw Redis come back (a failover may have lost entries) says so on the bus.
+  const back = await other.xAdd(key, '*', encode('other-node', { type: 'hello', lost: true }))
+  const fourth = await publish('4')
+  t.equal(await stream.readBack(new Map([['c', at(second)]]), at(fourth)), undefined, 'not across a return of Redis')
+  t.same(payloads(await stream.readBack(new Map([['c', at(back)]]), at(fourth))), ['4'], 'from after it, as before')
+
+  await other.xTrim(key, 'MINID', `${at(fourth)[0]}-${at(fourth)[1]}`)
+  t.equal(await stream.readBack(new Map([['c', at(back)]]), at(fourth)), undefined, 'not once entries after the position were trimmed')
+})
