@@ -33,7 +33,9 @@ export function guardSlowRequests (server: Server, headersTimeoutMs: number, req
     const body = setTimeout(() => {
       if (!request.complete) timeOut(request.socket, reply.headersSent)
     }, requestTimeoutMs + GRACE_MS).unref()
+    // On the request, not its socket: a keep-alive connection carries many requests, and a
+    // listener per request on the socket would stay until the connection closes.
     request.once('end', () => { clearTimeout(body) })
-    request.socket.once('close', () => { clearTimeout(body) })
+    request.once('close', () => { clearTimeout(body) })
   })
 }

@@ -1,17 +1,18 @@
 // The second deadline answers 408 and closes where Node's own check is not there to do it
 // (switched off here), and leaves complete requests and upgrades alone.
 import { createServer, type Server } from 'node:http'
-import { connect, type AddressInfo } from 'node:net'
+import { connect, type AddressInfo, type Socket } from 'node:net'
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
 import { guardSlowRequests } from '../../../../src/http/slow-request-guard.ts'
 
-async function guardedServer (t: Test): Promise<number> {
+async function guardedServer (t: Test, connections: Socket[] = []): Promise<number> {
   // Node's own timeouts off: only the guard can end a trickled request.
   const server: Server = createServer({ requestTimeout: 0, headersTimeout: 0 }, (request, reply) => {
     request.resume()
     request.on('end', () => { reply.end('ok') })
   })
+  server.on('connection', (socket: Socket) => { connections.push(socket) })
   server.on('upgrade', (_request, socket) => { socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n') })
   guardSlowRequests(server, 300, 300)
   server.listen(0, '127.0.0.1')
@@ -68,4 +69,26 @@ t.test('a complete request and an upgrade are left alone past the deadlines', as
   t.notOk(upgraded.destroyed, 'the upgraded connection is still open')
   socket.destroy()
   upgraded.destroy()
+})
+
+t.test('requests on one keep-alive connection leave no listener behind on it', async (t) => {
+  const connections: Socket[] = []
+  const port = await guardedServer(t, connections)
+  const socket = connect(port, '127.0.0.1')
+  socket.on('error', () => {})
+  t.teardown(() => { socket.destroy() })
+  let received = ''
+  socket.on('data', (chunk: Buffer) => { received += chunk })
+  await once(socket, 'connect')
+  const answered = () => received.split('HTTP/1.1 200').length - 1
+  for (let i = 1; i <= 30; i++) {
+    // The head first, the body a moment later: the request is not complete when it starts.
+    socket.write('POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    socket.write('ab')
+    while (answered() < i) await once(socket, 'data')
+  }
+  const [connection] = connections
+  t.equal(connections.length, 1, 'one connection carried every request')
+  t.ok(connection !== undefined && connection.listenerCount('close') < 10, `listeners on the connection: ${connection?.listenerCount('close')}`)
 })
