@@ -1,0 +1,20 @@
+// The scale-out scenarios of `npm run bench`: `idle-100k` (bench/idle-many.ts),
+// `cluster-topology` (bench/cluster-topology.ts) and `failover` (bench/failover.ts).
+import { idleManyScenario, type IdleManySetup } from './idle-many.ts'
+
+/**
+ * Whether an `--only` name is one of these: `idle` and `cluster` alone pick run.ts's shorter
+ * scenarios, not these.
+ */
+export const isScaleScenario = (name: string) => /^(idle-|cluster-t|fa)/.test(name)
+
+export type ScaleSetup = IdleManySetup & { only: string[] | undefined }
+
+export async function scaleScenarios (setup: ScaleSetup): Promise<Array<{ id: string, scenario: string, notes: string[] }>> {
+  const wanted = (id: string) => setup.only === undefined || setup.only.some((name) => isScaleScenario(name) && id.startsWith(name))
+  const rows = []
+  if (wanted('idle-100k')) {
+    rows.push({ id: 'idle-100k', scenario: '100,000 idle subscribed sockets on one node', notes: await idleManyScenario(setup) })
+  }
+  return rows
+}
