@@ -1,5 +1,6 @@
 // The scale-out scenarios of `npm run bench`: `idle-100k` (bench/idle-many.ts),
 // `cluster-topology` (bench/cluster-topology.ts) and `failover` (bench/failover.ts).
+import { clusterTopologyScenario, type ClusterTopologySetup } from './cluster-topology.ts'
 import { idleManyScenario, type IdleManySetup } from './idle-many.ts'
 
 /**
@@ -8,13 +9,16 @@ import { idleManyScenario, type IdleManySetup } from './idle-many.ts'
  */
 export const isScaleScenario = (name: string) => /^(idle-|cluster-t|fa)/.test(name)
 
-export type ScaleSetup = IdleManySetup & { only: string[] | undefined }
+export type ScaleSetup = ClusterTopologySetup & IdleManySetup & { only: string[] | undefined }
 
 export async function scaleScenarios (setup: ScaleSetup): Promise<Array<{ id: string, scenario: string, notes: string[] }>> {
   const wanted = (id: string) => setup.only === undefined || setup.only.some((name) => isScaleScenario(name) && id.startsWith(name))
   const rows = []
   if (wanted('idle-100k')) {
     rows.push({ id: 'idle-100k', scenario: '100,000 idle subscribed sockets on one node', notes: await idleManyScenario(setup) })
+  }
+  if (wanted('cluster-topology')) {
+    rows.push({ id: 'cluster-topology', scenario: 'cluster topology: 2 and 4 nodes, one Redis vs Redis Cluster', notes: await clusterTopologyScenario(setup) })
   }
   return rows
 }
