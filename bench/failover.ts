@@ -6,7 +6,7 @@
 // that clients never got, events that came late or twice, and how many clients were told
 // `recovered === false`.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { countGaps } from './gaps.ts'
+import { countGaps, countNeverReceived } from './gaps.ts'
 import type { BenchChild } from './ipc.ts'
 import type { LoadPlan, LoadResult } from './load-generator.ts'
 import type { MemberTrace, ReconnectorMember } from './reconnector.ts'
@@ -76,26 +76,7 @@ async function measureFailover (setup: FailoverSetup, deployment: Deployment): P
     const servingAgainMs = servedAgainAt - killedAt
     const [slowest] = percentiles([load.latencies], [100]) as [number]
     const gaps = countGaps(traces, load.acceptedSeqs ?? [], rooms)
-    // Order aside: what each client never got at all, and whether it was ever told.
-    const acceptedIn = new Map<string, number[]>()
-    for (const seq of load.acceptedSeqs ?? []) {
-      const room = rooms[seq % rooms.length] as string
-      const list = acceptedIn.get(room) ?? []
-      list.push(seq)
-      acceptedIn.set(room, list)
-    }
-    let owed = 0
-    let neverUntold = 0
-    let neverTold = 0
-    let twice = 0
-    for (const trace of traces) {
-      const got = new Set(trace.ids)
-      twice += trace.ids.length - got.size
-      const missing = (acceptedIn.get(trace.room) ?? []).filter((seq) => !got.has(seq)).length
-      owed += acceptedIn.get(trace.room)?.length ?? 0
-      if (trace.restarts.length > 0) neverTold += missing
-      else neverUntold += missing
-    }
+    const { owed, neverUntold, neverTold, twice } = countNeverReceived(traces, load.acceptedSeqs ?? [], rooms)
     const line = `${deployment.label}: new primary ${fmt(promotedMs / 1000, 1)} s after the kill; serving again (every publish answered 202 within 0.5 s) ${fmt(servingAgainMs / 1000, 1)} s after it ` +
       `(${fmt(load.sent - load.accepted)} of ${fmt(load.sent)} not accepted; ${statusLine(load)}; the slowest 202 took ${fmt(slowest / 1000, 1)} s); ` +
       `of ${fmt(owed)} deliveries owed, never received: ${fmt(neverUntold)} by clients never told, ${fmt(neverTold)} by clients told recovered === false ` +
