@@ -51,6 +51,10 @@ export async function idleManyScenario (setup: IdleManySetup): Promise<string[]>
   const { log, quick } = setup
   const target = Math.min(quick ? 2000 : WANTED, setup.openFiles - RESERVED_FILES)
   const limitedBy = target < (quick ? 2000 : WANTED) ? `the open-file limit (${setup.openFiles}: ulimit -Hn, not raisable here)` : undefined
+  if (target < 1000) {
+    log(`idle-100k: skipped, the open-file limit is ${setup.openFiles} (raise it with ulimit -n)`)
+    return [`not measured: open-file limit ${setup.openFiles}`]
+  }
   log(`idle-100k: ${fmt(target)} idle subscribed sockets on one node` + (limitedBy === undefined ? '' : `, not ${fmt(WANTED)}: capped by ${limitedBy}`))
   const crowds = Array.from({ length: Math.ceil(target / PER_CROWD) }, (_, i) => setup.startCrowd(`crowd-idle-${i + 1}`))
   const addresses = Math.max(2, Math.ceil(target / PER_ADDRESS))
