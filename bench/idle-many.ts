@@ -50,7 +50,7 @@ async function healthLatencies (url: string, count: number): Promise<Float64Arra
 export async function idleManyScenario (setup: IdleManySetup): Promise<string[]> {
   const { log, quick } = setup
   const target = Math.min(quick ? 2000 : WANTED, setup.openFiles - RESERVED_FILES)
-  const limitedBy = target < (quick ? 2000 : WANTED) ? `the open-file limit (${setup.openFiles}: ulimit -Hn, not raisable here)` : undefined
+  const limitedBy = target < (quick ? 2000 : WANTED) ? `the open-file limit (${setup.openFiles}; npm run bench raises it to the hard limit, ulimit -Hn)` : undefined
   if (target < 1000) {
     log(`idle-100k: skipped, the open-file limit is ${setup.openFiles} (raise it with ulimit -n)`)
     return [`not measured: open-file limit ${setup.openFiles}`]
