@@ -85,7 +85,8 @@ export async function idleManyScenario (setup: IdleManySetup): Promise<string[]>
       `${fmt(target)} sockets held` + (limitedBy === undefined ? '' : ` (not ${fmt(WANTED)}: ${limitedBy})`),
       `connected and subscribed in ${fmt(connectSeconds, 1)} s (${fmt(target / connectSeconds)} a second)`,
       `bridge RSS ${mib(held.rss)} (${mib(before.rss)} before; ${perSocketKb(held.rss, before.rss)} KB per socket)`,
-      `heap+external ${mib(held.heapUsed + held.external)} (${perSocketKb(held.heapUsed + held.external, before.heapUsed + before.external)} KB per socket)`,
+      `heap+external ${mib(held.heapUsed + held.external)} (${perSocketKb(held.heapUsed + held.external, before.heapUsed + before.external)} KB per socket); ` +
+        `V8 heap reserved ${mib(held.heapTotal)} for ${mib(held.heapUsed)} used (${mib(before.heapTotal)} for ${mib(before.heapUsed)} before)`,
       `/health while held: p50 ${fmt(p50, 2)} ms, p99 ${fmt(p99, 2)} ms, max ${fmt(max, 1)} ms over ${health.length} sequential GETs`
     ]
     // Sockets cost about the same each, so the per-socket figure tells what the full count needs.
