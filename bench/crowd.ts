@@ -19,6 +19,8 @@ export interface CrowdMember {
   echo?: boolean
   /** Speak the Pusher protocol on `/app/{key}` instead (a raw ws client), subscribed to `private-<room>`. */
   pusher?: PusherCredentials
+  /** Loopback source address to connect from (127.0.0.2, …): each gives its own ephemeral port range. */
+  localAddress?: string
 }
 
 export interface CrowdReport {
@@ -65,6 +67,7 @@ async function connectOne (plan: CrowdMember, latencies: SampleBuffer): Promise<
     reconnection: false,
     forceNew: true,
     timeout: 60_000,
+    ...(plan.localAddress !== undefined && { localAddress: plan.localAddress }),
     // Echo passes `auth: { headers }` to io(); the bridge reads the token beside it.
     auth: plan.echo === true ? { token: plan.token, headers: {} } : { token: plan.token }
   })

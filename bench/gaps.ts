@@ -74,3 +74,38 @@ export function countGaps (traces: MemberTrace[], acceptedSeqs: number[], rooms:
   }
   return figures
 }
+
+export interface OwedFigures {
+  /** Accepted events of each member's room, summed over the members. */
+  owed: number
+  /** Owed and never received, by members never told and by members told `recovered === false`. */
+  neverUntold: number
+  neverTold: number
+  /** Events a member received more than once. */
+  twice: number
+}
+
+/**
+ * What each member never received at all, whatever the order things came in: an event that
+ * arrives after a later one is late, not lost (countGaps counts it as a gap and a repeat).
+ */
+export function countNeverReceived (traces: MemberTrace[], acceptedSeqs: number[], rooms: string[]): OwedFigures {
+  const acceptedIn = new Map<string, number[]>()
+  for (const seq of acceptedSeqs) {
+    const room = rooms[seq % rooms.length] as string
+    const list = acceptedIn.get(room) ?? []
+    list.push(seq)
+    acceptedIn.set(room, list)
+  }
+  const figures: OwedFigures = { owed: 0, neverUntold: 0, neverTold: 0, twice: 0 }
+  for (const trace of traces) {
+    const got = new Set(trace.ids)
+    const owed = acceptedIn.get(trace.room) ?? []
+    const missing = owed.filter((seq) => !got.has(seq)).length
+    figures.owed += owed.length
+    figures.twice += trace.ids.length - got.size
+    if (trace.restarts.length > 0) figures.neverTold += missing
+    else figures.neverUntold += missing
+  }
+  return figures
+}

@@ -11,6 +11,8 @@ export interface Usage {
   /** The part of it spent in the kernel (system calls: socket writes and reads). */
   systemMicros: number
   rss: number
+  /** What V8 has reserved for its heap: RSS beyond heap + external starts here. */
+  heapTotal: number
   heapUsed: number
   external: number
   arrayBuffers: number
@@ -31,6 +33,7 @@ function usage (collectGarbage: boolean): Usage {
     cpuMicros: cpu.user + cpu.system,
     systemMicros: cpu.system,
     rss: memory.rss,
+    heapTotal: memory.heapTotal,
     heapUsed: memory.heapUsed,
     external: memory.external,
     arrayBuffers: memory.arrayBuffers

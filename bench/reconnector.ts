@@ -124,6 +124,17 @@ async function failover ({ name, url }: { name: string, url: string }): Promise<
   return members.length
 }
 
+/** From now on, each member that loses its connection comes back to the same node at once. */
+function rejoin ({ name }: { name: string }): number {
+  const members = groups.get(name) ?? []
+  for (const member of members) {
+    member.socket.on('disconnect', (reason) => {
+      if (reason !== 'io client disconnect') comeBack(member).catch(() => {})
+    })
+  }
+  return members.length
+}
+
 function report ({ name }: { name: string }): MemberTrace[] {
   return (groups.get(name) ?? []).map((member) => member.trace)
 }
@@ -161,4 +172,4 @@ async function stall ({ url, token, rooms }: { url: string, token: string, rooms
   return true
 }
 
-serve({ connect, churn, failover, report, disconnect, stall })
+serve({ connect, churn, failover, rejoin, report, disconnect, stall })

@@ -20,6 +20,7 @@ import { presenceScenario } from './presence.ts'
 import { presenceChurnScenario } from './presence-churn.ts'
 import { pusherProtocol } from './pusher-protocol.ts'
 import { webhooksScenario } from './webhooks.ts'
+import { isScaleScenario, scaleScenarios } from './scale.ts'
 import { startServer, type ServerProcess } from './servers.ts'
 import { fmt, markdownTable, median } from './stats.ts'
 import { newCredentials, socketToken } from './tokens.ts'
@@ -64,6 +65,8 @@ const CLASSIC = ['ceiling', 'no-listeners', 'small-rooms', 'large-room', 'steady
 const metricsToken = randomBytes(32).toString('hex')
 /** The ceiling's figures, once measured: throughput ratios are taken against them. */
 let bareFigures: RunFigures | undefined
+/** `cluster…` names the two-node scenarios below, except `cluster-topology` (bench/scale.ts). */
+const isClusterClassic = (name: string) => name.startsWith('cluster') && !name.startsWith('cluster-t')
 const ratio = (figures: RunFigures) => bareFigures === undefined ? undefined : figures.publishesPerSec / bareFigures.publishesPerSec
 
 function log (line: string): void {
@@ -228,7 +231,13 @@ async function main (): Promise<void> {
     })
     rows.push({ id: 'webhooks', scenario: 'webhooks: 10,000 channels occupied and vacated in a burst', notes })
   }
-  if (only !== undefined && !only.some((name) => CLASSIC.some((id) => id.startsWith(name) || name.startsWith(id)) || name.startsWith('cluster'))) {
+  rows.push(...await scaleScenarios({
+    ...{ only, quick, repeats, runId, log, loadGenerator, crowdChildren, reconnector, plan, connectCrowds, disconnectCrowds, startBridge },
+    startCrowd: (name) => startChild(name, 'crowd.ts'),
+    token: (sub) => socketToken(credentials.jwtSecret, sub, ['*']),
+    openFiles: openFileLimit()
+  }))
+  if (only !== undefined && !only.some((name) => !isScaleScenario(name) && (CLASSIC.some((id) => id.startsWith(name) || name.startsWith(id)) || isClusterClassic(name)))) {
     printReport(machineLine(machine))
     writeFileSync(join(workDir, 'results.json'), JSON.stringify({ machine, args, rows, findings }, null, 2))
     return
@@ -410,7 +419,7 @@ async function main (): Promise<void> {
     await bridge.stop()
   }
 
-  if (only === undefined || only.some((name) => name.startsWith('cluster'))) {
+  if (only === undefined || only.some(isClusterClassic)) {
     await runCluster(loadGenerator, crowdChildren)
   }
 
