@@ -107,6 +107,7 @@ t.test('publishes in flight on a killed node, retried on another, are each deliv
   const received = recordEvents(client)
   const delivered = () => new Set(received.map(({ data }) => (data as { uuid: string }).uuid))
 
+  let inFlight = 0
   for (const round of [1, 2, 3]) {
     const port = await freePort()
     const b = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
@@ -126,7 +127,8 @@ t.test('publishes in flight on a killed node, retried on another, are each deliv
     b.child.kill('SIGKILL')
     state.killed = true
     await Promise.all(publishers)
-    t.ok(unanswered.length > 0, `round ${round}: ${unanswered.length} publishes were in flight when the node died`)
+    // A kill can land between two requests of every publisher: the rounds together must catch some.
+    inFlight += unanswered.length
 
     // The queue retries each on node A, as told by Retry-After.
     const duplicates: string[] = []
@@ -143,4 +145,5 @@ t.test('publishes in flight on a killed node, retried on another, are each deliv
     t.same(sentUuids.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: every uuid delivered at least once`)
     t.same(duplicates.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: no retry answered duplicate for an event nobody got`)
   }
+  t.ok(inFlight > 0, `${inFlight} publishes were in flight when their node died`)
 })
