@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createCluster } from 'redis'
 import t, { type Test } from 'tap'
 import { PENDING_CLAIM_SECONDS } from '../../../src/backplane/pending-claims.ts'
-import { connectClient, freePort, nextEvent, postJson, recordEvents, startBridge, startServer, subscribe, waitFor } from '../../helpers/bridge.ts'
+import { connectClient, freePort, nextEvent, postJson, postRaw, recordEvents, securedEnv, signedHeaders, startBridge, startServer, subscribe, waitFor } from '../../helpers/bridge.ts'
 import { redisClusterEnv, startRedisCluster, type RedisClusterSet } from '../../helpers/redis-topologies.ts'
 
 t.setTimeout(300_000)
@@ -95,6 +95,29 @@ t.test('a batch with one uuid pending is refused whole and leaves its other uuid
   t.same((accepted.body.results as Array<{ duplicate?: boolean }>).map(({ duplicate }) => duplicate === true), [false, false, false, true], 'answered per event')
   await waitFor(() => received.length === 3, 'the batch to arrive')
   t.same(received.map(({ data }) => (data as { uuid: string }).uuid), ['batch-1', 'batch-2', 'batch-3'])
+})
+
+t.test('a signature left pending follows the same rule: 503 with Retry-After, then accepted once, then a replay', async (t) => {
+  const env = { ...securedEnv(), ...redisClusterEnv(cluster) }
+  const redis = await clusterClient(t, cluster)
+  const a = await startBridge(t, env)
+  const body = JSON.stringify({ room: 'chat_signed', message: { text: 'signed' } })
+  const headers = signedHeaders(body)
+  // The key the publisher claims for a signature (plugins/app/publisher.ts).
+  const key = `${env.BRIDGE_REDIS_PREFIX}idempotency:${`signature:${headers['x-bridge-signature']}`.padEnd(129, '.')}`
+  await redis.set(key, 'pending', { expiration: { type: 'EX', value: PENDING_CLAIM_SECONDS } })
+  const refused = await postRaw(a.url, '/api/sms/new-message', body, headers)
+  t.equal(refused.status, 503)
+  t.equal(refused.body.code, 'BRIDGE_PUBLISH_PENDING')
+  t.ok(Number(refused.headers.get('retry-after')) >= 1, 'with Retry-After')
+
+  // As when the pending claim expires.
+  await redis.del(key)
+  t.equal((await postRaw(a.url, '/api/sms/new-message', body, headers)).status, 202)
+  t.equal(await redis.get(key), '1', 'the signature is confirmed')
+  const replay = await postRaw(a.url, '/api/sms/new-message', body, headers)
+  t.equal(replay.status, 200, 'a replay is a duplicate')
+  t.equal(replay.body.duplicate, true)
 })
 
 const IN_FLIGHT = 8
