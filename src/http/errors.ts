@@ -40,6 +40,17 @@ export function claimsFull (retryAfterSeconds: number): FastifyError {
   return error
 }
 
+export const PublishPending = createError('BRIDGE_PUBLISH_PENDING', '%s', 503)
+
+/** A uuid (or signature) claimed by a publish not yet handed on: in flight elsewhere, or its node died and the claim expires within the wait. */
+export function publishPending (retryAfterSeconds: number): FastifyError {
+  const seconds = Math.max(1, Math.ceil(retryAfterSeconds))
+  const error = new PublishPending('The same uuid (or signature) is being published by another request, or the node publishing it died; ' +
+    `nothing was published, retry in ${seconds} seconds`)
+  Object.defineProperty(error, 'headers', { value: { 'retry-after': String(seconds) } })
+  return error
+}
+
 function withHeaders<E extends new (...args: never[]) => Error> (ErrorKind: E, headers: Record<string, string>): E {
   Object.defineProperty(ErrorKind.prototype, 'headers', { value: headers })
   return ErrorKind

@@ -10,7 +10,8 @@ import type { Backplane, BusMessage, NodeHandler, PublishClaims, Question } from
 import { claimThenPublish } from '../claim-then-publish.ts'
 import { connectDeployment, describeDeployment, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient, type RedisDeployment } from './connection.ts'
 import { DeadlineError, within } from './deadline.ts'
-import { claimsAcrossSlots } from './cluster-claims.ts'
+import { claimPendingThenPublish } from '../pending-claims.ts'
+import { claimsAcrossSlots, pendingClaimsInRedis } from './cluster-claims.ts'
 import { checkClaimEviction } from './eviction-policy.ts'
 import { createNodes } from './nodes.ts'
 import { createPubSub } from './pub-sub.ts'
@@ -172,6 +173,10 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   const claimPrefix = `${prefix}idempotency:`
   const claimStore = new RedisClaimStore(client, claimPrefix)
   const claims = unavailableWithoutRedis(deployment.kind === 'cluster' ? claimsAcrossSlots(claimStore) : claimStore, ready)
+  const pendingClaims = pendingClaimsInRedis(client, claimPrefix, ready)
+  function unconfirmed (error: unknown): void {
+    log.warn({ reason: String(error) }, 'published, but the claim was not confirmed in Redis: a retry after it expires is delivered again')
+  }
   const webhooks = createRedisWebhookLog({ client, prefix, nodeId, log })
   const sessions = createRedisSessionStore({ client, prefix: `${prefix}session:`, ttlMs: recoveryWindowMs, nodeId, nodes: () => nodes.sessionNodes() })
 
@@ -224,9 +229,11 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
         await handOn(events)
         return events.map(() => true)
       }
-      // Whispers go over pub/sub, which no script can join; on a Redis Cluster the claims lie in
-      // other slots than the stream, which no script can touch together.
-      if (deployment.kind === 'cluster' || events.some((event) => event.ephemeral === true)) return await claimThenPublish(claims, events, request, handOn)
+      // On a Redis Cluster the claims lie in other slots than the stream, which no script can
+      // touch together: they are pending until the events are handed on.
+      if (deployment.kind === 'cluster') return await claimPendingThenPublish(pendingClaims, events, request, handOn, { unconfirmed })
+      // Whispers go over pub/sub, which no script can join.
+      if (events.some((event) => event.ephemeral === true)) return await claimThenPublish(claims, events, request, handOn)
       try {
         // One script claims and appends: a node that dies meanwhile leaves both or neither.
         return await stream.appendClaimed(events, {

@@ -1,0 +1,90 @@
+// Claims in two phases, for a backplane whose claims and bus cannot be one operation and outlive
+// a node (a Redis Cluster: the claim keys lie in other slots than the stream). A key is first
+// claimed as pending for a few seconds, then confirmed for its whole window once its event was
+// handed on: a node that dies between the two leaves a pending claim that expires soon, and a
+// retry meanwhile is told to come back (503) rather than answered as a duplicate.
+import type { EncodedEvent } from '../channels/delivery.ts'
+import { publishPending } from '../http/errors.ts'
+import type { PublishClaims } from './backplane.ts'
+
+/** How long a claim stays pending when its node never confirms it (it died): a retry is accepted after this at the latest. */
+export const PENDING_CLAIM_SECONDS = 10
+
+/** What claiming a key as pending found. */
+export type PendingClaim =
+  | { state: 'claimed' }
+    /** Confirmed: its event was handed on within the window. */
+  | { state: 'done' }
+    /** Another publish holds it pending, for at most `seconds` more. */
+  | { state: 'pending', seconds: number }
+
+export interface PendingClaimStore {
+  /** Sets the key pending for `seconds` if absent; else says how it is held. */
+  claimPending (key: string, seconds: number): Promise<PendingClaim>
+  /** Sets the key claimed for `ttlSeconds`, whether it is still pending or expired meanwhile. */
+  confirm (key: string, ttlSeconds: number): Promise<void>
+  release (key: string): Promise<void>
+}
+
+export interface PendingPublishOptions {
+  /** Called when a confirmation failed after the events were handed on (a retry may deliver again once the pending claim expires). */
+  unconfirmed?: (error: unknown) => void
+}
+
+type Claimed = { key: string, ttlSeconds: number }
+
+async function releaseAll (store: PendingClaimStore, claimed: readonly Claimed[]): Promise<void> {
+  await Promise.all(claimed.map(async ({ key }) => { await store.release(key).catch(() => {}) }))
+}
+
+/**
+ * Answers which events were handed on (false: a duplicate, or a later mention of a key named
+ * twice); rejects with every claim given back when none was, and with a 503 naming the wait when
+ * a key or the guard is pending elsewhere.
+ */
+export async function claimPendingThenPublish (
+  store: PendingClaimStore,
+  events: readonly EncodedEvent[],
+  { keys, ttlSeconds, guard }: PublishClaims,
+  publish: (events: readonly EncodedEvent[]) => Promise<void>,
+  { unconfirmed }: PendingPublishOptions = {}
+): Promise<boolean[]> {
+  const claimed: Claimed[] = []
+  if (guard !== undefined) {
+    const found = await store.claimPending(guard.key, PENDING_CLAIM_SECONDS)
+    if (found.state === 'done') return keys.map(() => false)
+    if (found.state === 'pending') throw publishPending(found.seconds)
+    claimed.push(guard)
+  }
+  // A key named twice is claimed by its first mention; the later ones are duplicates of it.
+  const first = new Map<string, number>()
+  keys.forEach((key, index) => { if (key !== undefined && !first.has(key)) first.set(key, index) })
+  const settled = await Promise.allSettled(keys.map(async (key, index): Promise<PendingClaim> => {
+    if (key === undefined) return { state: 'claimed' }
+    if (first.get(key) !== index) return { state: 'done' }
+    return await store.claimPending(key, PENDING_CLAIM_SECONDS)
+  }))
+  const won = settled.map((result) => result.status === 'fulfilled' && result.value.state === 'claimed')
+  keys.forEach((key, index) => { if (key !== undefined && won[index]) claimed.push({ key, ttlSeconds }) })
+  const failed = settled.find((result) => result.status === 'rejected')
+  const waits = settled.flatMap((result) => result.status === 'fulfilled' && result.value.state === 'pending' ? [result.value.seconds] : [])
+  if (failed !== undefined || waits.length > 0) {
+    // All or nothing: a batch waits for its pending keys rather than going without them.
+    await releaseAll(store, claimed)
+    throw failed !== undefined ? failed.reason : publishPending(Math.max(...waits))
+  }
+
+  const fresh = events.filter((_event, index) => won[index])
+  if (fresh.length > 0) {
+    try {
+      await publish(fresh)
+    } catch (error) {
+      await releaseAll(store, claimed)
+      throw error
+    }
+  }
+  await Promise.all(claimed.map(async ({ key, ttlSeconds }) => {
+    await store.confirm(key, ttlSeconds).catch((error: unknown) => unconfirmed?.(error))
+  }))
+  return won
+}
