@@ -41,9 +41,11 @@ t.test('publishes in flight on a killed node, retried on another, are each deliv
   const delivered = () => new Set(received.map(({ data }) => (data as { uuid: string }).uuid))
 
   // Three nodes killed in turn: the moment between claim and append is short.
+  let inFlight = 0
   for (const round of [1, 2, 3]) {
     const { sent, unanswered } = await killedWhilePublishing(t, env, round)
-    t.ok(unanswered.length > 0, `round ${round}: ${unanswered.length} publishes were in flight when the node died`)
+    // A kill can land between two requests of every publisher: the rounds together must catch some.
+    inFlight += unanswered.length
     // The queue retries each on node A.
     const duplicates: string[] = []
     for (const uuid of unanswered) {
@@ -55,4 +57,5 @@ t.test('publishes in flight on a killed node, retried on another, are each deliv
     t.same(sent.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: every uuid delivered at least once`)
     t.same(duplicates.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: no retry answered duplicate for an event nobody got`)
   }
+  t.ok(inFlight > 0, `${inFlight} publishes were in flight when their node died`)
 })
