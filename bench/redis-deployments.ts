@@ -7,9 +7,8 @@ import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createClient } from 'redis'
 import type { Test } from 'tap'
-import { startRedisCluster, startSentinelSet, type RedisClusterSet, type RedisProcess, type SentinelSet } from '../test/helpers/redis-topologies.ts'
+import { command, startRedisCluster, startSentinelSet, type RedisClusterSet, type RedisProcess, type SentinelSet } from '../test/helpers/redis-topologies.ts'
 import { freePort } from './servers.ts'
 
 /** Cleanups of everything started; each kills its processes synchronously before it awaits. */
@@ -44,7 +43,7 @@ export async function startSingleRedis (): Promise<SingleRedis> {
   const address = `127.0.0.1:${port}`
   for (let attempt = 0; ; attempt++) {
     try {
-      await commandOn(port, 'PING')
+      await command(port, 'PING')
       break
     } catch (error) {
       if (attempt > 100) throw error
@@ -62,27 +61,16 @@ export function startSentinels (): Promise<SentinelSet> {
   return startSentinelSet(owner, 'bench-primary')
 }
 
-async function commandOn (port: number, ...args: string[]): Promise<unknown> {
-  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    return await client.sendCommand(args)
-  } finally {
-    client.destroy()
-  }
-}
-
 /** Starts the primaries' command counts from zero. */
 export async function resetCommandStats (primaries: RedisProcess[]): Promise<void> {
-  await Promise.all(primaries.map((primary) => commandOn(primary.port, 'CONFIG', 'RESETSTAT')))
+  await Promise.all(primaries.map((primary) => command(primary.port, 'CONFIG', 'RESETSTAT')))
 }
 
 /** Commands the primaries served since their reset, by command, this benchmark's INFO left out. */
 export async function commandStats (primaries: RedisProcess[]): Promise<Map<string, number>> {
   const counts = new Map<string, number>()
   for (const primary of primaries) {
-    const info = String(await commandOn(primary.port, 'INFO', 'commandstats'))
+    const info = String(await command(primary.port, 'INFO', 'commandstats'))
     for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
       const [, name, calls] = match as unknown as [string, string, string]
       // Replicas acknowledge every second; that is replication, not the bridge.

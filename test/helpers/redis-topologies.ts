@@ -63,7 +63,8 @@ function dataNodeArgs (port: number): string[] {
   return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
 }
 
-async function command (port: number, ...args: string[]): Promise<unknown> {
+/** One command to the Redis on 127.0.0.1:`port`, on a connection of its own. */
+export async function command (port: number, ...args: string[]): Promise<unknown> {
   const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } })
   client.on('error', () => {})
   try {

@@ -1,36 +1,12 @@
 // A node killed (SIGKILL) with publishes in flight leaves no claim without its event: each
 // publish it had not answered, retried on another node, is either delivered now or was delivered
 // already, and a retry answered as a duplicate is one whose event reached the subscribers.
-import t, { type Test } from 'tap'
-import { connectClient, freePort, postJson, recordEvents, startBridge, startServer, subscribe, waitFor } from '../../helpers/bridge.ts'
+import t from 'tap'
+import { connectClient, postJson, recordEvents, startBridge, subscribe, waitFor } from '../../helpers/bridge.ts'
+import { killedWhilePublishing } from '../../helpers/publish-crash.ts'
 import { clusterEnv } from '../../helpers/redis.ts'
 
 t.setTimeout(180_000)
-
-const IN_FLIGHT = 8
-
-/** Node B takes publishes, IN_FLIGHT at a time, until it is killed in the middle of them; answers those it had not answered. */
-async function killedWhilePublishing (t: Test, env: ReturnType<typeof clusterEnv>, round: number) {
-  const port = await freePort()
-  const b = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
-  t.teardown(() => { b.child.kill('SIGKILL') })
-  await b.logLine('Server listening')
-  const unanswered: string[] = []
-  let sent = 0
-  const state = { killed: false }
-  const publishers = Array.from({ length: IN_FLIGHT }, async () => {
-    while (!state.killed) {
-      const uuid = `crash-${round}-${sent++}`
-      const answer = await postJson(`http://127.0.0.1:${port}`, '/api/sms/new-message', { room: 'chat_crash', uuid, message: { text: uuid } }).catch(() => undefined)
-      if (answer === undefined || answer.status !== 202) unanswered.push(uuid)
-    }
-  })
-  await waitFor(() => sent >= 200, 'publishes to node B')
-  b.child.kill('SIGKILL')
-  state.killed = true
-  await Promise.all(publishers)
-  return { sent: Array.from({ length: sent }, (_, n) => `crash-${round}-${n}`), unanswered }
-}
 
 t.test('publishes in flight on a killed node, retried on another, are each delivered, and a duplicate only when delivered', async (t) => {
   const env = clusterEnv(t)

@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createCluster } from 'redis'
 import t, { type Test } from 'tap'
 import { PENDING_CLAIM_SECONDS } from '../../../src/backplane/pending-claims.ts'
-import { connectClient, freePort, nextEvent, postJson, postRaw, recordEvents, securedEnv, signedHeaders, startBridge, startServer, subscribe, waitFor } from '../../helpers/bridge.ts'
+import { connectClient, nextEvent, postJson, postRaw, recordEvents, securedEnv, signedHeaders, startBridge, subscribe, waitFor } from '../../helpers/bridge.ts'
+import { killedWhilePublishing } from '../../helpers/publish-crash.ts'
 import { redisClusterEnv, startRedisCluster, type RedisClusterSet } from '../../helpers/redis-topologies.ts'
 
 t.setTimeout(300_000)
@@ -120,8 +121,6 @@ t.test('a signature left pending follows the same rule: 503 with Retry-After, th
   t.equal(replay.body.duplicate, true)
 })
 
-const IN_FLIGHT = 8
-
 t.test('publishes in flight on a killed node, retried on another, are each delivered, and a duplicate only when delivered', async (t) => {
   const env = redisClusterEnv(cluster)
   const a = await startBridge(t, env)
@@ -132,24 +131,7 @@ t.test('publishes in flight on a killed node, retried on another, are each deliv
 
   let inFlight = 0
   for (const round of [1, 2, 3]) {
-    const port = await freePort()
-    const b = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
-    t.teardown(() => { b.child.kill('SIGKILL') })
-    await b.logLine('Server listening')
-    const unanswered: string[] = []
-    let sent = 0
-    const state = { killed: false }
-    const publishers = Array.from({ length: IN_FLIGHT }, async () => {
-      while (!state.killed) {
-        const uuid = `crash-${round}-${sent++}`
-        const answer = await postJson(`http://127.0.0.1:${port}`, '/api/sms/new-message', { room: 'chat_crash', uuid, message: { text: uuid } }).catch(() => undefined)
-        if (answer === undefined || answer.status !== 202) unanswered.push(uuid)
-      }
-    })
-    await waitFor(() => sent >= 200, 'publishes to node B')
-    b.child.kill('SIGKILL')
-    state.killed = true
-    await Promise.all(publishers)
+    const { sent, unanswered } = await killedWhilePublishing(t, env, round)
     // A kill can land between two requests of every publisher: the rounds together must catch some.
     inFlight += unanswered.length
 
@@ -163,9 +145,8 @@ t.test('publishes in flight on a killed node, retried on another, are each deliv
       else t.equal(answer.status, 202, `retry of ${uuid} accepted`)
     }
     t.comment(`round ${round}: ${unanswered.length} in flight, ${refused} retries answered 503 (pending), ${duplicates.length} duplicates`)
-    const sentUuids = Array.from({ length: sent }, (_, n) => `crash-${round}-${n}`)
-    await waitFor(() => sentUuids.every((uuid) => delivered().has(uuid)), 'every uuid to be delivered', 10_000).catch(() => {})
-    t.same(sentUuids.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: every uuid delivered at least once`)
+    await waitFor(() => sent.every((uuid) => delivered().has(uuid)), 'every uuid to be delivered', 10_000).catch(() => {})
+    t.same(sent.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: every uuid delivered at least once`)
     t.same(duplicates.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: no retry answered duplicate for an event nobody got`)
   }
   t.ok(inFlight > 0, `${inFlight} publishes were in flight when their node died`)
