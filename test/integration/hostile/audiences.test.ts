@@ -4,7 +4,8 @@
 // the HTTP API's publishes reach both, a Pusher API event for private-R reaches both, and one for
 // the public channel R reaches neither, each subscriber once and in its own format.
 import t, { type Test } from 'tap'
-import { connectClient, freePort, postJson, secrets, socketToken, startServer, subscribe, waitFor, type TestClient } from '../../helpers/bridge.ts'
+import { connectClient, postJson, secrets, socketToken, subscribe, type TestClient } from '../../helpers/bridge.ts'
+import { startProductionBridge } from '../../helpers/production-bridge.ts'
 import { answerTo, connectEcho, type EchoClient } from '../../helpers/echo.ts'
 import { fakeLaravel, type AuthRequest } from '../../helpers/fake-laravel.ts'
 import { pusherEnv, signedPost } from '../../helpers/pusher.ts'
@@ -19,28 +20,12 @@ const VICTIM_SESSION = 'victim-session-0123456789'
 
 /** The bridge as its own process in production mode, on 127.0.0.1, killed when the file ends. */
 async function productionBridge (env: Record<string, string>): Promise<string> {
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const server = startServer({
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(port),
+  const { url } = await startProductionBridge(t, {
     LOG_LEVEL: 'warn',
-    BRIDGE_API_TOKEN: secrets.apiToken,
-    BRIDGE_JWT_SECRET: secrets.jwtSecret,
     CORS_ORIGINS: 'https://app.example.com',
     ...pusherEnv(),
     ...env
   })
-  const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve))
-  t.teardown(async () => {
-    if (server.child.exitCode === null) server.child.kill('SIGKILL')
-    await exited
-  })
-  await waitFor(async () => {
-    if (server.child.exitCode !== null) throw new Error(`the bridge exited: ${server.output().stderr}`)
-    return await fetch(`${url}/health`).then((response) => response.ok, () => false)
-  }, 'the bridge to listen', 120_000)
   return url
 }
 

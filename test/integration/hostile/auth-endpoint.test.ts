@@ -7,8 +7,9 @@ import type { ServerResponse } from 'node:http'
 import t, { type Test } from 'tap'
 import { CALLS_PER_CONNECTION, WAITING_PER_SLOT } from '../../../plugins/app/echo-authorization.ts'
 import {
-  connectClient, freePort, metricValue, nextEvent, postJson, secrets, socketToken, startServer, subscribe, waitFor, type TestClient
+  connectClient, metricValue, nextEvent, postJson, secrets, socketToken, subscribe, waitFor, type TestClient
 } from '../../helpers/bridge.ts'
+import { startProductionBridge } from '../../helpers/production-bridge.ts'
 import { answerTo, connectEcho, socketOf } from '../../helpers/echo.ts'
 import { fakeLaravel, type AuthRequest } from '../../helpers/fake-laravel.ts'
 
@@ -97,15 +98,8 @@ laravel.answer = () => (request: AuthRequest, response: ServerResponse) => {
   for (const watcher of [...calls.watchers]) watcher()
 }
 
-const port = await freePort()
-const url = `http://127.0.0.1:${port}`
-const server = startServer({
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: String(port),
+const { url, server } = await startProductionBridge(t, {
   LOG_LEVEL: 'warn',
-  BRIDGE_API_TOKEN: secrets.apiToken,
-  BRIDGE_JWT_SECRET: secrets.jwtSecret,
   CORS_ORIGINS: 'https://app.example.com',
   BRIDGE_AUTH_ENDPOINT: laravel.url,
   BRIDGE_AUTH_CONCURRENCY: String(CONCURRENCY),
@@ -113,15 +107,6 @@ const server = startServer({
   BRIDGE_AUTH_TIMEOUT: '60000',
   BRIDGE_TRUST_PROXY: `${PROXY},10.0.0.0/8`
 })
-const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve))
-t.teardown(async () => {
-  if (server.child.exitCode === null) server.child.kill('SIGKILL')
-  await exited
-})
-await waitFor(async () => {
-  if (server.child.exitCode !== null) throw new Error(`the bridge exited: ${server.output().stderr}`)
-  return await fetch(`${url}/health`).then((response) => response.ok, () => false)
-}, 'the bridge to listen', 120_000)
 
 async function metrics (): Promise<string> {
   return await (await fetch(`${url}/metrics`)).text()

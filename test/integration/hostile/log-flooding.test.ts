@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import { Agent, request as undiciRequest } from 'undici'
 import { WebSocket } from 'ws'
-import { freePort, metricValue, postJson, secrets, startServer, waitFor } from '../../helpers/bridge.ts'
+import { metricValue, postJson, secrets, waitFor } from '../../helpers/bridge.ts'
+import { startProductionBridge } from '../../helpers/production-bridge.ts'
 import { pusherApp, pusherEnv } from '../../helpers/pusher.ts'
 
 // A process compiling TypeScript on a busy machine, and a few thousand refusals.
@@ -20,23 +21,14 @@ const REFUSALS_PER_CONNECTION = 40
 const WEBSOCKETS = 20
 const CONNECTS_PER_WEBSOCKET = 100
 
-const port = await freePort()
-const url = `http://127.0.0.1:${port}`
-const server = startServer({
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: String(port),
+const { url, server } = await startProductionBridge(t, {
   LOG_LEVEL: 'info',
-  BRIDGE_API_TOKEN: secrets.apiToken,
-  BRIDGE_JWT_SECRET: secrets.jwtSecret,
   BRIDGE_METRICS_TOKEN: METRICS_TOKEN,
   CORS_ORIGINS: 'https://app.example.com',
   // The flood's websockets stay open (unauthenticated) for as long as it lasts.
   BRIDGE_CONNECT_TIMEOUT: '60000',
   ...pusherEnv() as Record<string, string>
 })
-t.teardown(() => { server.child.kill('SIGKILL') })
-await server.logLine('Server listening')
 
 type Line = Record<string, unknown>
 

@@ -8,8 +8,9 @@ import { setTimeout as pace } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import type { Socket } from 'socket.io-client'
 import {
-  connectClient, freePort, metricValue, nextEvent, postJson, secrets, socketToken, startServer, subscribe, waitFor, type TestClient
+  connectClient, metricValue, nextEvent, postJson, secrets, socketToken, subscribe, type TestClient
 } from '../../helpers/bridge.ts'
+import { startProductionBridge } from '../../helpers/production-bridge.ts'
 import { answerTo, connectEcho, emitRaw, nextOn, recordAll, socketOf, type EchoClient } from '../../helpers/echo.ts'
 import { fakeLaravel } from '../../helpers/fake-laravel.ts'
 
@@ -32,27 +33,11 @@ laravel.answer = ({ form, headers }) => {
   return { status: 200, body: JSON.stringify({ channel_data: { user_id: user, user_info: info } }) }
 }
 
-const port = await freePort()
-const url = `http://127.0.0.1:${port}`
-const server = startServer({
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: String(port),
+const { url, server } = await startProductionBridge(t, {
   LOG_LEVEL: 'warn',
-  BRIDGE_API_TOKEN: secrets.apiToken,
-  BRIDGE_JWT_SECRET: secrets.jwtSecret,
   CORS_ORIGINS: 'https://app.example.com',
   BRIDGE_AUTH_ENDPOINT: laravel.url
 })
-const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve))
-t.teardown(async () => {
-  if (server.child.exitCode === null) server.child.kill('SIGKILL')
-  await exited
-})
-await waitFor(async () => {
-  if (server.child.exitCode !== null) throw new Error(`the bridge exited: ${server.output().stderr}`)
-  return await fetch(`${url}/health`).then((response) => response.ok, () => false)
-}, 'the bridge to listen', 120_000)
 
 const publisher = { authorization: `Bearer ${secrets.apiToken}` }
 

@@ -4,7 +4,8 @@
 // official `pusher` SDK, and values encoded as Pusher's PHP SDK encodes them, still verify.
 import { createHmac } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { connectClient, freePort, nextEvent, recordEvents, secrets, socketToken, startServer, subscribe, type TestClient } from '../../helpers/bridge.ts'
+import { connectClient, nextEvent, recordEvents, socketToken, subscribe, type TestClient } from '../../helpers/bridge.ts'
+import { startProductionBridge } from '../../helpers/production-bridge.ts'
 import { pusherApp, pusherClient, pusherEnv, signedGet, signedPath, signedPost } from '../../helpers/pusher.ts'
 
 // A real server process on a machine shared with other tests.
@@ -14,19 +15,10 @@ const room = 'pusher_hostile'
 /** The room's channel to the Pusher API: one audience per name (docs/echo.md). */
 const roomChannel = `private-${room}`
 
-const port = await freePort()
-const url = `http://127.0.0.1:${port}`
-const server = startServer({
-  NODE_ENV: 'production',
-  PORT: String(port),
-  HOST: '127.0.0.1',
+const { url } = await startProductionBridge(t, {
   LOG_LEVEL: 'info',
-  BRIDGE_API_TOKEN: secrets.apiToken,
-  BRIDGE_JWT_SECRET: secrets.jwtSecret,
   ...pusherEnv() as Record<string, string>
 })
-t.teardown(() => { server.child.kill('SIGKILL') })
-await server.logLine('Server listening')
 const client: TestClient = await connectClient(t, url, { auth: { token: socketToken({ sub: 'watcher', rooms: [room] }) } })
 t.same(await subscribe(client, room), { ok: true, room })
 const received = recordEvents(client)

@@ -4,7 +4,8 @@
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import { WebSocket } from 'ws'
-import { freePort, metricValue, secrets, startServer, waitFor } from '../../helpers/bridge.ts'
+import { metricValue, waitFor } from '../../helpers/bridge.ts'
+import { startProductionBridge } from '../../helpers/production-bridge.ts'
 import { pusherApp, pusherClient as pusherSdk } from '../../helpers/pusher.ts'
 import { connectPusher, nextOnChannel, subscribed } from '../../helpers/pusher-js.ts'
 
@@ -14,29 +15,13 @@ const MAX_RSS_BYTES = 512 * 1024 * 1024
 /** Close codes a hostile socket may get: ours (4100 flood), ws's (1009 too big, 1002/1007 protocol). */
 const EXPECTED_CLOSES = new Set([1000, 1002, 1005, 1006, 1007, 1009, 4100])
 
-const port = await freePort()
-const url = `http://127.0.0.1:${port}`
-const server = startServer({
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: String(port),
+const { port, url, server } = await startProductionBridge(t, {
   LOG_LEVEL: 'warn',
-  BRIDGE_API_TOKEN: secrets.apiToken,
-  BRIDGE_JWT_SECRET: secrets.jwtSecret,
   CORS_ORIGINS: 'https://app.example.com',
   BRIDGE_PUSHER_APP_ID: pusherApp.appId,
   BRIDGE_PUSHER_KEY: pusherApp.key,
   BRIDGE_PUSHER_SECRET: pusherApp.secret
 })
-const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve))
-t.teardown(async () => {
-  if (server.child.exitCode === null) server.child.kill('SIGKILL')
-  await exited
-})
-await waitFor(async () => {
-  if (server.child.exitCode !== null) throw new Error(`the bridge exited: ${server.output().stderr}`)
-  return await fetch(`${url}/health`).then((response) => response.ok, () => false)
-}, 'the bridge to listen', 120_000)
 
 async function stillServing (t: Test, what: string): Promise<void> {
   t.equal(server.child.exitCode, null, `${what}: the process lives`)

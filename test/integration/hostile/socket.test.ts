@@ -6,8 +6,9 @@ import t, { type Test } from 'tap'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { WebSocket } from 'ws'
 import {
-  connectClient, freePort, metricValue, nextEvent, postJson, secrets, socketToken, startServer, subscribe, waitFor, type TestClient
+  connectClient, metricValue, nextEvent, postJson, secrets, socketToken, subscribe, waitFor, type TestClient
 } from '../../helpers/bridge.ts'
+import { startProductionBridge } from '../../helpers/production-bridge.ts'
 
 // A process compiling TypeScript on a busy machine, and a few thousand handshakes.
 t.setTimeout(240_000)
@@ -21,28 +22,11 @@ const MAX_PENDING = 400
 /** socket.io's maxHttpBufferSize on the bridge: bigger messages drop their sender. */
 const MAX_MESSAGE_BYTES = 16 * 1024
 
-const port = await freePort()
-const url = `http://127.0.0.1:${port}`
-const server = startServer({
-  NODE_ENV: 'production',
-  HOST: '127.0.0.1',
-  PORT: String(port),
+const { url, server } = await startProductionBridge(t, {
   LOG_LEVEL: 'warn',
-  BRIDGE_API_TOKEN: secrets.apiToken,
-  BRIDGE_JWT_SECRET: secrets.jwtSecret,
   CORS_ORIGINS: 'https://app.example.com',
   BRIDGE_MAX_PENDING_CONNECTIONS: String(MAX_PENDING)
 })
-const exited = new Promise<number | null>((resolve) => server.child.once('exit', resolve))
-t.teardown(async () => {
-  if (server.child.exitCode === null) server.child.kill('SIGKILL')
-  await exited
-})
-// (LOG_LEVEL=warn: no "Server listening" line to wait for.)
-await waitFor(async () => {
-  if (server.child.exitCode !== null) throw new Error(`the bridge exited: ${server.output().stderr}`)
-  return await fetch(`${url}/health`).then((response) => response.ok, () => false)
-}, 'the bridge to listen', 120_000)
 
 const publisher = { authorization: `Bearer ${secrets.apiToken}` }
 const token = socketToken({ sub: 'bystander', rooms: ['chat_*'] })
