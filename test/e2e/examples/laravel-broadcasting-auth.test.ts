@@ -2,13 +2,14 @@
 // `php -S`, channel rules as in routes/channels.php) authorizing Laravel Echo's private and
 // presence channels on the bridge: a user from a session cookie with its CSRF token, one from a
 // bearer token, refusals with Laravel's status, and exactly what the bridge forwarded.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { freePort, securedEnv, startBridge } from '../../helpers/bridge.ts'
+import { securedEnv, startBridge } from '../../helpers/bridge.ts'
+import { startPhpServer } from '../../helpers/php-server.ts'
 import { answerTo, connectEcho, nextOn, socketOf } from '../../helpers/echo.ts'
 
 // Many real bridges and Echo clients (loading Echo itself first): generous on a busy machine.
@@ -33,24 +34,9 @@ interface LoggedRequest { ip: string, method: string, path: string, headers: Rec
  * got; `trustedProxies` are what its TrustProxies middleware trusts.
  */
 async function laravelApp (t: Test, trustedProxies: string[] = []): Promise<{ endpoint: string, requests: () => LoggedRequest[] }> {
-  const port = await freePort()
   const log = join(mkdtempSync(join(tmpdir(), 'broadcasting-auth-')), 'requests.jsonl')
   writeFileSync(log, '')
-  const php = spawn('php', ['-S', `127.0.0.1:${port}`, server], {
-    env: { PATH: process.env.PATH ?? '', BROADCASTING_AUTH_LOG: log, TRUSTED_PROXIES: trustedProxies.join(',') },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  t.teardown(() => { php.kill() })
-  await new Promise<void>((resolve, reject) => {
-    let output = ''
-    const check = (chunk: Buffer) => {
-      output += chunk
-      if (output.includes('Development Server')) resolve()
-    }
-    php.stdout.on('data', check)
-    php.stderr.on('data', check)
-    php.once('exit', (code) => reject(new Error(`php -S exited ${code}: ${output}`)))
-  })
+  const port = await startPhpServer(t, server, { BROADCASTING_AUTH_LOG: log, TRUSTED_PROXIES: trustedProxies.join(',') })
   return {
     endpoint: `http://127.0.0.1:${port}/broadcasting/auth`,
     requests: () => readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as LoggedRequest)

@@ -1,13 +1,14 @@
 // The example's PusherWebhookController on Debian's Laravel 8.83 under `php -S`, receiving the
 // bridge's real webhooks: users marked online and offline from member_added/member_removed,
 // channels occupied and vacated, and a forged request refused with nothing dispatched.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
-import { freePort, socketToken, startBridge, waitFor } from '../../helpers/bridge.ts'
+import { socketToken, startBridge, waitFor } from '../../helpers/bridge.ts'
+import { startPhpServer } from '../../helpers/php-server.ts'
 import { answerTo, connectEcho } from '../../helpers/echo.ts'
 import { pusherApp } from '../../helpers/pusher.ts'
 import { pusherEnv } from '../../helpers/pusher-js.ts'
@@ -29,24 +30,9 @@ if (skip !== false) t.comment(`skipping the Laravel webhook tests: ${skip}`)
 interface Dispatched { event: string, channel: string, userId?: string, atMs: number }
 
 async function laravelApp (t: Test, secret = pusherApp.secret) {
-  const port = await freePort()
   const log = join(mkdtempSync(join(tmpdir(), 'laravel-webhooks-')), 'events.jsonl')
   writeFileSync(log, '')
-  const php = spawn('php', ['-S', `127.0.0.1:${port}`, server], {
-    env: { PATH: process.env.PATH ?? '', WEBHOOK_EVENTS_LOG: log, PUSHER_APP_KEY: pusherApp.key, PUSHER_APP_SECRET: secret },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  t.teardown(() => { php.kill() })
-  await new Promise<void>((resolve, reject) => {
-    let output = ''
-    const check = (chunk: Buffer) => {
-      output += chunk
-      if (output.includes('Development Server')) resolve()
-    }
-    php.stdout.on('data', check)
-    php.stderr.on('data', check)
-    php.once('exit', (code) => reject(new Error(`php -S exited ${code}: ${output}`)))
-  })
+  const port = await startPhpServer(t, server, { WEBHOOK_EVENTS_LOG: log, PUSHER_APP_KEY: pusherApp.key, PUSHER_APP_SECRET: secret })
   return {
     url: `http://127.0.0.1:${port}/pusher/webhooks`,
     dispatched: () => readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Dispatched)
