@@ -17,7 +17,7 @@ export interface BackplaneOptions {
 
 /** The CAs a rediss:// URL is verified with: REDIS_TLS_CA's, or Node's own (undefined). */
 export function caForUrl (config: Config, url: string): string | undefined {
-  return url.startsWith('rediss:') ? config.redisTlsCa : undefined
+  return new URL(url).protocol === 'rediss:' ? config.redisTlsCa : undefined
 }
 
 /** The Redis deployment the configuration names, if any (the config allows one at most). */

@@ -89,7 +89,7 @@ function listed (names: string[], one: string, many: string): string {
 }
 
 function isTlsUrl (url: unknown): boolean {
-  return typeof url === 'string' && url.startsWith('rediss:')
+  return typeof url === 'string' && new URL(url).protocol === 'rediss:'
 }
 
 /** Credentials and TLS are for REDIS_SENTINELS and REDIS_CLUSTER_NODES; a REDIS_URL carries its own. */

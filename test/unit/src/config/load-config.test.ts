@@ -187,6 +187,7 @@ t.test('REDIS_PASSWORD, REDIS_TLS and REDIS_TLS_CA secure the Sentinel and Clust
   t.match(secured, { redisPassword: password, redisSentinelUsername: 'watcher', redisSentinelPassword: 'other', redisTls: true })
   t.equal(secured.redisTlsCa, rootCertificates.slice(0, 2).map((pem) => pem.trim()).join('\n'), 'the certificates of the file, without its other lines')
   t.ok(loadConfig({ REDIS_URL: 'rediss://:pw@redis:6380', REDIS_TLS_CA: bundle }).redisTlsCa, 'with a rediss:// REDIS_URL')
+  t.ok(loadConfig({ REDIS_URL: 'REDISS://redis:6380', REDIS_TLS_CA: bundle }).redisTlsCa, 'the scheme in any case')
   t.ok(loadConfig({ BRIDGE_LARAVEL_REDIS_URL: 'rediss://redis:6380', REDIS_TLS_CA: bundle }).redisTlsCa, 'with a rediss:// BRIDGE_LARAVEL_REDIS_URL')
 
   const cases: Array<[Record<string, string>, RegExp]> = [
