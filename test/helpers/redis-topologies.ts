@@ -1,6 +1,6 @@
 // Redis deployments a test starts for itself from Debian's redis-server, on free ports in a
 // temporary directory, removed when the test ends: a Sentinel set (a primary, a replica and three
-// sentinels) and a Redis Cluster (three primaries, each with a replica), either with passwords
+// sentinels) and a Redis Cluster (three primaries, each with a replica), each with passwords
 // and TLS if asked.
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
