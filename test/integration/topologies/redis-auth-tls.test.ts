@@ -2,7 +2,8 @@
 // test makes: two bridges on each deliver across nodes and de-duplicate, and the start line says
 // how they log in. A wrong password or a CA that did not sign the servers' certificates stops the
 // start with one line naming the deployment and the reason, never the password. REDIS_TLS_CA also
-// verifies a rediss:// REDIS_URL and BRIDGE_LARAVEL_REDIS_URL.
+// verifies a rediss:// REDIS_URL and BRIDGE_LARAVEL_REDIS_URL. A failover keeps them connected:
+// the new primary is logged in to as the old one was.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -13,6 +14,7 @@ import type { Env } from '../../../src/config/index.ts'
 import { connectClient, freePort, nextEvent, postJson, startBridge, startServer, subscribe } from '../../helpers/bridge.ts'
 import { commandAs, redisClusterEnv, sentinelEnv, startRedisCluster, startSentinelSet } from '../../helpers/redis-topologies.ts'
 import { makeCertificates } from '../../helpers/tls-certificates.ts'
+import { failoverUnderTwoBridges } from '../../helpers/topology-behaviour.ts'
 
 t.setTimeout(240_000)
 
@@ -98,6 +100,11 @@ t.test('a Redis Cluster with a password, over TLS only', async (t) => {
     t.match(message, `could not start: cluster mode: ${named} with a password over TLS is unreachable (`)
     t.match(message, /certificate/)
   })
+  t.test('the primary holding the bus is killed: its replica takes over, with the password and over TLS', async (t) => {
+    await failoverUnderTwoBridges(t, env, async () => {
+      await cluster.killPrimary(await cluster.primaryOf(`${env.BRIDGE_REDIS_PREFIX}bus`))
+    })
+  })
 })
 
 t.test('a Sentinel set with passwords on the data nodes and the sentinels, over TLS only', async (t) => {
@@ -140,5 +147,8 @@ t.test('a Sentinel set with passwords on the data nodes and the sentinels, over 
     const message = JSON.stringify({ event: 'message.sent', data: { text: 'from Laravel' }, socket: null })
     await commandAs({ password, tls: certificates }, primary.port, 'PUBLISH', `${laravelPrefix}private-chat.3`, message)
     t.same(await received, { event: 'message.sent', data: { text: 'from Laravel' } }, "Laravel's broadcast over TLS reaches the room")
+  })
+  t.test('the primary is killed: the bridges follow the sentinels to the new one, with the password and over TLS', async (t) => {
+    await failoverUnderTwoBridges(t, env, () => set.killPrimary(), 'cluster mode: the sentinels named a new Redis primary; the bridge moves to it')
   })
 })
