@@ -6,7 +6,7 @@
 // `laravel-redis:<hash>:<number>` through the backplane, and only the winner publishes.
 import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
-import { redisDeploymentOf } from '../../src/backplane/create.ts'
+import { caForUrl, redisDeploymentOf } from '../../src/backplane/create.ts'
 import { createBatchQueue } from '../../src/broadcasting/batch-queue.ts'
 import { readBroadcastMessage, type DropReason } from '../../src/broadcasting/laravel-redis-message.ts'
 import { createOccurrenceCounter } from '../../src/broadcasting/occurrences.ts'
@@ -63,10 +63,12 @@ export default fp(async function laravelRedis (fastify) {
   const where = describeRedisUrl(url)
   const pattern = `${prefix}*`
 
+  // REDIS_TLS_CA, when set, verifies a rediss:// URL here too.
+  const ca = caForUrl(fastify.config, url)
   const subscriber = createClient({
     url,
     name: `bridge:laravel-broadcasts:${process.pid}`,
-    socket: { reconnectStrategy: reconnectDelay }
+    socket: { ...(ca === undefined ? {} : { tls: true as const, ca }), reconnectStrategy: reconnectDelay }
   })
 
   // One line when the connection goes and one when it is back, not one per retry.

@@ -5,6 +5,7 @@ import type { Config } from '../config/index.ts'
 import type { Log } from '../ops/log.ts'
 import type { Backplane } from './backplane.ts'
 import { createLocalBackplane } from './local/local-backplane.ts'
+import { redisAccessOf } from '../ops/redis-access.ts'
 import type { RedisDeployment } from './redis/connection.ts'
 
 export interface BackplaneOptions {
@@ -14,11 +15,19 @@ export interface BackplaneOptions {
   recoveryWindowMs: number
 }
 
+/** The CAs a rediss:// URL is verified with: REDIS_TLS_CA's, or Node's own (undefined). */
+export function caForUrl (config: Config, url: string): string | undefined {
+  return new URL(url).protocol === 'rediss:' ? config.redisTlsCa : undefined
+}
+
 /** The Redis deployment the configuration names, if any (the config allows one at most). */
 export function redisDeploymentOf (config: Config): RedisDeployment | undefined {
-  if (config.redisSentinel !== undefined) return { kind: 'sentinel', sentinels: config.redisSentinel.nodes, name: config.redisSentinel.name }
-  if (config.redisClusterNodes !== undefined) return { kind: 'cluster', nodes: config.redisClusterNodes }
-  if (config.redisUrl !== undefined) return { kind: 'single', url: config.redisUrl }
+  const { servers, sentinels } = redisAccessOf(config)
+  if (config.redisSentinel !== undefined) {
+    return { kind: 'sentinel', sentinels: config.redisSentinel.nodes, name: config.redisSentinel.name, access: servers, sentinelAccess: sentinels }
+  }
+  if (config.redisClusterNodes !== undefined) return { kind: 'cluster', nodes: config.redisClusterNodes, access: servers }
+  if (config.redisUrl !== undefined) return { kind: 'single', url: config.redisUrl, ca: caForUrl(config, config.redisUrl) }
   return undefined
 }
 

@@ -3,7 +3,7 @@
 // the loader, the README table and the help text read back (src/config/variables.ts).
 import { Type, type TProperties, type TSchema } from 'typebox'
 
-export type Kind = 'text' | 'tokens' | 'integer' | 'fraction' | 'switch' | 'choice' | 'choices' | 'redis-url' | 'redis-nodes' | 'http-url' | 'origins' | 'proxies'
+export type Kind = 'text' | 'tokens' | 'integer' | 'fraction' | 'switch' | 'choice' | 'choices' | 'redis-url' | 'redis-nodes' | 'pem-file' | 'http-url' | 'origins' | 'proxies'
 
 export interface DefaultContext {
   production: boolean
@@ -102,6 +102,11 @@ export function redisUrl (env: string, options: Shown) {
 /** Comma-separated `host:port` entries: Redis servers (seed nodes of a Redis Cluster, sentinels). */
 export function redisNodes (env: string, options: Shown) {
   return declared(Type.Array(Type.Object({ host: Type.String(), port: Type.Integer({ minimum: 1, maximum: 65535 }) }), annotate(env, 'redis-nodes', options)))
+}
+
+/** A PEM file of CA certificates: the value is the certificates, read and checked at start. */
+export function pemFile (env: string, options: Shown) {
+  return declared(Type.String(annotate(env, 'pem-file', options)))
 }
 
 export function httpUrl (env: string, options: Shown & { example: string }) {

@@ -79,11 +79,47 @@ function checkRedisDeployment (values: Record<string, unknown>): void {
   }
 }
 
+function named (entries: ReadonlyArray<readonly [string, unknown]>): string[] {
+  return entries.filter(([, value]) => value !== undefined && value !== false).map(([name]) => name)
+}
+
+/** "A needs" or "A, B need": the variables set, as the subject of a message. */
+function listed (names: string[], one: string, many: string): string {
+  return `${names.join(', ')} ${names.length > 1 ? many : one}`
+}
+
+function isTlsUrl (url: unknown): boolean {
+  return typeof url === 'string' && new URL(url).protocol === 'rediss:'
+}
+
+/** Credentials and TLS are for REDIS_SENTINELS and REDIS_CLUSTER_NODES; a REDIS_URL carries its own. */
+function checkRedisAccess (values: Record<string, unknown>): void {
+  const server = named([['REDIS_USERNAME', values.redisUsername], ['REDIS_PASSWORD', values.redisPassword], ['REDIS_TLS', values.redisTls]])
+  const sentinel = named([['REDIS_SENTINEL_USERNAME', values.redisSentinelUsername], ['REDIS_SENTINEL_PASSWORD', values.redisSentinelPassword]])
+  if (values.redisUrl !== undefined && server.length > 0) {
+    throw new ConfigError(`${listed(server, 'does', 'do')} not apply to REDIS_URL: write them in the URL, rediss://user:password@host:6379 (rediss:// for TLS, redis:// without; percent-encode special characters)`)
+  }
+  if (server.length > 0 && values.redisSentinel === undefined && values.redisClusterNodes === undefined) {
+    throw new ConfigError(`${listed(server, 'needs', 'need')} REDIS_SENTINELS or REDIS_CLUSTER_NODES: they are for the Redis servers of a Sentinel set or a Redis Cluster`)
+  }
+  if (sentinel.length > 0 && values.redisSentinel === undefined) {
+    throw new ConfigError(`${listed(sentinel, 'needs', 'need')} REDIS_SENTINELS: they are the sentinels' own credentials`)
+  }
+  if (values.redisUsername !== undefined && values.redisPassword === undefined) throw new ConfigError('REDIS_USERNAME needs REDIS_PASSWORD: the ACL user logs in with it')
+  if (values.redisSentinelUsername !== undefined && values.redisSentinelPassword === undefined) {
+    throw new ConfigError('REDIS_SENTINEL_USERNAME needs REDIS_SENTINEL_PASSWORD: the ACL user logs in with it')
+  }
+  if (values.redisTlsCa !== undefined && values.redisTls !== true && !isTlsUrl(values.redisUrl) && !isTlsUrl(values.laravelRedisUrl)) {
+    throw new ConfigError('REDIS_TLS_CA is set but no Redis connection uses TLS: set REDIS_TLS=on (with REDIS_SENTINELS or REDIS_CLUSTER_NODES), or use a rediss:// REDIS_URL or BRIDGE_LARAVEL_REDIS_URL')
+  }
+}
+
 export function loadConfig (env: Env = { ...readDotenv(), ...process.env }): Config {
   // The mode comes first: secrets and CORS_ORIGINS are checked by its rules.
   const production = readVariable(env, ConfigSchema.properties.nodeEnv, { production: false }) === 'production'
   const values = readProperties(env, ConfigSchema.properties, { production })
   checkRedisDeployment(values)
+  checkRedisAccess(values)
   const openDevelopment = !production && isUnset(values.apiTokens) && values.jwtSecret === undefined
   computeDefaults(values, { production, openDevelopment })
   if (values.webhookUrl !== undefined && values.pusher === undefined) {

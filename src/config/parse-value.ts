@@ -1,5 +1,7 @@
 // One parser per kind of variable: its text becomes its value, or a one-line ConfigError that
 // names the variable (and repeats the value only when it cannot hold a secret).
+import { X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import proxyAddr from '@fastify/proxy-addr'
 import { ConfigError } from './config-error.ts'
 import type { Kind, VariableSchema } from './kinds.ts'
@@ -113,6 +115,26 @@ function parseRedisNodes (name: string, raw: string): Array<{ host: string, port
   })
 }
 
+/** The certificates of the PEM file at `path`; every one must parse, and there must be one. */
+function parsePemFile (name: string, path: string): string {
+  let pem: string
+  try {
+    pem = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`${name} must be a readable PEM file of CA certificates, could not read "${path}" (${(error as NodeJS.ErrnoException).code ?? 'error'})`)
+  }
+  const certificates = pem.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []
+  const valid = certificates.length > 0 && certificates.every((certificate) => {
+    try {
+      return new X509Certificate(certificate) !== undefined
+    } catch {
+      return false
+    }
+  })
+  if (!valid) throw new ConfigError(`${name} must be a PEM file of CA certificates (-----BEGIN CERTIFICATE----- …), "${path}" is not`)
+  return certificates.join('\n')
+}
+
 function parseHttpUrl (name: string, raw: string, schema: VariableSchema): string {
   let url: URL
   try {
@@ -169,6 +191,7 @@ const parsers: Record<Kind, Parser> = {
   choices: parseChoices,
   'redis-url': parseRedisUrl,
   'redis-nodes': parseRedisNodes,
+  'pem-file': parsePemFile,
   'http-url': parseHttpUrl,
   origins: parseOrigins,
   proxies: parseProxies

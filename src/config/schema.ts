@@ -3,7 +3,7 @@
 // configuration table (`npm run config-table`) and the help text (help.ts) all come from here.
 // A new variable is one entry below; docs/development.md says how.
 import { Type, type Static } from 'typebox'
-import { choice, choices, fraction, httpUrl, integer, onOff, origins, proxies, redisNodes, redisUrl, secret, text, together, tokens } from './kinds.ts'
+import { choice, choices, fraction, httpUrl, integer, onOff, origins, pemFile, proxies, redisNodes, redisUrl, secret, text, together, tokens } from './kinds.ts'
 import { defaultMaxHeapUsedBytes, defaultMaxRssBytes } from './memory-defaults.ts'
 
 const MAX_BYTES = Number.MAX_SAFE_INTEGER
@@ -162,6 +162,24 @@ export const ConfigSchema = Type.Object({
   redisSentinel: together('a Sentinel deployment needs the sentinels and the name of the primary they monitor', RedisSentinel.properties),
   redisClusterNodes: Type.Optional(redisNodes('REDIS_CLUSTER_NODES', {
     meaning: '[cluster mode](docs/cluster.md) on a Redis Cluster: some of its nodes, `host:port,…`, from which the bridge learns the rest; instead of `REDIS_URL`'
+  })),
+  // Redis passwords are whatever the servers were given: no length rule, never echoed.
+  redisPassword: Type.Optional(text('REDIS_PASSWORD', {
+    echo: false,
+    meaning: 'the password (and ACL user, if not `default`) of the Redis servers of `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`: every node of the Redis Cluster, the primary and replicas of the Sentinel set; with `REDIS_URL` they go in the URL'
+  })),
+  redisUsername: Type.Optional(text('REDIS_USERNAME', { row: 'REDIS_PASSWORD', echo: false })),
+  redisSentinelPassword: Type.Optional(text('REDIS_SENTINEL_PASSWORD', {
+    echo: false,
+    meaning: "the sentinels' own password (`requirepass` in sentinel.conf) and ACL user, if they have one"
+  })),
+  redisSentinelUsername: Type.Optional(text('REDIS_SENTINEL_USERNAME', { row: 'REDIS_SENTINEL_PASSWORD', echo: false })),
+  redisTls: onOff('REDIS_TLS', {
+    default: false,
+    meaning: 'TLS to the Redis servers and sentinels of `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES`, their certificates and host names verified (with `REDIS_URL`: `rediss://`)'
+  }),
+  redisTlsCa: Type.Optional(pemFile('REDIS_TLS_CA', {
+    meaning: "a PEM file of the CA certificates to trust for Redis's TLS instead of Node's default ones (`REDIS_TLS`, a `rediss://` `REDIS_URL` or `BRIDGE_LARAVEL_REDIS_URL`)"
   })),
   redisPrefix: text('BRIDGE_REDIS_PREFIX', {
     default: 'bridge:',

@@ -1,6 +1,7 @@
 // The start line: every path the configuration turned on, named, so a missing or wrong variable
 // shows at LOG_LEVEL=info before the first client does. Never a secret, only which ones are set.
 import type { Config } from '../config/index.ts'
+import { describeAccess, redisAccessOf } from './redis-access.ts'
 import { describeRedisUrl } from './redis-url.ts'
 
 function endpointOf (url: string): string {
@@ -15,10 +16,11 @@ function addresses (nodes: ReadonlyArray<{ host: string, port: number }>): strin
 /** Which Redis deployment cluster mode runs on, if any. */
 function deploymentOf (config: Config): string {
   const keys = `(keys under ${config.redisPrefix})`
+  const { servers, sentinels } = redisAccessOf(config)
   if (config.redisSentinel !== undefined) {
-    return `cluster mode on the Redis primary "${config.redisSentinel.name}" of the sentinels ${addresses(config.redisSentinel.nodes)} ${keys}`
+    return `cluster mode on the Redis primary "${config.redisSentinel.name}"${describeAccess(servers)} of the sentinels ${addresses(config.redisSentinel.nodes)}${describeAccess(sentinels)} ${keys}`
   }
-  if (config.redisClusterNodes !== undefined) return `cluster mode on the Redis Cluster of ${addresses(config.redisClusterNodes)} ${keys}`
+  if (config.redisClusterNodes !== undefined) return `cluster mode on the Redis Cluster of ${addresses(config.redisClusterNodes)}${describeAccess(servers)} ${keys}`
   if (config.redisUrl !== undefined) return `cluster mode on ${describeRedisUrl(config.redisUrl)} ${keys}`
   return 'single node (no REDIS_URL)'
 }

@@ -1,10 +1,11 @@
 // Redis deployments a test starts for itself from Debian's redis-server, on free ports in a
 // temporary directory, removed when the test ends: a Sentinel set (a primary, a replica and three
-// sentinels) and a Redis Cluster (three primaries, each with a replica).
+// sentinels) and a Redis Cluster (three primaries, each with a replica), each with passwords
+// and TLS if asked.
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -12,6 +13,7 @@ import { createClient } from 'redis'
 import type { Test } from 'tap'
 import { freePort } from './bridge.ts'
 import { waitFor } from './redis.ts'
+import type { TestCertificates } from './tls-certificates.ts'
 
 const run = promisify(execFile)
 
@@ -63,9 +65,31 @@ function dataNodeArgs (port: number): string[] {
   return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
 }
 
+/** What a topology's servers ask of their clients; nothing unless set. */
+export interface RedisSecurity {
+  /** `requirepass` (and `masterauth`) of every data node. */
+  password?: string
+  /** The sentinels' own `requirepass` (a Sentinel set only). */
+  sentinelPassword?: string
+  /** Every port is a TLS port, served with these certificates; clients need none of their own. */
+  tls?: TestCertificates
+}
+
+/** How a client logs in to one kind of server of a topology. */
+export interface RedisServerAccess {
+  password?: string
+  tls?: TestCertificates
+}
+
 /** One command to the Redis on 127.0.0.1:`port`, on a connection of its own. */
 export async function command (port: number, ...args: string[]): Promise<unknown> {
-  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: false } })
+  return await commandAs({}, port, ...args)
+}
+
+/** `command` to a server that asks for a password or TLS. */
+export async function commandAs ({ password, tls }: RedisServerAccess, port: number, ...args: string[]): Promise<unknown> {
+  const secure = tls === undefined ? {} : { tls: true as const, ca: readFileSync(tls.ca, 'utf8') }
+  const client = createClient({ password, socket: { host: '127.0.0.1', port, reconnectStrategy: false, ...secure } })
   client.on('error', () => {})
   try {
     await client.connect()
@@ -73,6 +97,29 @@ export async function command (port: number, ...args: string[]): Promise<unknown
   } finally {
     client.destroy()
   }
+}
+
+/** A data node's password and TLS; `--port 0` leaves only the TLS port, on `port`. */
+function securityArgs (port: number, { password, tls }: RedisSecurity, cluster: boolean): string[] {
+  const auth = password === undefined ? [] : ['--requirepass', password, '--masterauth', password]
+  if (tls === undefined) return auth
+  return [
+    ...auth, '--port', '0', '--tls-port', String(port),
+    '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca,
+    '--tls-auth-clients', 'no', '--tls-replication', 'yes', ...(cluster ? ['--tls-cluster', 'yes'] : [])
+  ]
+}
+
+/** The same for a sentinel's configuration file. */
+function sentinelSecurityLines (port: number, name: string, { password, sentinelPassword, tls }: RedisSecurity): string[] {
+  return [
+    ...(password === undefined ? [] : [`sentinel auth-pass ${name} ${password}`]),
+    // The sentinels log in to each other with it too.
+    ...(sentinelPassword === undefined ? [] : [`requirepass ${sentinelPassword}`]),
+    ...(tls === undefined
+      ? []
+      : ['port 0', `tls-port ${port}`, `tls-cert-file ${tls.cert}`, `tls-key-file ${tls.key}`, `tls-ca-cert-file ${tls.ca}`, 'tls-auth-clients no', 'tls-replication yes'])
+  ]
 }
 
 function workspace (t: Test, name: string): { dir: string, processes: Spawned[] } {
@@ -99,15 +146,17 @@ export interface SentinelSet {
 }
 
 /** A primary, its replica and three sentinels (quorum 2) that fail over after 1 s of silence. */
-export async function startSentinelSet (t: Test, name = 'bridge-primary'): Promise<SentinelSet> {
+export async function startSentinelSet (t: Test, name = 'bridge-primary', security: RedisSecurity = {}): Promise<SentinelSet> {
   const { dir, processes } = workspace(t, 'sentinel')
+  const dataCommand = (port: number, ...args: string[]) => commandAs({ password: security.password, tls: security.tls }, port, ...args)
+  const sentinelCommand = (port: number, ...args: string[]) => commandAs({ password: security.sentinelPassword, tls: security.tls }, port, ...args)
   const dataPorts = [await freePort(), await freePort()] as const
   const [primaryPort, replicaPort] = dataPorts
   const data = new Map<number, Spawned>()
-  data.set(primaryPort, await startServer(dir, primaryPort, dataNodeArgs(primaryPort)))
-  data.set(replicaPort, await startServer(dir, replicaPort, [...dataNodeArgs(replicaPort), '--replicaof', '127.0.0.1', String(primaryPort)]))
+  data.set(primaryPort, await startServer(dir, primaryPort, [...dataNodeArgs(primaryPort), ...securityArgs(primaryPort, security, false)]))
+  data.set(replicaPort, await startServer(dir, replicaPort, [...dataNodeArgs(replicaPort), ...securityArgs(replicaPort, security, false), '--replicaof', '127.0.0.1', String(primaryPort)]))
   processes.push(...data.values())
-  await waitFor('the replica to sync', async () => String(await command(replicaPort, 'INFO', 'replication')).includes('master_link_status:up'))
+  await waitFor('the replica to sync', async () => String(await dataCommand(replicaPort, 'INFO', 'replication')).includes('master_link_status:up'))
 
   const sentinelPorts: number[] = []
   for (let i = 0; i < 3; i++) {
@@ -120,6 +169,7 @@ export async function startSentinelSet (t: Test, name = 'bridge-primary'): Promi
       `sentinel down-after-milliseconds ${name} 1000`,
       `sentinel failover-timeout ${name} 5000`,
       `sentinel parallel-syncs ${name} 1`,
+      ...sentinelSecurityLines(port, name, security),
       ''
     ].join('\n'))
     processes.push(await startServer(dir, port, [file, '--sentinel']))
@@ -129,7 +179,7 @@ export async function startSentinelSet (t: Test, name = 'bridge-primary'): Promi
   async function primaryPortNow (): Promise<number> {
     for (const port of sentinelPorts) {
       try {
-        const [, port2] = await command(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as [string, string]
+        const [, port2] = await sentinelCommand(port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name) as [string, string]
         return Number(port2)
       } catch {
         // That sentinel may be down; ask the next.
@@ -151,7 +201,7 @@ export async function startSentinelSet (t: Test, name = 'bridge-primary'): Promi
     await waitFor('the sentinels to promote the replica', async () => {
       now = await primaryPortNow()
       if (now === from) return false
-      const role = await command(now, 'ROLE').catch(() => undefined) as unknown[] | undefined
+      const role = await dataCommand(now, 'ROLE').catch(() => undefined) as unknown[] | undefined
       return role?.[0] === 'master'
     }, 30_000)
     return data.get(now) as RedisProcess
@@ -160,7 +210,7 @@ export async function startSentinelSet (t: Test, name = 'bridge-primary'): Promi
   // The sentinels must know the replica and each other before they can fail over.
   await waitFor('the sentinels to see the replica and each other', async () => {
     for (const port of sentinelPorts) {
-      const info = String(await command(port, 'INFO', 'sentinel'))
+      const info = String(await sentinelCommand(port, 'INFO', 'sentinel'))
       if (!/slaves=1,sentinels=3/.test(info)) return false
     }
     return true
@@ -177,7 +227,7 @@ export async function startSentinelSet (t: Test, name = 'bridge-primary'): Promi
     },
     async failover () {
       const old = await primary()
-      await command(sentinelPorts[0] as number, 'SENTINEL', 'FAILOVER', name)
+      await sentinelCommand(sentinelPorts[0] as number, 'SENTINEL', 'FAILOVER', name)
       return await promoted(old.port)
     }
   }
@@ -195,8 +245,9 @@ export interface RedisClusterSet {
 }
 
 /** Three primaries and three replicas (`redis-cli --cluster create … --cluster-replicas 1`). */
-export async function startRedisCluster (t: Test): Promise<RedisClusterSet> {
+export async function startRedisCluster (t: Test, security: RedisSecurity = {}): Promise<RedisClusterSet> {
   const { dir, processes } = workspace(t, 'cluster')
+  const nodeCommand = (port: number, ...args: string[]) => commandAs({ password: security.password, tls: security.tls }, port, ...args)
   const servers: Spawned[] = []
   for (let i = 0; i < 6; i++) {
     const [port, busPort] = [await freePort(), await freePort()]
@@ -207,17 +258,22 @@ export async function startRedisCluster (t: Test): Promise<RedisClusterSet> {
       '--cluster-config-file', `nodes-${port}.conf`,
       '--cluster-node-timeout', '1000',
       // A replica takes over however long its link was down (the tests kill primaries at will).
-      '--cluster-replica-validity-factor', '0'
+      '--cluster-replica-validity-factor', '0',
+      ...securityArgs(port, security, true)
     ])
     servers.push(server)
     processes.push(server)
   }
-  await run('redis-cli', ['--cluster', 'create', ...servers.map((server) => server.address), '--cluster-replicas', '1', '--cluster-yes'])
+  const cliSecurity = [
+    ...(security.password === undefined ? [] : ['-a', security.password, '--no-auth-warning']),
+    ...(security.tls === undefined ? [] : ['--tls', '--cacert', security.tls.ca])
+  ]
+  await run('redis-cli', [...cliSecurity, '--cluster', 'create', ...servers.map((server) => server.address), '--cluster-replicas', '1', '--cluster-yes'])
 
   async function clusterOk (): Promise<boolean> {
     for (const server of servers) {
       if (!server.alive()) continue
-      const info = String(await command(server.port, 'CLUSTER', 'INFO').catch(() => ''))
+      const info = String(await nodeCommand(server.port, 'CLUSTER', 'INFO').catch(() => ''))
       if (!info.includes('cluster_state:ok')) return false
     }
     return true
@@ -225,7 +281,7 @@ export async function startRedisCluster (t: Test): Promise<RedisClusterSet> {
   await waitFor('the cluster to be ok', clusterOk, 30_000)
   await waitFor('every replica to sync', async () => {
     for (const server of servers) {
-      const info = String(await command(server.port, 'INFO', 'replication'))
+      const info = String(await nodeCommand(server.port, 'INFO', 'replication'))
       if (info.includes('role:slave') && !info.includes('master_link_status:up')) return false
     }
     return true
@@ -235,7 +291,7 @@ export async function startRedisCluster (t: Test): Promise<RedisClusterSet> {
     const found: RedisProcess[] = []
     for (const server of servers) {
       if (!server.alive()) continue
-      const role = await command(server.port, 'ROLE').catch(() => undefined) as unknown[] | undefined
+      const role = await nodeCommand(server.port, 'ROLE').catch(() => undefined) as unknown[] | undefined
       if (role?.[0] === 'master') found.push(server)
     }
     return found
@@ -246,8 +302,8 @@ export async function startRedisCluster (t: Test): Promise<RedisClusterSet> {
     primaries,
     async primaryOf (key: string) {
       const alive = servers.find((server) => server.alive()) as Spawned
-      const slot = Number(await command(alive.port, 'CLUSTER', 'KEYSLOT', key))
-      const shards = await command(alive.port, 'CLUSTER', 'SLOTS') as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>
+      const slot = Number(await nodeCommand(alive.port, 'CLUSTER', 'KEYSLOT', key))
+      const shards = await nodeCommand(alive.port, 'CLUSTER', 'SLOTS') as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>
       const owner = shards.find(([from, to]) => slot >= from && slot <= to)
       const port = Number(owner?.[2][1])
       return servers.find((server) => server.port === port) as RedisProcess

@@ -3,6 +3,7 @@
 // connects at start (or fails clearly), then reconnects by itself for as long as the bridge runs,
 // following the sentinels to a new primary and the cluster to its new slot owners.
 import { createClient, createCluster, createSentinel } from 'redis'
+import { describeAccess, type RedisAccess } from '../../ops/redis-access.ts'
 import { describeRedisUrl } from '../../ops/redis-url.ts'
 import { within } from './deadline.ts'
 
@@ -20,9 +21,9 @@ export interface RedisAddress {
 }
 
 export type RedisDeployment =
-  | { kind: 'single', url: string }
-  | { kind: 'sentinel', sentinels: readonly RedisAddress[], name: string }
-  | { kind: 'cluster', nodes: readonly RedisAddress[] }
+  | { kind: 'single', url: string, ca?: string }
+  | { kind: 'sentinel', sentinels: readonly RedisAddress[], name: string, access?: RedisAccess, sentinelAccess?: RedisAccess }
+  | { kind: 'cluster', nodes: readonly RedisAddress[], access?: RedisAccess }
 
 function addresses (nodes: readonly RedisAddress[]): string {
   return nodes.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(', ')
@@ -32,8 +33,8 @@ function addresses (nodes: readonly RedisAddress[]): string {
 export function describeDeployment (deployment: RedisDeployment): string {
   switch (deployment.kind) {
     case 'single': return `Redis at ${describeRedisUrl(deployment.url)}`
-    case 'sentinel': return `the Redis primary "${deployment.name}" of the sentinels ${addresses(deployment.sentinels)}`
-    case 'cluster': return `the Redis Cluster of ${addresses(deployment.nodes)}`
+    case 'sentinel': return `the Redis primary "${deployment.name}"${describeAccess(deployment.access)} of the sentinels ${addresses(deployment.sentinels)}${describeAccess(deployment.sentinelAccess)}`
+    case 'cluster': return `the Redis Cluster of ${addresses(deployment.nodes)}${describeAccess(deployment.access)}`
   }
 }
 
@@ -50,14 +51,16 @@ function reconnectStrategy (giveUpAt: GiveUpAt) {
   }
 }
 
-function createRedisClient (url: string, name: string, giveUpAt: GiveUpAt) {
+function createRedisClient (url: string, name: string, giveUpAt: GiveUpAt, ca?: string) {
+  // A rediss:// URL turns TLS on; the CAs to verify it with can only be options.
+  const tls = ca === undefined ? {} : { tls: true as const, ca }
   return createClient({
     url,
     // Shown by CLIENT LIST, so operators can tell the bridge's connections apart.
     name,
     RESP: 2,
     commandOptions: { timeout: COMMAND_TIMEOUT_MS },
-    socket: { reconnectStrategy: reconnectStrategy(giveUpAt) }
+    socket: { ...tls, reconnectStrategy: reconnectStrategy(giveUpAt) }
   })
 }
 
@@ -68,6 +71,16 @@ function createRedisClient (url: string, name: string, giveUpAt: GiveUpAt) {
  */
 export type RedisClient = ReturnType<typeof createRedisClient>
 
+/** Options of the connections a Sentinel or Cluster client opens: credentials, and TLS with its CAs. */
+function clientOptions (access: RedisAccess | undefined, giveUpAt: GiveUpAt, name?: string) {
+  const tls = access?.tls === undefined ? {} : { tls: true as const, ...(access.tls.ca === undefined ? {} : { ca: access.tls.ca }) }
+  return {
+    ...(name === undefined ? {} : { name }),
+    ...(access?.password === undefined ? {} : { username: access.username, password: access.password }),
+    socket: { ...tls, reconnectStrategy: reconnectStrategy(giveUpAt) }
+  }
+}
+
 function createSentinelClient (deployment: Extract<RedisDeployment, { kind: 'sentinel' }>, name: string, giveUpAt: GiveUpAt): RedisClient {
   const sentinel = createSentinel({
     name: deployment.name,
@@ -76,8 +89,8 @@ function createSentinelClient (deployment: Extract<RedisDeployment, { kind: 'sen
     commandOptions: { timeout: COMMAND_TIMEOUT_MS },
     // The primary's errors are the ones that say Redis is unreachable.
     passthroughClientErrorEvents: true,
-    nodeClientOptions: { name, socket: { reconnectStrategy: reconnectStrategy(giveUpAt) } },
-    sentinelClientOptions: { socket: { reconnectStrategy: reconnectStrategy(giveUpAt) } }
+    nodeClientOptions: clientOptions(deployment.access, giveUpAt, name),
+    sentinelClientOptions: clientOptions(deployment.sentinelAccess, giveUpAt)
   })
   return sentinel as unknown as RedisClient
 }
@@ -87,14 +100,14 @@ function createClusterClient (deployment: Extract<RedisDeployment, { kind: 'clus
     rootNodes: deployment.nodes.map((node) => ({ socket: { host: node.host, port: node.port } })),
     RESP: 2,
     commandOptions: { timeout: COMMAND_TIMEOUT_MS },
-    defaults: { name, socket: { reconnectStrategy: reconnectStrategy(giveUpAt) } }
+    defaults: clientOptions(deployment.access, giveUpAt, name)
   })
   return cluster as unknown as RedisClient
 }
 
 function createDeploymentClient (deployment: RedisDeployment, name: string, giveUpAt: GiveUpAt): RedisClient {
   switch (deployment.kind) {
-    case 'single': return createRedisClient(deployment.url, name, giveUpAt)
+    case 'single': return createRedisClient(deployment.url, name, giveUpAt, deployment.ca)
     case 'sentinel': return createSentinelClient(deployment, name, giveUpAt)
     case 'cluster': return createClusterClient(deployment, name, giveUpAt)
   }
@@ -105,13 +118,17 @@ export async function connectDeployment (deployment: RedisDeployment, name: stri
   let deadline: number | undefined = Date.now() + STARTUP_WAIT_MS
   const client = createDeploymentClient(deployment, name, () => deadline)
   // An 'error' event without a listener would stop the process; readiness and log lines report it.
-  client.on('error', () => {})
+  // A Cluster client's connect only says no root node answered, a Sentinel client's that it timed out:
+  // the last error says why (WRONGPASS, NOAUTH, a certificate).
+  let lastError: Error | undefined
+  client.on('error', (error: Error) => { lastError = error })
   try {
     // Sentinel and Cluster clients retry discovery by themselves: the deadline stops them too.
     await within(client.connect(), STARTUP_WAIT_MS + 500, 'connecting')
   } catch (error) {
     Promise.resolve(client.destroy()).catch(() => {})
-    const reason = error instanceof Error ? error.message : String(error)
+    const message = error instanceof Error ? error.message : String(error)
+    const reason = lastError === undefined || message.includes(lastError.message) ? message : `${lastError.message}; ${message}`
     throw new RedisUnreachableError(
       `cluster mode: ${describeDeployment(deployment)} is unreachable (${reason}); gave up after ${STARTUP_WAIT_MS / 1000} s`
     )

@@ -2,6 +2,7 @@
 // are the schema's: schema.test.ts).
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir, totalmem } from 'node:os'
+import { rootCertificates } from 'node:tls'
 import { join } from 'node:path'
 import { getHeapStatistics } from 'node:v8'
 import t from 'tap'
@@ -164,6 +165,53 @@ t.test('REDIS_SENTINELS with REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES, choose
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+  }
+})
+
+t.test('REDIS_PASSWORD, REDIS_TLS and REDIS_TLS_CA secure the Sentinel and Cluster deployments; every misuse is one line without the password', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bridge-config-ca-'))
+  // Node's own CA certificates: a real PEM bundle, without a file in the repository.
+  const bundle = join(dir, 'ca.pem')
+  await writeFile(bundle, `# two CAs\n${rootCertificates.slice(0, 2).join('\n')}\n`)
+  const notPem = join(dir, 'ca.der')
+  await writeFile(notPem, 'not a certificate')
+  const broken = join(dir, 'broken.pem')
+  await writeFile(broken, '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n')
+  const cluster = { REDIS_CLUSTER_NODES: 'redis-1:7000' }
+  const sentinels = { REDIS_SENTINELS: '10.0.0.1:26379', REDIS_SENTINEL_NAME: 'mymaster' }
+  const password = 's3cret-pass'
+
+  t.match(loadConfig({}), { redisTls: false, redisPassword: undefined, redisTlsCa: undefined })
+  t.match(loadConfig({ ...cluster, REDIS_USERNAME: 'bridge', REDIS_PASSWORD: password, REDIS_TLS: 'on' }), { redisUsername: 'bridge', redisPassword: password, redisTls: true })
+  const secured = loadConfig({ ...sentinels, REDIS_PASSWORD: password, REDIS_SENTINEL_USERNAME: 'watcher', REDIS_SENTINEL_PASSWORD: 'other', REDIS_TLS: 'on', REDIS_TLS_CA: bundle })
+  t.match(secured, { redisPassword: password, redisSentinelUsername: 'watcher', redisSentinelPassword: 'other', redisTls: true })
+  t.equal(secured.redisTlsCa, rootCertificates.slice(0, 2).map((pem) => pem.trim()).join('\n'), 'the certificates of the file, without its other lines')
+  t.ok(loadConfig({ REDIS_URL: 'rediss://:pw@redis:6380', REDIS_TLS_CA: bundle }).redisTlsCa, 'with a rediss:// REDIS_URL')
+  t.ok(loadConfig({ REDIS_URL: 'REDISS://redis:6380', REDIS_TLS_CA: bundle }).redisTlsCa, 'the scheme in any case')
+  t.ok(loadConfig({ BRIDGE_LARAVEL_REDIS_URL: 'rediss://redis:6380', REDIS_TLS_CA: bundle }).redisTlsCa, 'with a rediss:// BRIDGE_LARAVEL_REDIS_URL')
+
+  const cases: Array<[Record<string, string>, RegExp]> = [
+    [{ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: password },
+      /^REDIS_PASSWORD does not apply to REDIS_URL: write them in the URL, rediss:\/\/user:password@host:6379 \(rediss:\/\/ for TLS, redis:\/\/ without; percent-encode special characters\)$/],
+    [{ REDIS_URL: 'redis://redis:6379', REDIS_USERNAME: 'bridge', REDIS_PASSWORD: password, REDIS_TLS: 'on' }, /^REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS do not apply to REDIS_URL: write them in the URL/],
+    [{ REDIS_PASSWORD: password }, /^REDIS_PASSWORD needs REDIS_SENTINELS or REDIS_CLUSTER_NODES: they are for the Redis servers of a Sentinel set or a Redis Cluster$/],
+    [{ REDIS_TLS: 'on' }, /^REDIS_TLS needs REDIS_SENTINELS or REDIS_CLUSTER_NODES/],
+    [{ ...cluster, REDIS_SENTINEL_PASSWORD: password }, /^REDIS_SENTINEL_PASSWORD needs REDIS_SENTINELS: they are the sentinels' own credentials$/],
+    [{ REDIS_URL: 'redis://redis:6379', REDIS_SENTINEL_USERNAME: 'w', REDIS_SENTINEL_PASSWORD: password }, /^REDIS_SENTINEL_USERNAME, REDIS_SENTINEL_PASSWORD need REDIS_SENTINELS/],
+    [{ ...cluster, REDIS_USERNAME: 'bridge' }, /^REDIS_USERNAME needs REDIS_PASSWORD: the ACL user logs in with it$/],
+    [{ ...sentinels, REDIS_SENTINEL_USERNAME: 'watcher' }, /^REDIS_SENTINEL_USERNAME needs REDIS_SENTINEL_PASSWORD/],
+    [{ ...cluster, REDIS_TLS: 'maybe' }, /^REDIS_TLS must be on or off, got "maybe"$/],
+    [{ ...cluster, REDIS_PASSWORD: password, REDIS_TLS_CA: bundle },
+      /^REDIS_TLS_CA is set but no Redis connection uses TLS: set REDIS_TLS=on \(with REDIS_SENTINELS or REDIS_CLUSTER_NODES\), or use a rediss:\/\/ REDIS_URL or BRIDGE_LARAVEL_REDIS_URL$/],
+    [{ REDIS_URL: 'redis://redis:6379', REDIS_TLS_CA: bundle }, /^REDIS_TLS_CA is set but no Redis connection uses TLS/],
+    [{ ...cluster, REDIS_TLS: 'on', REDIS_TLS_CA: join(dir, 'missing.pem') }, /^REDIS_TLS_CA must be a readable PEM file of CA certificates, could not read ".*missing\.pem" \(ENOENT\)$/],
+    [{ ...cluster, REDIS_TLS: 'on', REDIS_TLS_CA: dir }, /^REDIS_TLS_CA must be a readable PEM file of CA certificates, could not read ".*" \(EISDIR\)$/],
+    [{ ...cluster, REDIS_TLS: 'on', REDIS_TLS_CA: notPem }, /^REDIS_TLS_CA must be a PEM file of CA certificates \(-----BEGIN CERTIFICATE----- …\), ".*ca\.der" is not$/],
+    [{ ...cluster, REDIS_TLS: 'on', REDIS_TLS_CA: broken }, /^REDIS_TLS_CA must be a PEM file of CA certificates/]
+  ]
+  for (const [env, message] of cases) {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message }, JSON.stringify(env))
+    t.throws(() => loadConfig(env), { message: /^(?!.*s3cret)/ }, 'the password is not repeated')
   }
 })
 

@@ -44,3 +44,22 @@ t.test('the start line names the Redis deployment: Sentinel or Redis Cluster', a
   const cluster = loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:7000,redis-2:7000', BRIDGE_REDIS_PREFIX: 'app:' }))
   t.ok(enabledPaths(cluster).includes('cluster mode on the Redis Cluster of redis-1:7000, redis-2:7000 (keys under app:)'))
 })
+
+t.test('the start line says how the bridge logs in to Sentinel and Cluster deployments, never the password', async (t) => {
+  const sentinel = loadConfig(testEnv({
+    REDIS_SENTINELS: '10.0.0.1:26379',
+    REDIS_SENTINEL_NAME: 'mymaster',
+    REDIS_USERNAME: 'bridge',
+    REDIS_PASSWORD: 'data-password',
+    REDIS_SENTINEL_PASSWORD: 'sentinel-password',
+    REDIS_TLS: 'on'
+  }))
+  const sentinelPaths = enabledPaths(sentinel)
+  t.ok(sentinelPaths.includes('cluster mode on the Redis primary "mymaster" with a password as bridge over TLS of the sentinels 10.0.0.1:26379 with a password over TLS (keys under bridge:)'))
+  const cluster = loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:7000', REDIS_PASSWORD: 'data-password' }))
+  const clusterPaths = enabledPaths(cluster)
+  t.ok(clusterPaths.includes('cluster mode on the Redis Cluster of redis-1:7000 with a password (keys under bridge:)'))
+  const tlsOnly = loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:7000', REDIS_TLS: 'on' }))
+  t.ok(enabledPaths(tlsOnly).includes('cluster mode on the Redis Cluster of redis-1:7000 over TLS (keys under bridge:)'))
+  t.notMatch([...sentinelPaths, ...clusterPaths].join(), /data-password|sentinel-password/, 'no password')
+})
