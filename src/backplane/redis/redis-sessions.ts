@@ -1,8 +1,8 @@
 // Sessions in Redis, for a cluster: stored when a connection is lost, so any node can restore
 // them, and copies of live sockets' sessions in one hash per node (`live:<node>`), kept alive by
-// its node: a client whose node died without a word restores from there until it expires. The
-// nodes that keep such a hash are listed (`nodes`), so that one started after a node died (a
-// restart in its place) finds that node's hash too.
+// its node: a client whose node died without a word restores from there until it expires. Every
+// running node is listed (`nodes`), so that one started after a node died (a restart in its
+// place) finds that node's hash too.
 import type { LiveSessionCopies, SessionStore, StoredSession } from '../backplane.ts'
 import type { RedisClient } from './connection.ts'
 
@@ -18,7 +18,7 @@ export interface RedisSessionStoreOptions {
 export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes }: RedisSessionStoreOptions): SessionStore {
   const writes = new Set<Promise<unknown>>()
   const liveKey = `${prefix}live:${nodeId}`
-  /** Nodes keeping a live hash, scored by when they last renewed it. */
+  /** Nodes whose live hash may still be there, scored by when they last renewed it. */
   const nodesKey = `${prefix}nodes`
   const dirty = new Map<string, StoredSession | null>()
   let flushing = false
