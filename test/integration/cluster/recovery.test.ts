@@ -78,41 +78,6 @@ t.test('a client sent to another node recovers there: rooms, data and missed eve
   t.same(info.json(), { room: 'chat_2', subscribers: 1, users: 1 }, 'counted once, on its new node, with its user')
 })
 
-t.test('a client back on its node, restarted on the same port meanwhile, recovers what it missed', async (t) => {
-  const env = clusterEnv(t)
-  const a = await startBridge(t, env)
-  const port = await freePort()
-  const startB = async () => {
-    const b = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
-    t.teardown(() => { b.child.kill('SIGKILL') })
-    await b.logLine('Server listening')
-    return b
-  }
-  const first = await startB()
-  const client = await connectClient(t, `http://127.0.0.1:${port}`)
-  await subscribe(client, 'chat_restart')
-  const before = nextEvent(client, 'new_message')
-  await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 0 } })
-  await before
-  const received = recordEvents(client)
-
-  // A deploy: node B stops gracefully, events go on meanwhile, B starts again where it was.
-  const dropped = new Promise((resolve) => client.once('disconnect', resolve))
-  first.child.kill('SIGTERM')
-  await Promise.all([dropped, once(first.child, 'exit')])
-  for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n } })).status, 202)
-  await startB()
-
-  const missed = eventsArrived(client, received, 3)
-  await reconnect(client)
-  t.equal(client.recovered, true, 'recovered on the restarted node')
-  await missed
-  const after = nextEvent(client, 'new_message')
-  await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 4 } })
-  await after
-  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events in order, then new ones')
-})
-
 /** A node as its own process on a fixed port, to be stopped (or killed) and started again there. */
 async function nodeOnPort (t: Test, env: ReturnType<typeof clusterEnv>) {
   const port = await freePort()
@@ -127,8 +92,37 @@ async function nodeOnPort (t: Test, env: ReturnType<typeof clusterEnv>) {
   }
 }
 
+t.test('a client back on its node, restarted on the same port meanwhile, recovers what it missed', async (t) => {
+  const env = clusterEnv(t)
+  const a = await startBridge(t, env)
+  const b = await nodeOnPort(t, env)
+  const first = await b.start()
+  const client = await connectClient(t, b.url)
+  await subscribe(client, 'chat_restart')
+  const before = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 0 } })
+  await before
+  const received = recordEvents(client)
+
+  // A deploy: node B stops gracefully, events go on meanwhile, B starts again where it was.
+  const dropped = new Promise((resolve) => client.once('disconnect', resolve))
+  first.child.kill('SIGTERM')
+  await Promise.all([dropped, once(first.child, 'exit')])
+  for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n } })).status, 202)
+  await b.start()
+
+  const missed = eventsArrived(client, received, 3)
+  await reconnect(client)
+  t.equal(client.recovered, true, 'recovered on the restarted node')
+  await missed
+  const after = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 4 } })
+  await after
+  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events in order, then new ones')
+})
+
 /** Kills the client's node as a crash would, and resolves once both the client and the process saw it. */
-async function crash (client: TestClient, node: Awaited<ReturnType<Awaited<ReturnType<typeof nodeOnPort>>['start']>>): Promise<void> {
+async function crash (client: TestClient, node: ReturnType<typeof startServer>): Promise<void> {
   const dropped = new Promise((resolve) => client.once('disconnect', resolve))
   node.child.kill('SIGKILL')
   await Promise.all([dropped, once(node.child, 'exit')])
