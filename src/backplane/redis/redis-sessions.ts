@@ -39,6 +39,7 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
     dirty.clear()
     if (Object.keys(changed).length > 0) {
       track(client.multi().hSet(liveKey, changed).pExpire(liveKey, ttlMs).exec())
+      register()
     }
     if (gone.length > 0) track(client.hDel(liveKey, gone))
   }
@@ -50,13 +51,16 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
     queueMicrotask(flush)
   }
 
-  /** Lists this node; a node's hash is gone a window after its last renewal, so it is dropped a window later (a margin for clocks). */
+  /**
+   * Lists this node with its hash's renewals, so the list outlives the hash. A node's hash is gone
+   * a window after its last renewal: its entry is dropped a window later (a margin for clocks).
+   */
   function register (): void {
     const now = Date.now()
     track(client.multi()
       .zAdd(nodesKey, { score: now, value: nodeId })
       .zRemRangeByScore(nodesKey, '-inf', now - 2 * ttlMs)
-      .pExpire(nodesKey, 2 * ttlMs)
+      .pExpire(nodesKey, ttlMs)
       .exec())
   }
 
