@@ -214,4 +214,16 @@ export function conformance (t: Test, driver: Driver): void {
     const taken = await b.sessions.live?.take(session.pid)
     t.same(taken?.session, session, 'the other node takes over a live session')
   })
+
+  t.test(`${driver.name}: a node started after another stopped without a word takes over that node's live sessions`, async (t) => {
+    const deployment = driver.deployment(t)
+    const gone = await deployment.node(recordingNode().handler)
+    const session: StoredSession = { sid: '1.3', pid: randomUUID(), rooms: [], data: {}, from: [] }
+    gone.sessions.live?.changed(session)
+    // Closed, not shut down: its copies stay, as a killed node's do, and it was never declared dead.
+    await gone.close()
+    const restarted = await deployment.node(recordingNode().handler)
+    t.same(await restarted.sessions.live?.take(session.pid), { session }, 'taken over, with no time of death: this node never heard from that one')
+    t.equal(await restarted.sessions.live?.take(session.pid), undefined, 'once')
+  })
 }

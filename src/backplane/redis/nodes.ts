@@ -9,17 +9,18 @@ export interface NodesOptions {
   recoveryWindowMs: number
   onDied: (node: string) => void
   onForgotten: (node: string) => void
+  now?: () => number
 }
 
-export function createNodes ({ nodeId, recoveryWindowMs, onDied, onForgotten }: NodesOptions) {
+export function createNodes ({ nodeId, recoveryWindowMs, onDied, onForgotten, now = Date.now }: NodesOptions) {
   const lastSeen = new Map<string, number>()
   const declaredDead = new Set<string>()
-  const deadNodes = new Map<string, { diedAt: number, timer: NodeJS.Timeout }>()
+  const deadNodes = new Map<string, { diedAt: number | undefined, timer: NodeJS.Timeout }>()
   const snapshotsFrom = new Set<string>()
 
   return {
     seen (node: string): void {
-      lastSeen.set(node, Date.now())
+      lastSeen.set(node, now())
       declaredDead.delete(node)
     },
 
@@ -35,7 +36,7 @@ export function createNodes ({ nodeId, recoveryWindowMs, onDied, onForgotten }: 
       lastSeen.delete(node)
     },
 
-    /** Another node was declared dead: its members leave, its clients may come back for a while. */
+    /** Another node was declared dead (called before `unseen`): its members leave, its clients may come back for a while. */
     died (node: string): void {
       onDied(node)
       if (deadNodes.has(node)) return
@@ -44,8 +45,11 @@ export function createNodes ({ nodeId, recoveryWindowMs, onDied, onForgotten }: 
         onForgotten(node)
       }, recoveryWindowMs)
       timer.unref()
-      // Its sockets went with its last heartbeat, a timeout before it was declared dead.
-      deadNodes.set(node, { diedAt: Date.now() - NODE_TIMEOUT_MS, timer })
+      // Its sockets went with its last heartbeat: a timeout before it was declared dead, or earlier
+      // if the declaration came late. A node this one never heard from died before it started (a
+      // restart in its place): when is unknown, so its clients' offsets alone tell what they got.
+      const seen = lastSeen.get(node)
+      deadNodes.set(node, { diedAt: seen === undefined ? undefined : Math.min(seen, now() - NODE_TIMEOUT_MS), timer })
     },
 
     snapshotFrom (node: string): void {
@@ -54,11 +58,11 @@ export function createNodes ({ nodeId, recoveryWindowMs, onDied, onForgotten }: 
 
     /** Nodes newly silent past NODE_TIMEOUT_MS; only a node reading its own heartbeats can tell. */
     overdue (): string[] {
-      const now = Date.now()
-      if (now - (lastSeen.get(nodeId) ?? 0) > NODE_TIMEOUT_MS / 2) return []
+      const time = now()
+      if (time - (lastSeen.get(nodeId) ?? 0) > NODE_TIMEOUT_MS / 2) return []
       const silent: string[] = []
       for (const [node, seen] of lastSeen) {
-        if (node === nodeId || now - seen <= NODE_TIMEOUT_MS || declaredDead.has(node)) continue
+        if (node === nodeId || time - seen <= NODE_TIMEOUT_MS || declaredDead.has(node)) continue
         declaredDead.add(node)
         silent.push(node)
       }
@@ -74,8 +78,8 @@ export function createNodes ({ nodeId, recoveryWindowMs, onDied, onForgotten }: 
     },
 
     alive (): string[] {
-      const now = Date.now()
-      return [...lastSeen].filter(([, seen]) => now - seen <= NODE_TIMEOUT_MS).map(([node]) => node)
+      const time = now()
+      return [...lastSeen].filter(([, seen]) => time - seen <= NODE_TIMEOUT_MS).map(([node]) => node)
     },
 
     /** Dead nodes within the window (with when they died), then known ones. */

@@ -136,10 +136,10 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
           if (node !== nodeId) announceState()
           return handler?.passed(position)
         case 'dead':
-          nodes.unseen(message.node)
           // Taken for dead while alive (a long pause): tell the others what this node has.
           if (message.node === nodeId) announceState()
           else nodes.died(message.node)
+          nodes.unseen(message.node)
           return handler?.passed(position)
         case 'snapshot':
           nodes.snapshotFrom(node)

@@ -1,6 +1,8 @@
 // Sessions in Redis, for a cluster: stored when a connection is lost, so any node can restore
 // them, and copies of live sockets' sessions in one hash per node (`live:<node>`), kept alive by
-// its node: a client whose node died without a word restores from there until it expires.
+// its node: a client whose node died without a word restores from there until it expires. Every
+// running node is listed (`nodes`), so that one started after a node died (a restart in its
+// place) finds that node's hash too.
 import type { LiveSessionCopies, SessionStore, StoredSession } from '../backplane.ts'
 import type { RedisClient } from './connection.ts'
 
@@ -16,6 +18,8 @@ export interface RedisSessionStoreOptions {
 export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes }: RedisSessionStoreOptions): SessionStore {
   const writes = new Set<Promise<unknown>>()
   const liveKey = `${prefix}live:${nodeId}`
+  /** Nodes whose live hash may still be there, scored by when they last renewed it. */
+  const nodesKey = `${prefix}nodes`
   const dirty = new Map<string, StoredSession | null>()
   let flushing = false
 
@@ -35,6 +39,7 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
     dirty.clear()
     if (Object.keys(changed).length > 0) {
       track(client.multi().hSet(liveKey, changed).pExpire(liveKey, ttlMs).exec())
+      register()
     }
     if (gone.length > 0) track(client.hDel(liveKey, gone))
   }
@@ -46,8 +51,25 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
     queueMicrotask(flush)
   }
 
+  /**
+   * Lists this node with its hash's renewals, so the list outlives the hash. A node's hash is gone
+   * a window after its last renewal: its entry is dropped a window later (a margin for clocks).
+   */
+  function register (): void {
+    const now = Date.now()
+    track(client.multi()
+      .zAdd(nodesKey, { score: now, value: nodeId })
+      .zRemRangeByScore(nodesKey, '-inf', now - 2 * ttlMs)
+      .pExpire(nodesKey, ttlMs)
+      .exec())
+  }
+
   // The hash outlives this node by the recovery window, and no longer.
-  const keepAlive = setInterval(() => { track(client.pExpire(liveKey, ttlMs)) }, Math.min(ttlMs / 4, 10_000))
+  register()
+  const keepAlive = setInterval(() => {
+    track(client.pExpire(liveKey, ttlMs))
+    register()
+  }, Math.min(ttlMs / 4, 10_000))
   keepAlive.unref()
 
   async function takeLive (pid: string, node: string): Promise<StoredSession | undefined> {
@@ -60,9 +82,17 @@ export function createRedisSessionStore ({ client, prefix, ttlMs, nodeId, nodes 
     changed: (session) => mark(session.pid, session),
     ended: (pid) => mark(pid, null),
     async take (pid) {
-      for (const [node, diedAt] of nodes()) {
-        const session = await takeLive(pid, node)
-        if (session !== undefined) return diedAt === undefined ? { session } : { session, diedAt }
+      // Dead nodes first, then live ones, then nodes this one never heard from: they died before it
+      // started. The last come without `diedAt`: only the client's offset tells what it got.
+      const known = new Map(nodes())
+      const listed = await client.zRange(nodesKey, 0, -1)
+      const candidates = [...new Set([...known.keys(), ...listed])]
+      // Each take is one transaction, all sent at once: a copy is restored by one node only.
+      const taken = await Promise.all(candidates.map((node) => takeLive(pid, node)))
+      for (const [index, session] of taken.entries()) {
+        if (session === undefined) continue
+        const diedAt = known.get(candidates[index] as string)
+        return diedAt === undefined ? { session } : { session, diedAt }
       }
       return undefined
     }

@@ -1,9 +1,9 @@
 // Connection state recovery in a cluster: a client dropped from one node and sent to another
 // by the load balancer gets its rooms and the events it missed, through Redis; so does one whose
-// node was restarted meanwhile.
+// node was restarted meanwhile, stopped gracefully or killed.
 import { once } from 'node:events'
-import t from 'tap'
-import { connectClient, freePort, nextEvent, postJson, recordEvents, startBridge, startServer, subscribe } from '../../helpers/bridge.ts'
+import t, { type Test } from 'tap'
+import { captureLogs, connectClient, freePort, nextEvent, postJson, recordEvents, startBridge, startServer, subscribe, type TestClient } from '../../helpers/bridge.ts'
 import { dropConnection, eventsArrived, reconnect } from '../../helpers/recovery.ts'
 import { loadBalancer } from '../../helpers/load-balancer.ts'
 import { clusterEnv } from '../../helpers/redis.ts'
@@ -78,18 +78,26 @@ t.test('a client sent to another node recovers there: rooms, data and missed eve
   t.same(info.json(), { room: 'chat_2', subscribers: 1, users: 1 }, 'counted once, on its new node, with its user')
 })
 
+/** A node as its own process on a fixed port, to be stopped (or killed) and started again there. */
+async function nodeOnPort (t: Test, env: ReturnType<typeof clusterEnv>) {
+  const port = await freePort()
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async start () {
+      const node = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
+      t.teardown(() => { node.child.kill('SIGKILL') })
+      await node.logLine('Server listening')
+      return node
+    }
+  }
+}
+
 t.test('a client back on its node, restarted on the same port meanwhile, recovers what it missed', async (t) => {
   const env = clusterEnv(t)
   const a = await startBridge(t, env)
-  const port = await freePort()
-  const startB = async () => {
-    const b = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
-    t.teardown(() => { b.child.kill('SIGKILL') })
-    await b.logLine('Server listening')
-    return b
-  }
-  const first = await startB()
-  const client = await connectClient(t, `http://127.0.0.1:${port}`)
+  const b = await nodeOnPort(t, env)
+  const first = await b.start()
+  const client = await connectClient(t, b.url)
   await subscribe(client, 'chat_restart')
   const before = nextEvent(client, 'new_message')
   await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 0 } })
@@ -101,7 +109,7 @@ t.test('a client back on its node, restarted on the same port meanwhile, recover
   first.child.kill('SIGTERM')
   await Promise.all([dropped, once(first.child, 'exit')])
   for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n } })).status, 202)
-  await startB()
+  await b.start()
 
   const missed = eventsArrived(client, received, 3)
   await reconnect(client)
@@ -111,4 +119,76 @@ t.test('a client back on its node, restarted on the same port meanwhile, recover
   await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 4 } })
   await after
   t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events in order, then new ones')
+})
+
+/** Kills the client's node as a crash would, and resolves once both the client and the process saw it. */
+async function crash (client: TestClient, node: ReturnType<typeof startServer>): Promise<void> {
+  const dropped = new Promise((resolve) => client.once('disconnect', resolve))
+  node.child.kill('SIGKILL')
+  await Promise.all([dropped, once(node.child, 'exit')])
+}
+
+const DECLARED_DEAD = 'cluster node stopped sending heartbeats: its members leave'
+
+t.test('a client back on its node, killed (SIGKILL) and restarted on the same port after it was declared dead, recovers what it missed', async (t) => {
+  const env = clusterEnv(t)
+  const logs = captureLogs()
+  const a = await startBridge(t, { ...env, LOG_LEVEL: 'warn' }, { logStream: logs.stream })
+  const b = await nodeOnPort(t, env)
+  const first = await b.start()
+  const client = await connectClient(t, b.url)
+  await subscribe(client, 'chat_crash')
+  const before = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_crash', message: { n: 0 } })
+  await before
+  const received = recordEvents(client)
+
+  // A crash: no session is saved; events go on on node A, which declares B dead; B starts again.
+  await crash(client, first)
+  for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_crash', message: { n } })).status, 202)
+  await logs.line(DECLARED_DEAD)
+  await b.start()
+
+  const missed = eventsArrived(client, received, 3)
+  await reconnect(client)
+  t.equal(client.recovered, true, 'recovered on the restarted node')
+  await missed
+  const after = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_crash', message: { n: 4 } })
+  await after
+  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events once, in order, then new ones')
+})
+
+t.test('a client back on its node, killed (SIGKILL) and restarted before it could be declared dead, recovers what it missed', async (t) => {
+  const env = clusterEnv(t)
+  // Node A as a process too, so that it can be paused: a paused node declares nobody dead, so
+  // the client is back before its old node is, however long the restart takes on this machine.
+  const a = await nodeOnPort(t, env)
+  const aProcess = await a.start()
+  t.teardown(() => { aProcess.child.kill('SIGCONT') })
+  const b = await nodeOnPort(t, env)
+  const first = await b.start()
+  const client = await connectClient(t, b.url)
+  await subscribe(client, 'chat_quick_crash')
+  const before = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_quick_crash', message: { n: 0 } })
+  await before
+  const received = recordEvents(client)
+
+  await crash(client, first)
+  for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_quick_crash', message: { n } })).status, 202)
+  aProcess.child.kill('SIGSTOP')
+  await b.start()
+  const missed = eventsArrived(client, received, 3)
+  await reconnect(client)
+  t.equal(client.recovered, true, 'recovered on the restarted node')
+  await missed
+
+  // Node A goes on and declares the old node dead: the restored socket is not affected.
+  aProcess.child.kill('SIGCONT')
+  await aProcess.logLine(DECLARED_DEAD)
+  const after = nextEvent(client, 'new_message')
+  await postJson(a.url, '/api/sms/new-message', { room: 'chat_quick_crash', message: { n: 4 } })
+  await after
+  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events once, in order, then new ones')
 })
