@@ -4,7 +4,7 @@
 // finds entries a failover lost, and skips those it read already when Redis comes back.
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import type { PublishClaims } from '../backplane.ts'
-import { createAppendSequence, createSequenceReader, sequenceOf, type SequenceFields } from './append-sequence.ts'
+import { createAppendSequence, createSequenceReader, type SequenceFields } from './append-sequence.ts'
 import { claimAndAppend } from './claimed-append.ts'
 import { within } from './deadline.ts'
 import { compare, type Position } from '../positions.ts'
@@ -63,11 +63,11 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     if (compare(position, newestKnown) > 0) newestKnown = position
   }
 
-  /** Sends an entry numbered in turn; its number counts as acknowledged once Redis answers that it stored it. */
+  /** Sends an entry numbered in turn; its number is settled when Redis answers (stored, or not for sure). */
   function numbered<T> (send: (fields: SequenceFields) => Promise<T>, stored: (answer: T) => boolean = () => true): Promise<T> {
-    const { fields, number } = sequence.take()
+    const { fields, number, says } = sequence.take()
     const sent = send(fields)
-    sent.then((answer) => { if (stored(answer)) sequence.acked(number) }, () => {})
+    sent.then((answer) => { sequence.settled(number, stored(answer), says) }, () => { sequence.settled(number, false, says) })
     return sent
   }
 
@@ -78,9 +78,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
 
   /** Whether the entry is read for the first time: one read already (Redis came back) is passed over. */
   function firstRead (node: string, fields: Fields, lost: () => void): boolean {
-    const numbering = sequenceOf(fields)
-    if (numbering === undefined) return true
-    const verdict = sequences.read(node, numbering.q, numbering.a)
+    const verdict = sequences.read(node, fields, fields.t === 'beat')
     if (verdict === 'lost') lost()
     return verdict !== 'seen'
   }
@@ -158,8 +156,8 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
   const beat = setInterval(() => {
     if (heartbeatSentAt === undefined) {
       heartbeatSentAt = Date.now()
-      // Numbered but never counted as acknowledged: no client was promised a heartbeat, so losing one is no loss.
-      within(numbered((fields) => client.xAdd(stream, '*', { t: 'beat', n: nodeId, ...fields }, trimByAge()), () => false), UNHEALTHY_AFTER_MS, 'heartbeat').then(
+      // Not numbered (losing one is no loss): it says how far this node's numbers went, and what became of them.
+      within(client.xAdd(stream, '*', { t: 'beat', n: nodeId, ...sequence.checkpoint() }, trimByAge()), UNHEALTHY_AFTER_MS, 'heartbeat').then(
         (id) => {
           heartbeatStored = true
           known(id)
@@ -178,7 +176,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     append,
     /** Appends the events whose claims it takes, in one operation with the claims. */
     appendClaimed: (events: readonly EncodedEvent[], claims: PublishClaims) =>
-      // An entry only where the script appended events: a number it did not store is never acknowledged.
+      // An entry only where the script appended events: otherwise its number was not stored.
       within(numbered((fields) => claimAndAppend({ client, stream, nodeId, maxEntries }, events, claims, fields), (appended) => appended.includes(true)), COMMAND_TIMEOUT_MS, 'claiming and appending to the stream'),
     start (): void {
       readForever().catch(() => {})
@@ -236,8 +234,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       const read = positionOf(lastId)
       const resumeAt = newestEntries.find(({ id, message }) => {
         const fields = message as Fields
-        const numbering = sequenceOf(fields)
-        return fields.n !== undefined && numbering !== undefined && compare(positionOf(id), read) <= 0 && sequences.seen(fields.n, numbering.q)
+        return fields.n !== undefined && fields.q !== undefined && fields.t !== 'beat' && compare(positionOf(id), read) <= 0 && sequences.seen(fields.n, Number(fields.q))
       })
       readFrom += 1
       lastId = resumeAt?.id ?? '0-0'
