@@ -155,5 +155,3 @@ export function createSequenceReader (maxWriters = MAX_TRACKED_WRITERS) {
     }
   }
 }
-
-export type SequenceReader = ReturnType<typeof createSequenceReader>
