@@ -27,7 +27,14 @@ export interface RedisProcess {
   alive: () => boolean
 }
 
-interface Spawned extends RedisProcess {
+/** One the test started itself, which it can stop and resume. */
+export interface PausableRedisProcess extends RedisProcess {
+  /** Stops it (SIGSTOP) as a hung host would, until `resume` (SIGCONT); a kill resumes it first. */
+  pause: () => void
+  resume: () => void
+}
+
+interface Spawned extends PausableRedisProcess {
   child: ChildProcess
 }
 
@@ -51,9 +58,12 @@ async function startServer (dir: string, port: number, args: string[]): Promise<
     port,
     address: `127.0.0.1:${port}`,
     alive: () => child.exitCode === null && child.signalCode === null,
+    pause: () => { child.kill('SIGSTOP') },
+    resume: () => { child.kill('SIGCONT') },
     async kill () {
       if (child.exitCode !== null || child.signalCode !== null) return
       const exited = once(child, 'exit')
+      child.kill('SIGCONT')
       child.kill('SIGKILL')
       await exited
     }
@@ -139,8 +149,10 @@ export interface SentinelSet {
   sentinels: string
   /** The primary as the sentinels name it now. */
   primary: () => Promise<RedisProcess>
-  /** Kills the current primary; resolves once the sentinels have promoted the replica. */
-  killPrimary: () => Promise<RedisProcess>
+  /** The replica as the sentinels name it now (the data node that is not the primary). */
+  replica: () => Promise<PausableRedisProcess>
+  /** Kills the current primary, then runs `killed`; resolves once the sentinels have promoted the replica. */
+  killPrimary: (killed?: () => void) => Promise<RedisProcess>
   /** Asks the sentinels for a failover (the primary stays up, as a replica); resolves once done. */
   failover: () => Promise<RedisProcess>
 }
@@ -220,9 +232,14 @@ export async function startSentinelSet (t: Test, name = 'bridge-primary', securi
     name,
     sentinels: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
     primary,
-    async killPrimary () {
+    async replica () {
+      const port = await primaryPortNow()
+      return [...data.values()].find((server) => server.port !== port) as PausableRedisProcess
+    },
+    async killPrimary (killed) {
       const old = await primary()
       await old.kill()
+      killed?.()
       return await promoted(old.port)
     },
     async failover () {

@@ -117,7 +117,10 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     nodeId,
     recoveryWindowMs,
     onDied: (node) => handler?.nodeDied(node),
-    onForgotten: (node) => handler?.nodeForgotten(node)
+    onForgotten (node) {
+      stream.forgetWriter(node)
+      handler?.nodeForgotten(node)
+    }
   })
   const stream = await createStreamBus({
     client,

@@ -1,8 +1,10 @@
 // The bus of a cluster: one Redis stream every node appends to and reads in order, heartbeats
 // included (they double as the check that Redis answers); bounded by age and by entries with
-// every append (docs/cluster.md).
+// every append (docs/cluster.md). Each node numbers its entries (append-sequence.ts): a reader
+// finds entries a failover lost, and skips those it read already when Redis comes back.
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import type { PublishClaims } from '../backplane.ts'
+import { createAppendSequence, createSequenceReader, type SequenceFields } from './append-sequence.ts'
 import { claimAndAppend } from './claimed-append.ts'
 import { within } from './deadline.ts'
 import { compare, type Position } from '../positions.ts'
@@ -27,6 +29,7 @@ export interface StreamBusOptions {
   keepMs: number
   /** Each entry read, in stream order: `message` undefined for a heartbeat. */
   onEntry: (position: Position, node: string, message: StreamMessage | undefined) => void
+  /** Entries were skipped unread (trimmed, or lost in a failover): called before what follows them is applied. */
   onFellBehind: () => void
   onHeartbeat: () => void
 }
@@ -43,6 +46,10 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
   let heartbeatStored = true
   let heartbeatSentAt: number | undefined
   const readUpTo = new Map<Position, () => void>()
+  const sequence = createAppendSequence()
+  const sequences = createSequenceReader()
+  /** Changed by a resync: a read sent before it answers from where reading no longer goes on. */
+  let readFrom = 0
 
   // Messages trim by entries (a burst cannot grow the stream), heartbeats by age (an idle stream too).
   const trimByEntries = { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '~' as const, threshold: maxEntries } }
@@ -56,8 +63,24 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     if (compare(position, newestKnown) > 0) newestKnown = position
   }
 
+  /** Sends an entry numbered in turn; its number is settled when Redis answers (stored, or not for sure). */
+  function numbered<T> (send: (fields: SequenceFields) => Promise<T>, stored: (answer: T) => boolean = () => true): Promise<T> {
+    const { fields, number, says } = sequence.take()
+    const sent = send(fields)
+    sent.then((answer) => { sequence.settled(number, stored(answer), says) }, () => { sequence.settled(number, false, says) })
+    return sent
+  }
+
   async function append (message: StreamMessage): Promise<void> {
-    known(await within(client.xAdd(stream, '*', encode(nodeId, message), trimByEntries), COMMAND_TIMEOUT_MS, 'appending to the stream'))
+    const id = await within(numbered((fields) => client.xAdd(stream, '*', { ...encode(nodeId, message), ...fields }, trimByEntries)), COMMAND_TIMEOUT_MS, 'appending to the stream')
+    known(id)
+  }
+
+  /** Whether the entry is read for the first time: one read already (Redis came back) is passed over. */
+  function firstRead (node: string, fields: Fields, lost: () => void): boolean {
+    const verdict = sequences.read(node, fields, fields.t === 'beat')
+    if (verdict === 'lost') lost()
+    return verdict !== 'seen'
   }
 
   function readEntry (id: string, fields: Fields): void {
@@ -89,19 +112,34 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     while (!state.closed) {
       try {
         const before = lastId
+        const from = readFrom
         const reply = await reader.xRead({ key: stream, id: lastId }, { BLOCK: 1000, COUNT: READ_COUNT })
+        if (from !== readFrom) continue
         const entries = (reply ?? []).flatMap(({ messages }) => messages)
         const newest = entries.at(-1)?.id
         // Only a node that is behind can miss entries (a full read, or one spanning half the kept age).
         // Checked before the entries are applied: no socket gets an event from after a gap before the gap is known.
         if (before !== '0-0' && newest !== undefined && (entries.length === READ_COUNT || positionOf(newest)[0] - positionOf(before)[0] > keepMs / 2) && await trimmedUnread(before)) {
           log.warn({ readUpTo: before, maxEntries }, 'cluster bus: this node fell behind and entries it had not read were trimmed from the stream; sessions from before cannot be recovered on this node')
+          // Each writer's numbers jump over the trimmed entries: no second alarm for them.
+          sequences.reset()
           onFellBehind()
           append({ type: 'hello' }).catch(() => {})
         }
+        const writersLost: string[] = []
         for (const { id, message } of entries) {
           lastId = id
-          readEntry(id, message as Fields)
+          const fields = message as Fields
+          const node = fields.n
+          // A writer's acknowledged entries missing before this one: said before it is applied.
+          const read = node === undefined || firstRead(node, fields, () => {
+            writersLost.push(node)
+            onFellBehind()
+          })
+          if (read) readEntry(id, fields)
+        }
+        if (writersLost.length > 0) {
+          log.warn({ writers: writersLost, readUpTo: lastId }, 'cluster bus: entries Redis had acknowledged are missing from the stream (lost in a failover of Redis); subscribed clients of this node reconnect and are told recovered === false')
         }
         if (readUpTo.size > 0) {
           const read = positionOf(lastId)
@@ -118,7 +156,8 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
   const beat = setInterval(() => {
     if (heartbeatSentAt === undefined) {
       heartbeatSentAt = Date.now()
-      within(client.xAdd(stream, '*', { t: 'beat', n: nodeId }, trimByAge()), UNHEALTHY_AFTER_MS, 'heartbeat').then(
+      // Not numbered (losing one is no loss): it says how far this node's numbers went, and what became of them.
+      within(client.xAdd(stream, '*', { t: 'beat', n: nodeId, ...sequence.checkpoint() }, trimByAge()), UNHEALTHY_AFTER_MS, 'heartbeat').then(
         (id) => {
           heartbeatStored = true
           known(id)
@@ -137,7 +176,8 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     append,
     /** Appends the events whose claims it takes, in one operation with the claims. */
     appendClaimed: (events: readonly EncodedEvent[], claims: PublishClaims) =>
-      within(claimAndAppend({ client, stream, nodeId, maxEntries }, events, claims), COMMAND_TIMEOUT_MS, 'claiming and appending to the stream'),
+      // An entry only where the script appended events: otherwise its number was not stored.
+      within(numbered((fields) => claimAndAppend({ client, stream, nodeId, maxEntries }, events, claims, fields), (appended) => appended.includes(true)), COMMAND_TIMEOUT_MS, 'claiming and appending to the stream'),
     start (): void {
       readForever().catch(() => {})
     },
@@ -183,13 +223,28 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       const read = positionOf(lastId)
       return compare(read, newestKnown) >= 0 ? 0 : (newestKnown[0] - read[0]) / 1000
     },
+    /**
+     * Redis came back (restarted, failed over): reading goes on after the newest entry this node
+     * read that Redis still holds, or from the stream's start when there is none. Entries read
+     * already are passed over by their numbers; a writer's acknowledged entries that are gone
+     * show as a jump in its numbers.
+     */
     async resync (): Promise<void> {
-      const latest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
-      // A restarted Redis starts an empty stream, possibly with ids below the last one read.
-      if (latest === undefined || compare(positionOf(latest.id), positionOf(lastId)) < 0) {
-        lastId = '0-0'
-        newestKnown = [0, 0, 0]
-      }
+      const newestEntries = await client.xRevRange(stream, '+', '-', { COUNT: READ_COUNT }) ?? []
+      const read = positionOf(lastId)
+      const resumeAt = newestEntries.find(({ id, message }) => {
+        const fields = message as Fields
+        return fields.n !== undefined && fields.q !== undefined && fields.t !== 'beat' && compare(positionOf(id), read) <= 0 && sequences.seen(fields.n, Number(fields.q))
+      })
+      readFrom += 1
+      lastId = resumeAt?.id ?? '0-0'
+      newestKnown = [0, 0, 0]
+      const newest = newestEntries[0]
+      if (newest !== undefined) known(newest.id)
+    },
+    /** A dead node's numbers need not be kept past the recovery window. */
+    forgetWriter (node: string): void {
+      sequences.forget(node)
     },
     async caughtUp (): Promise<void> {
       const latest = (await within(client.xRevRange(stream, '+', '-', { COUNT: 1 }), COMMAND_TIMEOUT_MS, 'reading the stream\'s end'))?.[0]
