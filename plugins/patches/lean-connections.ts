@@ -1,9 +1,12 @@
 // Keeps idle connections small: once connected, a connection lets go of the HTTP request that
 // opened it (docs/performance.md), and `socket.request` becomes a stand-in keeping what
-// socket.io's docs read of it: `headers`, `url`, `method`, `socket.remoteAddress`.
-// Patches engine.io's `Socket#request` and the upgrade response's `req`, checked at start.
+// socket.io's docs read of it: `headers`, `url`, `method`, `socket.remoteAddress`. The upgrade
+// response's relay of the raw socket's `close` goes once nothing listens to the response.
+// Patches engine.io's `Socket#request`, the upgrade response's `req` and that relay, checked at start.
+import type { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
+import { shareHeaderValues, sharedUrl } from '../../src/sockets/shared-values.ts'
 import type { Probe } from './self-check.ts'
 
 // Engine.IO keeps the request for the connection's life twice over (`conn.request`, and the
@@ -12,6 +15,7 @@ import type { Probe } from './self-check.ts'
 
 interface UpgradeResponse {
   req: IncomingMessage | null
+  socket?: EventEmitter
 }
 
 export interface RequestStandIn {
@@ -23,7 +27,26 @@ export interface RequestStandIn {
 
 export function requestStandIn (request: IncomingMessage): RequestStandIn {
   const { remoteAddress, remotePort } = request.socket ?? {}
-  return { headers: request.headers, url: request.url, method: request.method, socket: { remoteAddress, remotePort } }
+  return { headers: shareHeaderValues(request.headers), url: sharedUrl(request.url), method: request.method, socket: { remoteAddress, remotePort } }
+}
+
+/**
+ * The listener engine.io's upgrade response puts on the raw socket to relay its `close` to the
+ * response's listeners: the last `close` listener when the Engine.IO middlewares run.
+ */
+export function closeRelay (response: object): ((...args: unknown[]) => void) | undefined {
+  return (response as UpgradeResponse).socket?.rawListeners('close').at(-1) as ((...args: unknown[]) => void) | undefined
+}
+
+export function closeRelayProblems ({ upgrade }: Pick<Probe, 'upgrade'>): string[] {
+  const response = upgrade.response as Partial<EventEmitter>
+  const relay = upgrade.closeRelay as { listener?: () => void } | undefined
+  let relayed = false
+  if (typeof response.once === 'function' && typeof relay?.listener === 'function') {
+    response.once('close', () => { relayed = true })
+    relay.listener()
+  }
+  return relayed ? [] : ['engine.io\'s upgrade response relays the raw socket\'s close with the last once listener on it']
 }
 
 export function leanConnectionProblems (conn: { request?: unknown }): string[] {
@@ -43,15 +66,26 @@ export default fp(async function leanConnections (fastify) {
   fastify.io.engine.use((request: IncomingMessage, response: unknown, next: () => void) => {
     // Only the websocket upgrade's response outlives its request; plain HTTP answers end.
     if (request.headers.upgrade !== undefined && typeof response === 'object' && response !== null && 'req' in response) {
-      setImmediate(() => { (response as UpgradeResponse).req = null })
+      const upgrade = response as UpgradeResponse & Partial<EventEmitter>
+      const relay = closeRelay(upgrade)
+      // After every middleware and the upgrade itself.
+      setImmediate(() => {
+        upgrade.req = null
+        // The relay keeps the response (and itself) for the connection's life, for listeners none has.
+        if (relay !== undefined && upgrade.listenerCount?.('close') === 0) upgrade.socket?.removeListener('close', relay)
+      })
     }
     next()
   })
   fastify.io.on('connection', (socket) => {
     // After every connection handler (the bridge's and socket.io's) has run.
     process.nextTick(() => {
-      const conn = socket.conn as { request: IncomingMessage | RequestStandIn }
-      if (conn.request !== null && 'complete' in conn.request) conn.request = requestStandIn(conn.request)
+      const conn = socket.conn as { request: IncomingMessage | RequestStandIn | null }
+      if (conn.request === null || !('complete' in conn.request)) return
+      const standIn = requestStandIn(conn.request)
+      conn.request = standIn
+      // The same characters as the request's URL, in the string the stand-in shares.
+      if (standIn.url !== undefined) socket.handshake.url = standIn.url
     })
   })
 }, {

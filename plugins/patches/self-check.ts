@@ -8,7 +8,7 @@ import fp from 'fastify-plugin'
 import { Server, type Socket } from 'socket.io'
 import WebSocket from 'ws'
 import { fastPathProblems, type EngineConnection } from './broadcast-fast-path.ts'
-import { leanConnectionProblems, upgradeRequestProblems } from './lean-connections.ts'
+import { closeRelay, closeRelayProblems, leanConnectionProblems, upgradeRequestProblems } from './lean-connections.ts'
 import { pusherSocketIdProblems } from './pusher-socket-id.ts'
 import { socketInternalsProblems } from './socket-internals.ts'
 
@@ -17,7 +17,8 @@ export interface Probe {
   /** Connected over websocket, with connection state recovery on (as the bridge runs). */
   socket: Socket
   connection: EngineConnection & { request?: unknown }
-  upgrade: { request: IncomingMessage, response: object }
+  /** `closeRelay`: the response's relay of the raw socket's `close`, as found while middlewares run. */
+  upgrade: { request: IncomingMessage, response: object, closeRelay?: unknown }
 }
 
 export type InternalsCheck = (probe: Probe) => string[]
@@ -27,6 +28,7 @@ export const checks: InternalsCheck[] = [
   (probe) => fastPathProblems(probe.connection),
   (probe) => leanConnectionProblems(probe.connection),
   upgradeRequestProblems,
+  closeRelayProblems,
   (probe) => pusherSocketIdProblems(probe.namespace)
 ]
 
@@ -37,7 +39,7 @@ async function withProbe<T> (inspect: (probe: Probe) => T): Promise<T> {
   const io = new Server(http, { transports: ['websocket'], serveClient: false, connectionStateRecovery: {} })
   let upgrade: Probe['upgrade'] | undefined
   io.engine.use((request: IncomingMessage, response: object, next: () => void) => {
-    if (request.headers.upgrade !== undefined) upgrade = { request, response }
+    if (request.headers.upgrade !== undefined) upgrade = { request, response, closeRelay: closeRelay(response) }
     next()
   })
   let client: WebSocket | undefined

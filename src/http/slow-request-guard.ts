@@ -18,12 +18,24 @@ function timeOut (socket: Socket, answered: boolean): void {
 }
 
 export function guardSlowRequests (server: Server, headersTimeoutMs: number, requestTimeoutMs: number): void {
+  // Nothing of the guard outlives a connection's first head: an upgraded connection may be held
+  // idle for hours, and a timer and a listener each, times every connection, add up.
   const heads = new WeakMap<Socket, NodeJS.Timeout>()
-  const stopHead = (socket: Socket) => { clearTimeout(heads.get(socket)) }
+  function stopHead (socket: Socket): void {
+    const timer = heads.get(socket)
+    if (timer === undefined) return
+    clearTimeout(timer)
+    heads.delete(socket)
+    socket.removeListener('close', stopHeadOnClose)
+  }
+  /** One listener for every connection (`this`), not a closure each. */
+  function stopHeadOnClose (this: Socket): void {
+    stopHead(this)
+  }
 
   server.on('connection', (socket: Socket) => {
     heads.set(socket, setTimeout(() => { timeOut(socket, false) }, headersTimeoutMs + GRACE_MS).unref())
-    socket.once('close', () => { stopHead(socket) })
+    socket.on('close', stopHeadOnClose)
   })
   // An upgrade (socket.io's and the Pusher protocol's websockets) has its head: no deadline after it.
   server.on('upgrade', (request) => { stopHead(request.socket) })

@@ -5,20 +5,36 @@ export interface RateLimiter {
   take: () => boolean
 }
 
+/**
+ * A bucket is two numbers and its limit: its `take` is the prototype's, so an idle connection
+ * holds no closure of it (they are many, and held for hours).
+ */
+class TokenBucket implements RateLimiter {
+  private tokens: number
+  private last: number
+  private readonly perSecond: number
+  private readonly now: () => number
+
+  constructor (perSecond: number, now: () => number) {
+    this.perSecond = perSecond
+    this.now = now
+    this.tokens = perSecond
+    this.last = now()
+  }
+
+  take (): boolean {
+    const current = this.now()
+    this.tokens = Math.min(this.perSecond, this.tokens + (current - this.last) * this.perSecond / 1000)
+    this.last = current
+    if (this.tokens < 1) return false
+    this.tokens -= 1
+    return true
+  }
+}
+
 /** At most `perSecond` calls a second on average, in bursts of up to `perSecond` (a token bucket). */
 export function createRateLimiter (perSecond: number, now: () => number = performance.now.bind(performance)): RateLimiter {
-  let tokens = perSecond
-  let last = now()
-  return {
-    take () {
-      const current = now()
-      tokens = Math.min(perSecond, tokens + (current - last) * perSecond / 1000)
-      last = current
-      if (tokens < 1) return false
-      tokens -= 1
-      return true
-    }
-  }
+  return new TokenBucket(perSecond, now)
 }
 
 /** One limit shared by every handler of a connection: a bucket per connection, made on first use. */

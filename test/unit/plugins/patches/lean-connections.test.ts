@@ -1,11 +1,11 @@
-// Connections let go of their HTTP request once connected, and lose nothing by it: socket.request
-// keeps what socket.io's documentation reads of it.
+// Connections let go of their HTTP request and its upgrade response once connected, and lose
+// nothing by it: socket.request keeps what socket.io's documentation reads of it.
 import type { IncomingMessage } from 'node:http'
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
-import { leanConnectionProblems, upgradeRequestProblems } from '../../../../plugins/patches/lean-connections.ts'
+import { closeRelayProblems, leanConnectionProblems, upgradeRequestProblems } from '../../../../plugins/patches/lean-connections.ts'
 import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../../../helpers/bridge.ts'
 
 setFlagsFromString('--expose-gc')
@@ -33,6 +33,44 @@ t.test('once connected, nothing keeps the upgrade request alive', async (t) => {
   t.equal(requests.length, 1)
   t.equal(requests[0]?.deref(), undefined, 'the request was garbage-collected')
   t.equal(client.connected, true, 'the connection is still up')
+})
+
+t.test('once connected, nothing keeps the upgrade response alive, and a connection still ends as before', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const responses: Array<WeakRef<object>> = []
+  fastify.io.engine.use((_request: IncomingMessage, response: object, next: () => void) => {
+    responses.push(new WeakRef(response))
+    next()
+  })
+
+  const client = await connectClient(t, url)
+  t.same(await subscribe(client, 'chat_1'), { ok: true, room: 'chat_1' })
+  await collectGarbage()
+
+  t.equal(responses.length, 1)
+  t.equal(responses[0]?.deref(), undefined, 'the upgrade response was garbage-collected')
+  const [socket] = fastify.io.sockets.sockets.values()
+  const disconnected = new Promise((resolve) => socket?.once('disconnect', resolve))
+  client.disconnect()
+  t.equal(await disconnected, 'client namespace disconnect')
+})
+
+t.test('the upgrade response keeps relaying close to a middleware that listens to it', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  let closed = false
+  fastify.io.engine.use((_request: IncomingMessage, response: { on: (event: 'close', listener: () => void) => void }, next: () => void) => {
+    response.on('close', () => { closed = true })
+    next()
+  })
+  const client = await connectClient(t, url)
+  await subscribe(client, 'chat_1')
+  await nextMacrotask()
+  const [socket] = fastify.io.sockets.sockets.values()
+  const gone = new Promise((resolve) => socket?.conn.once('close', resolve))
+  client.disconnect()
+  await gone
+  await nextMacrotask()
+  t.ok(closed, 'the response emitted close when the connection closed')
 })
 
 t.test('the handshake keeps what socket.io read from the request, and socket.request what its docs read', async (t) => {
@@ -78,4 +116,6 @@ t.test('the engine.io internal lean connections relies on is there', async (t) =
     'a connection without it is reported')
   t.same(upgradeRequestProblems({ upgrade: { request: {} as IncomingMessage, response: {} } }), ['engine.io\'s upgrade response holds the request as `req`'],
     'an upgrade response without it is reported')
+  t.same(closeRelayProblems({ upgrade: { request: {} as IncomingMessage, response: {} } }), ['engine.io\'s upgrade response relays the raw socket\'s close with the last once listener on it'],
+    'an upgrade response without the relay is reported')
 })

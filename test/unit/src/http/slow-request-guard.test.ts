@@ -92,3 +92,17 @@ t.test('requests on one keep-alive connection leave no listener behind on it', a
   t.equal(connections.length, 1, 'one connection carried every request')
   t.ok(connection !== undefined && connection.listenerCount('close') < 10, `listeners on the connection: ${connection?.listenerCount('close')}`)
 })
+
+t.test('an upgraded connection keeps no listener of the guard for its life', async (t) => {
+  // Held idle for hours by the thousand: a listener each would add up (docs/performance.md).
+  const connections: Socket[] = []
+  const port = await guardedServer(t, connections)
+  const upgraded = connect(port, '127.0.0.1')
+  upgraded.on('error', () => {})
+  t.teardown(() => { upgraded.destroy() })
+  await once(upgraded, 'connect')
+  upgraded.write('GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\n')
+  await once(upgraded, 'data')
+  const [connection] = connections
+  t.same(connection?.listeners('close').map((listener) => listener.name), [], 'no close listener is left on the upgraded connection')
+})
