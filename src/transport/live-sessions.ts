@@ -10,10 +10,11 @@ export interface LiveSessionsOptions {
   io: BridgeServer
   sessionId: (socket: BridgeSocket) => string | undefined
   copies: LiveSessionCopies | undefined
-  position: () => Position
+  /** How far this node has applied the channel's shard. */
+  positionOf: (channel: string) => Position
 }
 
-export function createLiveSessions ({ io, sessionId, copies, position }: LiveSessionsOptions) {
+export function createLiveSessions ({ io, sessionId, copies, positionOf }: LiveSessionsOptions) {
   const nsp = io.of('/')
   /** sid → channel → the position applied when the socket joined it (either kind, the first). */
   const joined = new Map<string, Map<string, Position>>()
@@ -56,7 +57,7 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
         channels = new Map()
         joined.set(sid, channels)
       }
-      if (!channels.has(name)) channels.set(name, position())
+      if (!channels.has(name)) channels.set(name, positionOf(name))
       sessionChanged(sid)
     },
 

@@ -81,8 +81,9 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     }
   })
   const fanOut = createFanOut([...socketIo.audiences, pusher.audience])
-  const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
-  const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: recoveryWindowMs + KEEP_EVENTS_BEYOND_WINDOW_MS })
+  const shardOf = (channel: string) => backplane.shardOf(channel)
+  const interest = createInterest((changes) => announce({ type: 'interest', changes }), (channel) => recovery.positionOf(channel))
+  const history = createHistory({ interest, shardOf, maxBytes: config.recoveryMaxBytes, keepMs: recoveryWindowMs + KEEP_EVENTS_BEYOND_WINDOW_MS })
   const webhooks = createWebhookCollector(new Set(config.webhookUrl === undefined ? [] : config.webhookEvents), backplane.webhooks.append)
   // Occupancy is counted only for webhooks: without them no node announces it.
   const occupancy = createOccupancy((changes) => announce({ type: 'occupancy', changes }), webhooks)
@@ -95,12 +96,13 @@ export async function createTransport ({ io, backplane, internals, config, log, 
   )
   const grace = createPresenceGrace(presence)
   const counts = createCounts(io, pusher)
-  const live = createLiveSessions({ io, sessionId: internals.sessionId, copies: backplane.sessions.live, position: () => recovery.position })
+  const live = createLiveSessions({ io, sessionId: internals.sessionId, copies: backplane.sessions.live, positionOf: (channel) => recovery.positionOf(channel) })
   const recovery = createRecovery({
     io,
     replay: socketIo.replay,
     sessions: backplane.sessions,
     history,
+    shardOf,
     formatOffset: backplane.formatOffset,
     parseOffset: backplane.parseOffset,
     deadConnectionMs: DEAD_CONNECTION_MS,

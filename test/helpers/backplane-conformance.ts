@@ -6,7 +6,7 @@ import { pino } from 'pino'
 import type { Test } from 'tap'
 import type { Answer, Backplane, BusMessage, NodeHandler, NodeState, Question, StoredSession } from '../../src/backplane/backplane.ts'
 import { createBackplane } from '../../src/backplane/create.ts'
-import type { Position } from '../../src/backplane/positions.ts'
+import type { Clock, Position } from '../../src/backplane/positions.ts'
 import type { EncodedEvent } from '../../src/channels/delivery.ts'
 import { loadConfig, type Env } from '../../src/config/index.ts'
 import { testEnv } from './bridge.ts'
@@ -39,12 +39,12 @@ export function deploymentOf (t: Test, env: Env): Deployment {
 
 /** A node that records what its backplane brings it. */
 export function recordingNode (state: NodeState = { interest: [], presence: [] }, answer: (question: Question) => Answer = () => ({ type: 'count', subscribers: 1, users: [] })) {
-  const applied: Array<{ position: Position, node: string, message: BusMessage }> = []
+  const applied: Array<{ shard: number, position: Position, node: string, message: BusMessage }> = []
   const delivered: EncodedEvent[][] = []
   const waiters = new Set<() => void>()
   const handler: NodeHandler = {
-    apply (position, node, message) {
-      applied.push({ position, node, message })
+    apply (shard, position, node, message) {
+      applied.push({ shard, position, node, message })
       for (const check of waiters) check()
     },
     passed () {},
@@ -120,8 +120,9 @@ export function conformance (t: Test, driver: Driver): void {
     const backplane = await driver.deployment(t).node(node.handler)
     await backplane.publish([event('private-chat_1', 'new_message', {})])
     await node.until(() => node.ofType('events').length === 1, 'the event')
-    const position = node.ofType('events')[0]?.position as Position
-    const at: Position = [position[0], position[1], 3]
+    const { shard, position } = node.ofType('events')[0] as { shard: number, position: Position }
+    t.equal(shard, backplane.shardOf('private-chat_1'), 'applied in the channel\'s shard')
+    const at: Clock = new Map([[shard, [position[0], position[1], 3]]])
     t.same(backplane.parseOffset(backplane.formatOffset(at)), at)
     for (const garbage of ['', 'x', '1.2', '-1-2.3', '9'.repeat(40)]) t.equal(backplane.parseOffset(garbage), undefined, `"${garbage.slice(0, 12)}" does not parse`)
   })

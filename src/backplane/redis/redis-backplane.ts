@@ -18,7 +18,8 @@ import { createPubSub } from './pub-sub.ts'
 import { RedisClaimStore, unavailableWithoutRedis } from './redis-claims.ts'
 import { createRedisSessionStore } from './redis-sessions.ts'
 import { createStreamBus } from './stream-bus.ts'
-import { formatOffset, parseOffset } from './stream-codec.ts'
+import { positionIn, type Clock } from '../positions.ts'
+import { formatPosition, parsePosition } from './stream-codec.ts'
 import { createRedisWebhookLog } from './webhook-log.ts'
 
 export interface RedisBackplaneOptions {
@@ -28,6 +29,9 @@ export interface RedisBackplaneOptions {
   recoveryWindowMs: number
   log: Log
 }
+
+/** The bus is one stream: one shard for every channel. */
+const BUS = 0
 
 /** A starting node hears every live node's heartbeat within this. */
 const HEARD_FROM_ALL_WITHIN_MS = 1200
@@ -134,18 +138,18 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       switch (message.type) {
         case 'hello':
           if (node !== nodeId) announceState()
-          return handler?.passed(position)
+          return handler?.passed(BUS, position)
         case 'dead':
           nodes.unseen(message.node)
           // Taken for dead while alive (a long pause): tell the others what this node has.
           if (message.node === nodeId) announceState()
           else nodes.died(message.node)
-          return handler?.passed(position)
+          return handler?.passed(BUS, position)
         case 'snapshot':
           nodes.snapshotFrom(node)
           break
       }
-      handler?.apply(position, node, message)
+      handler?.apply(BUS, position, node, message)
     },
     onFellBehind: () => { startOver(true) },
     onHeartbeat () {
@@ -250,11 +254,15 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     },
     send: (message) => stream.append(message),
     ready,
-    formatOffset,
-    parseOffset,
+    shardOf: () => BUS,
+    formatOffset: (clock: Clock) => formatPosition(positionIn(clock, BUS)),
+    parseOffset (offset: string): Clock | undefined {
+      const position = parsePosition(offset)
+      return position === undefined ? undefined : new Map([[BUS, position]])
+    },
     caughtUp: () => stream.caughtUp(),
     stats: () => ({ lagSeconds: stream.lagSeconds(), reconnects }),
-    readBack: (after, upTo) => stream.readBack(after, upTo),
+    readBack: (after, upTo) => stream.readBack(after, positionIn(upTo, BUS)),
     async ask (question: Question) {
       if (!ready()) throw unavailable(question.type === 'count' ? 'the room cannot be counted' : 'the channels cannot be listed')
       if (handler === undefined) return []

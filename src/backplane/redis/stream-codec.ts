@@ -77,11 +77,12 @@ export function positionOf (id: string): Position {
   return [Number(ms), Number(seq), 0]
 }
 
-export function formatOffset ([ms, seq, index]: Position): string {
+/** A position as a client keeps it: `ms-seq.index`. */
+export function formatPosition ([ms, seq, index]: Position): string {
   return `${ms}-${seq}.${index}`
 }
 
-export function parseOffset (offset: string): Position | undefined {
+export function parsePosition (offset: string): Position | undefined {
   const match = /^(\d{1,15})-(\d{1,15})\.(\d{1,4})$/.exec(offset)
   return match === null ? undefined : [Number(match[1]), Number(match[2]), Number(match[3])]
 }
