@@ -39,8 +39,12 @@ export type Answer =
 
 /** What the backplane brings to its node (the transport implements it). */
 export interface NodeHandler {
-  /** The entry at `position` of `shard` (positions compare within a shard). */
+  /** The entry at `position` of `shard` (positions compare within a shard; CONTROL: the nodes' own stream of a split bus, no channel's). */
   apply (shard: number, position: Position, node: string, message: BusMessage): void
+  /** This node reads `shard` from now on, after `position` (it knows nothing of it before). */
+  started (shard: number, position: Position): void
+  /** This node no longer reads `shard`. */
+  stopped (shard: number): void
   /** An entry of the backplane's own (nothing for the node) was read at `position` of `shard`. */
   passed (shard: number, position: Position): void
   deliver (events: readonly EncodedEvent[]): void
@@ -152,6 +156,11 @@ export interface Backplane {
   ready (): boolean
   /** The shard of the bus a channel's events go through: its positions compare with that shard's only. */
   shardOf (channel: string): number
+  /** This node needs the channel's events from now on (a socket is in it), until as many `unwatch` calls. */
+  watch (channel: string): void
+  unwatch (channel: string): void
+  /** Resolves once a watched channel's events reach this node. */
+  reading (channel: string): Promise<void>
   /** How far a client got (a clock: a position per shard) as it keeps it, and back (undefined: not this backplane's). */
   formatOffset (clock: Clock): string
   parseOffset (offset: string): Clock | undefined

@@ -11,6 +11,9 @@ export type Clock = ReadonlyMap<number, Position>
 
 export const START: Position = [0, 0, 0]
 
+/** The shard of a split bus's own stream (the nodes' messages, no channel's events): in no clock. */
+export const CONTROL = -1
+
 export function compare (a: Position, b: Position): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
 }

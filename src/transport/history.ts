@@ -103,6 +103,16 @@ export function createHistory ({ interest, shardOf, maxBytes, keepMs, now = Date
       for (const [shard, [ms, seq, index]] of clock) logOf(shard).lostThrough([ms, seq, index + 0.5])
     },
 
+    /** This node reads the shard from `position` on: nothing up to it is kept. */
+    startedAt (shard: number, position: Position): void {
+      logOf(shard).lostThrough(position)
+    },
+
+    /** This node stopped reading the shard: what it kept of it is stale. */
+    forget (shard: number): void {
+      logs.delete(shard)
+    },
+
     stats (): { events: number, bytes: number } {
       let events = 0
       for (const log of logs.values()) events += log.stats().events

@@ -2,12 +2,13 @@
 // (events to the sockets and the kept history, interest, presence), delivers ephemeral events,
 // and answers the other nodes' questions.
 import type { NodeHandler } from '../backplane/backplane.ts'
-import type { Clock, Position } from '../backplane/positions.ts'
+import { CONTROL, type Clock, type Position } from '../backplane/positions.ts'
 import type { createCounts } from './counts.ts'
 import type { FanOut } from './fan-out.ts'
 import type { createHistory } from './history.ts'
 import type { WebhookCollector } from '../webhooks/events.ts'
 import type { Interest } from './interest.ts'
+import type { LiveSessions } from './live-sessions.ts'
 import type { Occupancy } from './occupancy.ts'
 import type { Presence } from './presence.ts'
 import type { Recovery } from './recovery.ts'
@@ -21,12 +22,13 @@ export interface NodeParts {
   webhooks: WebhookCollector
   fanOut: FanOut
   counts: ReturnType<typeof createCounts>
+  live: LiveSessions
   formatOffset: (clock: Clock) => string
   /** Closes the connections of sockets that may have missed events: each reconnects and is told whether it recovered. */
   dropSubscribed: () => void
 }
 
-export function createNodeHandler ({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset, dropSubscribed }: NodeParts): NodeHandler {
+export function createNodeHandler ({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, live, formatOffset, dropSubscribed }: NodeParts): NodeHandler {
   return {
     apply (shard, position, node, message) {
       if (message.type === 'events') {
@@ -40,7 +42,7 @@ export function createNodeHandler ({ recovery, history, interest, presence, occu
         return
       }
       // First: what the entry starts (a node's interest) starts from its position.
-      recovery.advance(shard, position)
+      if (shard !== CONTROL) recovery.advance(shard, position)
       switch (message.type) {
         case 'interest':
           interest.apply(node, message.changes)
@@ -66,7 +68,17 @@ export function createNodeHandler ({ recovery, history, interest, presence, occu
     passed (shard, position) {
       // A dead node's entry: its channels and members left just before.
       webhooks.applied(position)
+      if (shard !== CONTROL) recovery.advance(shard, position)
+    },
+    started (shard, position) {
+      // Nothing before `position` was read here: it is not kept, and sockets that joined meanwhile joined there.
       recovery.advance(shard, position)
+      history.startedAt(shard, position)
+      live.startedAt(shard, position)
+    },
+    stopped (shard) {
+      recovery.forget(shard)
+      history.forget(shard)
     },
     deliver (events) {
       // Not kept: they carry the offset of the last applied event, which a client may resume from.

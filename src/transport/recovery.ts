@@ -41,6 +41,8 @@ export interface RecoveryOptions {
   readBack: (after: ReadonlyMap<string, Position>, upTo: Clock) => Promise<PositionedEvent[] | undefined>
   /** Resolves once this node has read everything the bus held when called (a gap it finds on the way is `lost()` first). */
   busCaughtUp: () => Promise<void>
+  /** Resolves once this node reads the channels' events, and keeps reading them a while (a restore is under way). */
+  watch?: (channels: readonly string[]) => Promise<void>
   /** A client came back and was told `recovered === false` because events it missed are gone. */
   onUnrecoverable?: () => void
   now?: () => number
@@ -64,11 +66,11 @@ interface PendingRestore {
 /** Engine.IO notices a dead connection within its ping interval and timeout, plus a margin. */
 export const DEAD_CONNECTION_MS = 60_000
 
-const PENDING_RESTORE_MS = 10_000
+export const PENDING_RESTORE_MS = 10_000
 const MAX_CAPTURED = 10_000
 
 export function createRecovery (options: RecoveryOptions) {
-  const { io, replay, sessions, history, shardOf, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, readBack, busCaughtUp, onUnrecoverable, now = Date.now } = options
+  const { io, replay, sessions, history, shardOf, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, readBack, busCaughtUp, watch = async () => {}, onUnrecoverable, now = Date.now } = options
   const applied = new Map<number, Position>()
   /** [time, clock applied by then], at most one a second, for a session's `from`. */
   const samples: Array<[number, Clock]> = []
@@ -148,6 +150,11 @@ export function createRecovery (options: RecoveryOptions) {
       return positionIn(applied, shardOf(channel))
     },
 
+    /** The shard is not read here any more: its position is unknown until it is again. */
+    forget (shard: number): void {
+      applied.delete(shard)
+    },
+
     advance (shard: number, position: Position): void {
       if (compare(position, positionIn(applied, shard)) <= 0) return
       applied.set(shard, position)
@@ -215,7 +222,16 @@ export function createRecovery (options: RecoveryOptions) {
         onPersist?.(channelsOf(session.rooms))
         old.disconnect(true)
       }
-      if (!await caughtUp(offset)) return null
+      // This node reads the session's channels (their shards) before it can tell what they missed.
+      const channels = session.from.map(([channel]) => channel)
+      try {
+        await watch(channels)
+      } catch {
+        return null
+      }
+      // Caught up with the client in its channels' shards: the offset's other shards are not read here.
+      const shardsOfChannels = new Set(channels.map(shardOf))
+      if (!await caughtUp(new Map([...offset].filter(([shard]) => shardsOfChannels.has(shard))))) return null
       // A node that was stopped or slow may not have read the bus yet: only once it has can it
       // know whether what the client missed was trimmed away unread.
       try {

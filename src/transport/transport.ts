@@ -20,7 +20,7 @@ import { createPresenceGrace, PRESENCE_GRACE_MS } from './presence-grace.ts'
 import { createOccupancy } from './occupancy.ts'
 import { createWebhookCollector, type ClientEventNote } from '../webhooks/events.ts'
 import { createPusherAudience, type PusherConnection } from './pusher-audience.ts'
-import { createRecovery, DEAD_CONNECTION_MS } from './recovery.ts'
+import { createRecovery, DEAD_CONNECTION_MS, PENDING_RESTORE_MS } from './recovery.ts'
 import { internalRoom, subscriptionOf } from './rooms.ts'
 import { createSocketIoAudiences, type WriterInternals } from './socket-io-audiences.ts'
 
@@ -82,7 +82,14 @@ export async function createTransport ({ io, backplane, internals, config, log, 
   })
   const fanOut = createFanOut([...socketIo.audiences, pusher.audience])
   const shardOf = (channel: string) => backplane.shardOf(channel)
-  const interest = createInterest((changes) => announce({ type: 'interest', changes }), (channel) => recovery.positionOf(channel))
+  // The channels this node keeps events for are those whose events it reads.
+  const interest = createInterest((changes) => {
+    for (const [channel, interested] of changes) {
+      if (interested) backplane.watch(channel)
+      else backplane.unwatch(channel)
+    }
+    announce({ type: 'interest', changes })
+  }, (channel) => recovery.positionOf(channel))
   const history = createHistory({ interest, shardOf, maxBytes: config.recoveryMaxBytes, keepMs: recoveryWindowMs + KEEP_EVENTS_BEYOND_WINDOW_MS })
   const webhooks = createWebhookCollector(new Set(config.webhookUrl === undefined ? [] : config.webhookEvents), backplane.webhooks.append)
   // Occupancy is counted only for webhooks: without them no node announces it.
@@ -96,7 +103,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
   )
   const grace = createPresenceGrace(presence)
   const counts = createCounts(io, pusher)
-  const live = createLiveSessions({ io, sessionId: internals.sessionId, copies: backplane.sessions.live, positionOf: (channel) => recovery.positionOf(channel) })
+  const live = createLiveSessions({ io, sessionId: internals.sessionId, copies: backplane.sessions.live, positionOf: (channel) => recovery.positionOf(channel), shardOf })
   const recovery = createRecovery({
     io,
     replay: socketIo.replay,
@@ -116,6 +123,11 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     rejoining: live.rejoining,
     live: live.find,
     busCaughtUp: () => backplane.caughtUp(),
+    async watch (channels) {
+      // Read while the restore is under way; once restored, its sockets keep them read.
+      interest.hold(channels, PENDING_RESTORE_MS + KEPT_WITHIN_MS)
+      await Promise.all(channels.map((channel) => backplane.reading(channel)))
+    },
     readBack: (after, upTo) => backplane.readBack(after, upTo),
     ...(onUnrecoverable !== undefined && { onUnrecoverable })
   })
@@ -160,7 +172,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     if (dropped > 0) log.warn({ sockets: dropped }, 'connections closed: they may have missed events while this node fell behind; they reconnect told recovered === false')
   }
 
-  await backplane.start(createNodeHandler({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset: backplane.formatOffset, dropSubscribed }))
+  await backplane.start(createNodeHandler({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, live, formatOffset: backplane.formatOffset, dropSubscribed }))
 
   /** Whispers go to the webhook as client_event through the bus, so that one node sends each. */
   function reportClientEvents (events: readonly EncodedEvent[]): void {
@@ -188,7 +200,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     async emitRecoverable<E extends keyof ServerToClientEvents> (socket: BridgeSocket, event: E, ...args: Parameters<ServerToClientEvents[E]>): Promise<void> {
       const channels = [...socket.rooms].flatMap((room) => subscriptionOf(room)?.channel ?? [])
       try {
-        await Promise.all(channels.map((channel) => interest.whenKept(channel, KEPT_WITHIN_MS)))
+        await Promise.all(channels.flatMap((channel) => [interest.whenKept(channel, KEPT_WITHIN_MS), backplane.reading(channel)]))
       } catch (error) {
         // Redis is away: the event goes anyway; a reconnect then starts over.
         log.debug({ socketId: socket.id, reason: String(error) }, 'channels not kept yet')
@@ -262,17 +274,26 @@ export async function createTransport ({ io, backplane, internals, config, log, 
         for (const channel of pusher.remove(conn)) {
           presence.leave(conn.id, channel)
           vacate(channel)
+          backplane.unwatch(channel)
         }
       },
-      join (conn: PusherConnection, channel: string): void {
-        if (!pusher.isSubscribed(conn, channel)) occupy(channel)
+      /** Resolves once the channel's events reach this node: then the subscription is answered. */
+      join (conn: PusherConnection, channel: string): Promise<void> {
+        if (!pusher.isSubscribed(conn, channel)) {
+          occupy(channel)
+          backplane.watch(channel)
+        }
         pusher.join(conn, channel)
+        return backplane.reading(channel)
       },
       leave (conn: PusherConnection, channel: string): void {
         const subscribed = pusher.isSubscribed(conn, channel)
         pusher.leave(conn, channel)
         presence.leave(conn.id, channel)
-        if (subscribed) vacate(channel)
+        if (subscribed) {
+          vacate(channel)
+          backplane.unwatch(channel)
+        }
       },
       isSubscribed: pusher.isSubscribed,
       subscriptionCount: pusher.subscriptionCount,
@@ -281,10 +302,14 @@ export async function createTransport ({ io, backplane, internals, config, log, 
       get size () { return pusher.size },
       /** As `presence.join`: every member once this node has caught up, the connection's own user included. */
       async joinPresence (conn: PusherConnection, channel: string, member: Member): Promise<Member[]> {
-        if (!pusher.isSubscribed(conn, channel)) occupy(channel)
+        if (!pusher.isSubscribed(conn, channel)) {
+          occupy(channel)
+          backplane.watch(channel)
+        }
         pusher.join(conn, channel)
         presence.join(conn.id, channel, member)
         try {
+          await backplane.reading(channel)
           await backplane.caughtUp()
         } catch (error) {
           log.debug({ channel, reason: String(error) }, 'presence members answered without catching up')

@@ -56,6 +56,10 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
     ready: () => true,
     // Alone, the bus is one shard.
     shardOf: () => 0,
+    // Every event reaches this one node.
+    watch () {},
+    unwatch () {},
+    reading: async () => {},
     formatOffset (clock: Clock): string {
       const [, entry, index] = positionIn(clock, 0)
       return `${run}.${entry}.${index}`
