@@ -66,6 +66,10 @@ export interface BackplaneStats {
   lagSeconds: number
   /** Times the connection to the bus came back after it was lost (a restart or failover of Redis). */
   reconnects: number
+  /** Shards of the bus this node reads now (a bus of one stream, read whole, is one). */
+  shardsRead: number
+  /** Events this node has read from other nodes' bus: those of its channels' shards. */
+  eventsRead: number
 }
 
 /** What a publish claims: a key per event (undefined: nothing to claim) for `ttlSeconds`, and a guard for all of them (a signature). */

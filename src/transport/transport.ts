@@ -174,6 +174,17 @@ export async function createTransport ({ io, backplane, internals, config, log, 
 
   await backplane.start(createNodeHandler({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, live, formatOffset: backplane.formatOffset, dropSubscribed }))
 
+  /** Resolves once the channel's events reach this node; after KEPT_WITHIN_MS regardless (Redis is away: a reconnect then starts over). */
+  async function reading (channel: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, KEPT_WITHIN_MS) })
+    try {
+      await Promise.race([backplane.reading(channel), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   /** Whispers go to the webhook as client_event through the bus, so that one node sends each. */
   function reportClientEvents (events: readonly EncodedEvent[]): void {
     const notes = events.flatMap((event): ClientEventNote[] => event.ephemeral === true && event.event.startsWith('client-') && event.except !== undefined
@@ -200,7 +211,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     async emitRecoverable<E extends keyof ServerToClientEvents> (socket: BridgeSocket, event: E, ...args: Parameters<ServerToClientEvents[E]>): Promise<void> {
       const channels = [...socket.rooms].flatMap((room) => subscriptionOf(room)?.channel ?? [])
       try {
-        await Promise.all(channels.flatMap((channel) => [interest.whenKept(channel, KEPT_WITHIN_MS), backplane.reading(channel)]))
+        await Promise.all(channels.flatMap((channel) => [interest.whenKept(channel, KEPT_WITHIN_MS), reading(channel)]))
       } catch (error) {
         // Redis is away: the event goes anyway; a reconnect then starts over.
         log.debug({ socketId: socket.id, reason: String(error) }, 'channels not kept yet')
@@ -212,6 +223,9 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     join (socket: BridgeSocket, kind: SubscriptionKind, name: string): void {
       socket.join(internalRoom(kind, channelOf(kind, name)))
     },
+
+    /** Resolves once the events of what the socket joined as `name` reach this node (or Redis is away a while): then a subscription is answered. */
+    reading: (kind: SubscriptionKind, name: string) => reading(channelOf(kind, name)),
 
     leave (socket: BridgeSocket, kind: SubscriptionKind, name: string): void {
       socket.leave(internalRoom(kind, channelOf(kind, name)))
@@ -284,7 +298,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
           backplane.watch(channel)
         }
         pusher.join(conn, channel)
-        return backplane.reading(channel)
+        return reading(channel)
       },
       leave (conn: PusherConnection, channel: string): void {
         const subscribed = pusher.isSubscribed(conn, channel)
@@ -309,7 +323,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
         pusher.join(conn, channel)
         presence.join(conn.id, channel, member)
         try {
-          await backplane.reading(channel)
+          await reading(channel)
           await backplane.caughtUp()
         } catch (error) {
           log.debug({ channel, reason: String(error) }, 'presence members answered without catching up')

@@ -70,7 +70,7 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
       return new Map([[0, [0, Number(match[2]), Number(match[3])]]])
     },
     async caughtUp () {},
-    stats: () => ({ lagSeconds: 0, reconnects: 0 }),
+    stats: () => ({ lagSeconds: 0, reconnects: 0, shardsRead: 1, eventsRead: 0 }),
     // Nothing outlives this process: what it did not keep is gone.
     readBack: async () => undefined,
     async ask (question: Question) {

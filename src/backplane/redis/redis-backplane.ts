@@ -75,6 +75,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   // One line when the connection goes and one when it is back, not one per retry.
   let lost = false
   let reconnects = 0
+  let eventsRead = 0
   function goneAway (reason: string): void {
     if (lost) return
     lost = true
@@ -138,7 +139,9 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       maxEntries,
       keepMs: recoveryWindowMs,
       onEntry (shard, position, node, message) {
-        if (message?.type === 'events') handler?.apply(shard, position, node, message)
+        if (message?.type !== 'events') return
+        eventsRead += message.events.length
+        handler?.apply(shard, position, node, message)
       },
       onFellBehind: () => { startOver(true) },
       onStarted: (shard, position) => handler?.started(shard, position),
@@ -170,6 +173,9 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
           return handler?.passed(ownShard, position)
         case 'snapshot':
           nodes.snapshotFrom(node)
+          break
+        case 'events':
+          eventsRead += message.events.length
           break
       }
       handler?.apply(ownShard, position, node, message)
@@ -299,7 +305,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     async caughtUp () {
       await Promise.all([stream.caughtUp(), sharded?.caughtUp()])
     },
-    stats: () => ({ lagSeconds: Math.max(stream.lagSeconds(), sharded?.lagSeconds() ?? 0), reconnects }),
+    stats: () => ({ lagSeconds: Math.max(stream.lagSeconds(), sharded?.lagSeconds() ?? 0), reconnects, shardsRead: sharded?.shardsRead() ?? 1, eventsRead }),
     readBack: async (after, upTo) => sharded === undefined ? await stream.readBack(after, positionIn(upTo, BUS)) : await sharded.readBack(after, upTo),
     async ask (question: Question) {
       if (!ready()) throw unavailable(question.type === 'count' ? 'the room cannot be counted' : 'the channels cannot be listed')

@@ -184,6 +184,8 @@ export function createShardedBus (options: ShardedBusOptions) {
       return found
     },
 
+    shardsRead: () => running().length,
+
     async caughtUp (): Promise<void> {
       await Promise.all(running().map((bus) => bus.caughtUp()))
     },
