@@ -19,6 +19,10 @@ export default fp(async function backplane (fastify) {
     () => backplane.stats().lagSeconds)
   fastify.metrics.counterFrom('bridge_backplane_reconnects_total', "Times this node's Redis connection came back after it was lost (a Redis restart or failover included)",
     () => backplane.stats().reconnects)
+  fastify.metrics.gauge('bridge_backplane_shards_read', "Shards of the cluster's bus this node reads: on a Redis Cluster the bus is split by channel and a node reads the shards of its sockets' channels; elsewhere it is one stream, read whole (1)",
+    () => backplane.stats().shardsRead)
+  fastify.metrics.counterFrom('bridge_backplane_events_read_total', "Events this node read from the cluster's bus: its sockets' channels' (and on a Redis Cluster the other channels of their shards); 0 on a bridge alone",
+    () => backplane.stats().eventsRead)
   // After the transport's own close (plugins close in the reverse order of their start).
   fastify.addHook('onClose', async () => {
     await backplane.close()

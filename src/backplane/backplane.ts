@@ -5,7 +5,7 @@ import type { EncodedEvent } from '../channels/delivery.ts'
 import type { Member } from '../channels/member.ts'
 import type { WebhookEntry } from '../webhooks/delivery-queue.ts'
 import type { ClientEventNote, WebhookEvent } from '../webhooks/events.ts'
-import type { Position } from './positions.ts'
+import type { Clock, Position } from './positions.ts'
 
 /** What nodes tell each other, in one order that every node applies alike. */
 export type BusMessage =
@@ -39,9 +39,14 @@ export type Answer =
 
 /** What the backplane brings to its node (the transport implements it). */
 export interface NodeHandler {
-  apply (position: Position, node: string, message: BusMessage): void
-  /** An entry of the backplane's own (nothing for the node) was read at `position`. */
-  passed (position: Position): void
+  /** The entry at `position` of `shard` (positions compare within a shard; CONTROL: the nodes' own stream of a split bus, no channel's). */
+  apply (shard: number, position: Position, node: string, message: BusMessage): void
+  /** This node reads `shard` from now on, after `position` (it knows nothing of it before). */
+  started (shard: number, position: Position): void
+  /** This node no longer reads `shard`. */
+  stopped (shard: number): void
+  /** An entry of the backplane's own (nothing for the node) was read at `position` of `shard`. */
+  passed (shard: number, position: Position): void
   deliver (events: readonly EncodedEvent[]): void
   /**
    * Messages may have been lost: nothing before now can be recovered. `skipped`: events were
@@ -61,6 +66,10 @@ export interface BackplaneStats {
   lagSeconds: number
   /** Times the connection to the bus came back after it was lost (a restart or failover of Redis). */
   reconnects: number
+  /** Shards of the bus this node reads now (a bus of one stream, read whole, is one). */
+  shardsRead: number
+  /** Events this node has read from other nodes' bus: those of its channels' shards. */
+  eventsRead: number
 }
 
 /** What a publish claims: a key per event (undefined: nothing to claim) for `ttlSeconds`, and a guard for all of them (a signature). */
@@ -149,16 +158,23 @@ export interface Backplane {
   publish (events: readonly EncodedEvent[], claims?: PublishClaims): Promise<boolean[]>
   send (message: BusMessage): Promise<void>
   ready (): boolean
-  /** An event's position as clients keep it, and back (undefined: not this backplane's). */
-  formatOffset (position: Position): string
-  parseOffset (offset: string): Position | undefined
+  /** The shard of the bus a channel's events go through: its positions compare with that shard's only. */
+  shardOf (channel: string): number
+  /** This node needs the channel's events from now on (a socket is in it), until as many `unwatch` calls. */
+  watch (channel: string): void
+  unwatch (channel: string): void
+  /** Resolves once a watched channel's events reach this node. */
+  reading (channel: string): Promise<void>
+  /** How far a client got (a clock: a position per shard) as it keeps it, and back (undefined: not this backplane's). */
+  formatOffset (clock: Clock): string
+  parseOffset (offset: string): Clock | undefined
   caughtUp (): Promise<void>
   /**
-   * The kept events of each channel after its position, up to `upTo`, read back from what the
-   * bus still holds (a node that was not keeping them: restarted, or new); undefined when some
-   * may be gone.
+   * The kept events of each channel after its position, up to `upTo` in the channel's shard, read
+   * back from what the bus still holds (a node that was not keeping them: restarted, or new);
+   * undefined when some may be gone.
    */
-  readBack (after: ReadonlyMap<string, Position>, upTo: Position): Promise<Array<{ position: Position, event: EncodedEvent }> | undefined>
+  readBack (after: ReadonlyMap<string, Position>, upTo: Clock): Promise<Array<{ position: Position, event: EncodedEvent }> | undefined>
   stats (): BackplaneStats
   /** Every live node's answer, this one's included; rejects (503) when one does not answer. */
   ask (question: Question): Promise<Answer[]>

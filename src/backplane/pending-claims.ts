@@ -31,6 +31,16 @@ export interface PendingPublishOptions {
   unconfirmed?: (error: unknown) => void
 }
 
+/** A publish that handed on some of its events only: `handedOn[i]` for the i-th event it was given. */
+export class PartlyHandedOn extends Error {
+  override name = 'PartlyHandedOn'
+  readonly handedOn: readonly boolean[]
+  constructor (handedOn: readonly boolean[], cause: unknown) {
+    super(`some events were not handed on: ${String(cause)}`)
+    this.handedOn = handedOn
+  }
+}
+
 type Claimed = { key: string, ttlSeconds: number }
 
 async function releaseAll (store: PendingClaimStore, claimed: readonly Claimed[]): Promise<void> {
@@ -79,7 +89,25 @@ export async function claimPendingThenPublish (
     try {
       await publish(fresh)
     } catch (error) {
-      await releaseAll(store, claimed)
+      if (!(error instanceof PartlyHandedOn)) {
+        await releaseAll(store, claimed)
+        throw error
+      }
+      // The keys of the events handed on stay claimed; the others and the guard go back, so that
+      // the batch retried whole delivers the rest and answers the others as duplicates.
+      const handedOnKeys = new Set<string>()
+      let freshIndex = 0
+      keys.forEach((key, index) => {
+        if (!won[index]) return
+        if (key !== undefined && error.handedOn[freshIndex] === true) handedOnKeys.add(key)
+        freshIndex += 1
+      })
+      await Promise.all([
+        releaseAll(store, claimed.filter(({ key }) => !handedOnKeys.has(key))),
+        ...claimed.filter(({ key }) => handedOnKeys.has(key)).map(async ({ key, ttlSeconds }) => {
+          await store.confirm(key, ttlSeconds).catch((confirming: unknown) => unconfirmed?.(confirming))
+        })
+      ])
       throw error
     }
   }

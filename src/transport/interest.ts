@@ -5,21 +5,24 @@ import { compare, type Position } from '../backplane/positions.ts'
 
 export type InterestChange = [channel: string, interested: boolean]
 
-/** `position`: where this node starts keeping a channel's events, before its announcement arrives. */
-export function createInterest (announce: (changes: InterestChange[]) => void, position: () => Position) {
+/**
+ * `positionOf`: how far this node has applied a channel's shard, from where it keeps the channel's
+ * events (its own interest, before its announcement arrives, or another node's once applied).
+ */
+export function createInterest (announce: (changes: InterestChange[]) => void, positionOf: (channel: string) => Position) {
   const references = new Map<string, { count: number, since: Position }>()
 
   /** channel → the nodes interested in it, and since when (the position of the first interest). */
   const nodes = new Map<string, { nodes: Set<string>, since: Position }>()
   const waiting = new Map<string, Array<() => void>>()
 
-  function addNode (channel: string, node: string, position: Position): void {
+  function addNode (channel: string, node: string): void {
     const entry = nodes.get(channel)
     if (entry !== undefined) {
       entry.nodes.add(node)
       return
     }
-    nodes.set(channel, { nodes: new Set([node]), since: position })
+    nodes.set(channel, { nodes: new Set([node]), since: positionOf(channel) })
     for (const resolve of waiting.get(channel) ?? []) resolve()
     waiting.delete(channel)
   }
@@ -38,7 +41,7 @@ export function createInterest (announce: (changes: InterestChange[]) => void, p
         reference.count += 1
         return
       }
-      references.set(channel, { count: 1, since: position() })
+      references.set(channel, { count: 1, since: positionOf(channel) })
       announce([[channel, true]])
     },
 
@@ -61,17 +64,17 @@ export function createInterest (announce: (changes: InterestChange[]) => void, p
       return [...references.keys()]
     },
 
-    apply (position: Position, node: string, changes: readonly InterestChange[]): void {
+    apply (node: string, changes: readonly InterestChange[]): void {
       for (const [channel, interested] of changes) {
-        if (interested) addNode(channel, node, position)
+        if (interested) addNode(channel, node)
         else removeNode(channel, node)
       }
     },
 
-    replace (position: Position, node: string, channels: readonly string[]): void {
+    replace (node: string, channels: readonly string[]): void {
       const current = new Set(channels)
       for (const [channel, entry] of [...nodes]) if (entry.nodes.has(node) && !current.has(channel)) removeNode(channel, node)
-      for (const channel of current) addNode(channel, node, position)
+      for (const channel of current) addNode(channel, node)
     },
 
     forget (node: string): void {

@@ -2,7 +2,7 @@
 // seen closed: read from the sockets themselves, and copied once per tick where the backplane
 // keeps copies for other nodes.
 import type { LiveSessionCopies, StoredSession } from '../backplane/backplane.ts'
-import type { Position } from '../backplane/positions.ts'
+import { later, type Position } from '../backplane/positions.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { internalRoom, KINDS, subscriptionOf } from './rooms.ts'
 
@@ -10,10 +10,12 @@ export interface LiveSessionsOptions {
   io: BridgeServer
   sessionId: (socket: BridgeSocket) => string | undefined
   copies: LiveSessionCopies | undefined
-  position: () => Position
+  /** How far this node has applied the channel's shard. */
+  positionOf: (channel: string) => Position
+  shardOf: (channel: string) => number
 }
 
-export function createLiveSessions ({ io, sessionId, copies, position }: LiveSessionsOptions) {
+export function createLiveSessions ({ io, sessionId, copies, positionOf, shardOf }: LiveSessionsOptions) {
   const nsp = io.of('/')
   /** sid → channel → the position applied when the socket joined it (either kind, the first). */
   const joined = new Map<string, Map<string, Position>>()
@@ -56,7 +58,7 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
         channels = new Map()
         joined.set(sid, channels)
       }
-      if (!channels.has(name)) channels.set(name, position())
+      if (!channels.has(name)) channels.set(name, positionOf(name))
       sessionChanged(sid)
     },
 
@@ -72,6 +74,13 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
     },
 
     joinedAt: (sid: string): ReadonlyMap<string, Position> | undefined => joined.get(sid),
+
+    /** The node reads the shard from `position` on: a socket that joined one of its channels before joined there. */
+    startedAt (shard: number, position: Position): void {
+      for (const channels of joined.values()) {
+        for (const [channel, at] of channels) if (shardOf(channel) === shard) channels.set(channel, later(at, position))
+      }
+    },
 
     /** A restored socket starts where its session did, not where this node is now. */
     rejoining (sid: string, from: ReadonlyMap<string, Position>): void {
@@ -89,3 +98,5 @@ export function createLiveSessions ({ io, sessionId, copies, position }: LiveSes
     }
   }
 }
+
+export type LiveSessions = ReturnType<typeof createLiveSessions>

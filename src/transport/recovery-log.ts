@@ -79,6 +79,16 @@ export function createRecoveryLog ({ maxBytes, keepMs, now = Date.now }: Recover
       if (droppedThrough === undefined || compare(position, droppedThrough) > 0) droppedThrough = position
     },
 
+    /** When its oldest event was appended (undefined: empty). */
+    oldestAt (): number | undefined {
+      return (entries[head] as LoggedEvent | undefined)?.at
+    },
+
+    /** Drops its oldest event, for a budget shared with other logs. */
+    dropOldest (): void {
+      if (head < entries.length) dropHead()
+    },
+
     stats (): { events: number, bytes: number } {
       trim()
       return { events: entries.length - head, bytes }

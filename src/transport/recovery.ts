@@ -3,7 +3,7 @@
 // events are captured before the kept ones are read, and the socket gets both in one step once
 // the middlewares accept it again, so nothing slips in between (docs/recovery.md).
 import type { SessionStore, StoredSession } from '../backplane/backplane.ts'
-import { compare, later, START, type Position } from '../backplane/positions.ts'
+import { compare, later, positionIn, reached, START, type Clock, type Position } from '../backplane/positions.ts'
 import type { EncodedEvent } from '../channels/delivery.ts'
 import type { BridgeServer, BridgeSocket } from '../schemas/socket.ts'
 import { channelsOf, subscriptionOf } from './rooms.ts'
@@ -14,8 +14,8 @@ export interface PositionedEvent {
 }
 
 export interface History {
-  /** Each channel's kept events after its position, up to `upTo`; undefined when one was not kept. */
-  read (after: ReadonlyMap<string, Position>, upTo: Position): PositionedEvent[] | undefined
+  /** Each channel's kept events after its position, up to `upTo` in its shard; undefined when one was not kept. */
+  read (after: ReadonlyMap<string, Position>, upTo: Clock): PositionedEvent[] | undefined
 }
 
 export interface RecoveryOptions {
@@ -23,8 +23,10 @@ export interface RecoveryOptions {
   replay: (socket: BridgeSocket, events: Iterable<{ event: EncodedEvent, offset: string }>) => void
   sessions: SessionStore
   history: History
-  formatOffset: (position: Position) => string
-  parseOffset: (offset: string) => Position | undefined
+  /** The shard of the bus a channel's events go through (positions compare within one). */
+  shardOf: (channel: string) => number
+  formatOffset: (clock: Clock) => string
+  parseOffset: (offset: string) => Clock | undefined
   /** How long a connection may have been dead before its disconnect was noticed. */
   deadConnectionMs: number
   catchUpMs?: number
@@ -36,9 +38,11 @@ export interface RecoveryOptions {
   /** A still-live socket's session (or a dead node's, `diedAt`): the client is back before it was seen closed. */
   live: (pid: string) => Promise<{ session: StoredSession, diedAt?: number } | undefined>
   /** What `history` lacks, read back from the backplane (a node restarted since the client left). */
-  readBack: (after: ReadonlyMap<string, Position>, upTo: Position) => Promise<PositionedEvent[] | undefined>
+  readBack: (after: ReadonlyMap<string, Position>, upTo: Clock) => Promise<PositionedEvent[] | undefined>
   /** Resolves once this node has read everything the bus held when called (a gap it finds on the way is `lost()` first). */
   busCaughtUp: () => Promise<void>
+  /** Resolves once this node reads the channels' events, and keeps reading them a while (a restore is under way). */
+  watch?: (channels: readonly string[]) => Promise<void>
   /** A client came back and was told `recovered === false` because events it missed are gone. */
   onUnrecoverable?: () => void
   now?: () => number
@@ -46,7 +50,8 @@ export interface RecoveryOptions {
 
 interface Capture {
   channels: ReadonlySet<string>
-  events: PositionedEvent[]
+  /** With the offset each was delivered with (the clock once it was applied). */
+  events: Array<{ event: EncodedEvent, offset: string }>
   overflowed: boolean
 }
 
@@ -61,14 +66,14 @@ interface PendingRestore {
 /** Engine.IO notices a dead connection within its ping interval and timeout, plus a margin. */
 export const DEAD_CONNECTION_MS = 60_000
 
-const PENDING_RESTORE_MS = 10_000
+export const PENDING_RESTORE_MS = 10_000
 const MAX_CAPTURED = 10_000
 
 export function createRecovery (options: RecoveryOptions) {
-  const { io, replay, sessions, history, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, readBack, busCaughtUp, onUnrecoverable, now = Date.now } = options
-  let applied: Position = START
-  /** [time, position applied by then], at most one a second, for a session's `from`. */
-  const samples: Array<[number, Position]> = []
+  const { io, replay, sessions, history, shardOf, formatOffset, parseOffset, deadConnectionMs, catchUpMs = 2000, onPersist, joinedAt, rejoining, live, readBack, busCaughtUp, watch = async () => {}, onUnrecoverable, now = Date.now } = options
+  const applied = new Map<number, Position>()
+  /** [time, clock applied by then], at most one a second, for a session's `from`. */
+  const samples: Array<[number, Clock]> = []
   const maxSamples = Math.ceil(deadConnectionMs / 1000) + 10
   const captures = new Set<Capture>()
   const pending = new Map<string, PendingRestore>()
@@ -77,19 +82,19 @@ export function createRecovery (options: RecoveryOptions) {
   const waitingForPosition = new Set<() => void>()
   const takenOver = new WeakSet<object>()
 
-  function appliedBefore (time: number): Position {
+  function appliedBefore (time: number): Clock {
     for (let i = samples.length - 1; i >= 0; i--) {
-      const [at, position] = samples[i] as [number, Position]
-      if (at <= time) return position
+      const [at, clock] = samples[i] as [number, Clock]
+      if (at <= time) return clock
     }
-    return START
+    return new Map()
   }
 
-  function caughtUp (position: Position): Promise<boolean> {
-    if (compare(applied, position) >= 0) return Promise.resolve(true)
+  function caughtUp (clock: Clock): Promise<boolean> {
+    if (reached(applied, clock)) return Promise.resolve(true)
     return new Promise((resolve) => {
       const check = () => {
-        if (compare(applied, position) < 0) return
+        if (!reached(applied, clock)) return
         clearTimeout(timer)
         waitingForPosition.delete(check)
         resolve(true)
@@ -107,7 +112,19 @@ export function createRecovery (options: RecoveryOptions) {
     if (found === undefined) return undefined
     if (found.diedAt === undefined) return found.session
     const alive = appliedBefore(found.diedAt - deadConnectionMs)
-    return { ...found.session, from: found.session.from.map(([channel, position]) => [channel, later(alive, position)]) }
+    return { ...found.session, from: found.session.from.map(([channel, position]) => [channel, later(positionIn(alive, shardOf(channel)), position)]) }
+  }
+
+  /**
+   * Each missed event with the clock its client has once it got it: the shards replayed so far,
+   * each at its last replayed event (a shard not replayed yet is left to the session's `from`).
+   */
+  function missedWithOffsets (missed: readonly PositionedEvent[]): Array<{ event: EncodedEvent, offset: string }> {
+    const replayed = new Map<number, Position>()
+    return missed.map(({ position, event }) => {
+      replayed.set(shardOf(event.channel), position)
+      return { event, offset: formatOffset(replayed) }
+    })
   }
 
   function dropPending (sid: string): void {
@@ -123,29 +140,40 @@ export function createRecovery (options: RecoveryOptions) {
       return formatOffset(applied)
     },
 
-    get position (): Position {
+    /** How far this node has applied each shard. */
+    get clock (): Clock {
       return applied
     },
 
-    advance (position: Position): void {
-      if (compare(position, applied) <= 0) return
-      applied = position
+    /** How far this node has applied the channel's shard. */
+    positionOf (channel: string): Position {
+      return positionIn(applied, shardOf(channel))
+    },
+
+    /** The shard is not read here any more: its position is unknown until it is again. */
+    forget (shard: number): void {
+      applied.delete(shard)
+    },
+
+    advance (shard: number, position: Position): void {
+      if (compare(position, positionIn(applied, shard)) <= 0) return
+      applied.set(shard, position)
       const time = now()
       const last = samples.at(-1)
       if (last === undefined || time - last[0] >= 1000) {
-        samples.push([time, position])
+        samples.push([time, new Map(applied)])
         if (samples.length > maxSamples) samples.shift()
       }
       for (const check of waitingForPosition) check()
     },
 
-    applied (position: Position, event: EncodedEvent): void {
-      this.advance(position)
+    applied (shard: number, position: Position, event: EncodedEvent): void {
+      this.advance(shard, position)
       if (!event.ephemeral) {
         for (const capture of captures) {
           if (!capture.channels.has(event.channel)) continue
           if (capture.events.length >= MAX_CAPTURED) capture.overflowed = true
-          else capture.events.push({ position, event })
+          else capture.events.push({ event, offset: formatOffset(applied) })
         }
       }
     },
@@ -169,14 +197,14 @@ export function createRecovery (options: RecoveryOptions) {
       const rooms = session.rooms.filter((room) => subscriptionOf(room) !== undefined)
       const channels = channelsOf(rooms)
       onPersist?.(channels)
-      const alive = socket === undefined || !cutLoose.has(socket.conn) ? appliedBefore(now() - deadConnectionMs) : START
+      const alive = socket === undefined || !cutLoose.has(socket.conn) ? appliedBefore(now() - deadConnectionMs) : new Map()
       const joined = joinedAt(session.sid)
       sessions.save({
         sid: session.sid,
         pid: session.pid,
         rooms,
         data: session.data,
-        from: [...channels].map((channel) => [channel, later(alive, joined?.get(channel) ?? START)])
+        from: [...channels].map((channel) => [channel, later(positionIn(alive, shardOf(channel)), joined?.get(channel) ?? START)])
       })
     },
 
@@ -194,7 +222,16 @@ export function createRecovery (options: RecoveryOptions) {
         onPersist?.(channelsOf(session.rooms))
         old.disconnect(true)
       }
-      if (!await caughtUp(offset)) return null
+      // This node reads the session's channels (their shards) before it can tell what they missed.
+      const channels = session.from.map(([channel]) => channel)
+      try {
+        await watch(channels)
+      } catch {
+        return null
+      }
+      // Caught up with the client in its channels' shards: the offset's other shards are not read here.
+      const shardsOfChannels = new Set(channels.map(shardOf))
+      if (!await caughtUp(new Map([...offset].filter(([shard]) => shardsOfChannels.has(shard))))) return null
       // A node that was stopped or slow may not have read the bus yet: only once it has can it
       // know whether what the client missed was trimmed away unread.
       try {
@@ -203,10 +240,10 @@ export function createRecovery (options: RecoveryOptions) {
         return null
       }
       // Subscribe, then read: what is applied from now on is captured, what was is read.
-      const after = new Map(session.from.map(([channel, position]) => [channel, later(offset, position)]))
+      const after = new Map(session.from.map(([channel, position]) => [channel, later(positionIn(offset, shardOf(channel)), position)]))
       const capture: Capture = { channels: new Set(after.keys()), events: [], overflowed: false }
       captures.add(capture)
-      const upTo = applied
+      const upTo: Clock = new Map(applied)
       let missed = history.read(after, upTo)
       // Not kept here (a node restarted or new since): the bus may still hold them.
       if (missed === undefined) missed = await readBack(after, upTo).catch(() => undefined)
@@ -234,8 +271,7 @@ export function createRecovery (options: RecoveryOptions) {
       // Should it drop again before reading what follows, its next session starts where this one did.
       rejoining(socket.id, restore.after)
       for (const room of restore.session.rooms) socket.join(room)
-      const events = restore.missed.concat(restore.capture.events)
-      replay(socket, events.map(({ position, event }) => ({ event, offset: formatOffset(position) })))
+      replay(socket, [...missedWithOffsets(restore.missed), ...restore.capture.events])
       return true
     },
 

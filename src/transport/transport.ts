@@ -20,7 +20,7 @@ import { createPresenceGrace, PRESENCE_GRACE_MS } from './presence-grace.ts'
 import { createOccupancy } from './occupancy.ts'
 import { createWebhookCollector, type ClientEventNote } from '../webhooks/events.ts'
 import { createPusherAudience, type PusherConnection } from './pusher-audience.ts'
-import { createRecovery, DEAD_CONNECTION_MS } from './recovery.ts'
+import { createRecovery, DEAD_CONNECTION_MS, PENDING_RESTORE_MS } from './recovery.ts'
 import { internalRoom, subscriptionOf } from './rooms.ts'
 import { createSocketIoAudiences, type WriterInternals } from './socket-io-audiences.ts'
 
@@ -81,8 +81,16 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     }
   })
   const fanOut = createFanOut([...socketIo.audiences, pusher.audience])
-  const interest = createInterest((changes) => announce({ type: 'interest', changes }), () => recovery.position)
-  const history = createHistory({ interest, maxBytes: config.recoveryMaxBytes, keepMs: recoveryWindowMs + KEEP_EVENTS_BEYOND_WINDOW_MS })
+  const shardOf = (channel: string) => backplane.shardOf(channel)
+  // The channels this node keeps events for are those whose events it reads.
+  const interest = createInterest((changes) => {
+    for (const [channel, interested] of changes) {
+      if (interested) backplane.watch(channel)
+      else backplane.unwatch(channel)
+    }
+    announce({ type: 'interest', changes })
+  }, (channel) => recovery.positionOf(channel))
+  const history = createHistory({ interest, shardOf, maxBytes: config.recoveryMaxBytes, keepMs: recoveryWindowMs + KEEP_EVENTS_BEYOND_WINDOW_MS })
   const webhooks = createWebhookCollector(new Set(config.webhookUrl === undefined ? [] : config.webhookEvents), backplane.webhooks.append)
   // Occupancy is counted only for webhooks: without them no node announces it.
   const occupancy = createOccupancy((changes) => announce({ type: 'occupancy', changes }), webhooks)
@@ -95,12 +103,13 @@ export async function createTransport ({ io, backplane, internals, config, log, 
   )
   const grace = createPresenceGrace(presence)
   const counts = createCounts(io, pusher)
-  const live = createLiveSessions({ io, sessionId: internals.sessionId, copies: backplane.sessions.live, position: () => recovery.position })
+  const live = createLiveSessions({ io, sessionId: internals.sessionId, copies: backplane.sessions.live, positionOf: (channel) => recovery.positionOf(channel), shardOf })
   const recovery = createRecovery({
     io,
     replay: socketIo.replay,
     sessions: backplane.sessions,
     history,
+    shardOf,
     formatOffset: backplane.formatOffset,
     parseOffset: backplane.parseOffset,
     deadConnectionMs: DEAD_CONNECTION_MS,
@@ -114,6 +123,11 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     rejoining: live.rejoining,
     live: live.find,
     busCaughtUp: () => backplane.caughtUp(),
+    async watch (channels) {
+      // Read while the restore is under way; once restored, its sockets keep them read.
+      interest.hold(channels, PENDING_RESTORE_MS + KEPT_WITHIN_MS)
+      await Promise.all(channels.map((channel) => backplane.reading(channel)))
+    },
     readBack: (after, upTo) => backplane.readBack(after, upTo),
     ...(onUnrecoverable !== undefined && { onUnrecoverable })
   })
@@ -158,7 +172,18 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     if (dropped > 0) log.warn({ sockets: dropped }, 'connections closed: they may have missed events while this node fell behind; they reconnect told recovered === false')
   }
 
-  await backplane.start(createNodeHandler({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, formatOffset: backplane.formatOffset, dropSubscribed }))
+  await backplane.start(createNodeHandler({ recovery, history, interest, presence, occupancy, webhooks, fanOut, counts, live, formatOffset: backplane.formatOffset, dropSubscribed }))
+
+  /** Resolves once the channel's events reach this node; after KEPT_WITHIN_MS regardless (Redis is away: a reconnect then starts over). */
+  async function reading (channel: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, KEPT_WITHIN_MS) })
+    try {
+      await Promise.race([backplane.reading(channel), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
 
   /** Whispers go to the webhook as client_event through the bus, so that one node sends each. */
   function reportClientEvents (events: readonly EncodedEvent[]): void {
@@ -186,7 +211,7 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     async emitRecoverable<E extends keyof ServerToClientEvents> (socket: BridgeSocket, event: E, ...args: Parameters<ServerToClientEvents[E]>): Promise<void> {
       const channels = [...socket.rooms].flatMap((room) => subscriptionOf(room)?.channel ?? [])
       try {
-        await Promise.all(channels.map((channel) => interest.whenKept(channel, KEPT_WITHIN_MS)))
+        await Promise.all(channels.flatMap((channel) => [interest.whenKept(channel, KEPT_WITHIN_MS), reading(channel)]))
       } catch (error) {
         // Redis is away: the event goes anyway; a reconnect then starts over.
         log.debug({ socketId: socket.id, reason: String(error) }, 'channels not kept yet')
@@ -198,6 +223,9 @@ export async function createTransport ({ io, backplane, internals, config, log, 
     join (socket: BridgeSocket, kind: SubscriptionKind, name: string): void {
       socket.join(internalRoom(kind, channelOf(kind, name)))
     },
+
+    /** Resolves once the events of what the socket joined as `name` reach this node (or Redis is away a while): then a subscription is answered. */
+    reading: (kind: SubscriptionKind, name: string) => reading(channelOf(kind, name)),
 
     leave (socket: BridgeSocket, kind: SubscriptionKind, name: string): void {
       socket.leave(internalRoom(kind, channelOf(kind, name)))
@@ -260,17 +288,26 @@ export async function createTransport ({ io, backplane, internals, config, log, 
         for (const channel of pusher.remove(conn)) {
           presence.leave(conn.id, channel)
           vacate(channel)
+          backplane.unwatch(channel)
         }
       },
-      join (conn: PusherConnection, channel: string): void {
-        if (!pusher.isSubscribed(conn, channel)) occupy(channel)
+      /** Resolves once the channel's events reach this node: then the subscription is answered. */
+      join (conn: PusherConnection, channel: string): Promise<void> {
+        if (!pusher.isSubscribed(conn, channel)) {
+          occupy(channel)
+          backplane.watch(channel)
+        }
         pusher.join(conn, channel)
+        return reading(channel)
       },
       leave (conn: PusherConnection, channel: string): void {
         const subscribed = pusher.isSubscribed(conn, channel)
         pusher.leave(conn, channel)
         presence.leave(conn.id, channel)
-        if (subscribed) vacate(channel)
+        if (subscribed) {
+          vacate(channel)
+          backplane.unwatch(channel)
+        }
       },
       isSubscribed: pusher.isSubscribed,
       subscriptionCount: pusher.subscriptionCount,
@@ -279,10 +316,14 @@ export async function createTransport ({ io, backplane, internals, config, log, 
       get size () { return pusher.size },
       /** As `presence.join`: every member once this node has caught up, the connection's own user included. */
       async joinPresence (conn: PusherConnection, channel: string, member: Member): Promise<Member[]> {
-        if (!pusher.isSubscribed(conn, channel)) occupy(channel)
+        if (!pusher.isSubscribed(conn, channel)) {
+          occupy(channel)
+          backplane.watch(channel)
+        }
         pusher.join(conn, channel)
         presence.join(conn.id, channel, member)
         try {
+          await reading(channel)
           await backplane.caughtUp()
         } catch (error) {
           log.debug({ channel, reason: String(error) }, 'presence members answered without catching up')

@@ -6,7 +6,7 @@ import { pino } from 'pino'
 import type { Test } from 'tap'
 import type { Answer, Backplane, BusMessage, NodeHandler, NodeState, Question, StoredSession } from '../../src/backplane/backplane.ts'
 import { createBackplane } from '../../src/backplane/create.ts'
-import type { Position } from '../../src/backplane/positions.ts'
+import type { Clock, Position } from '../../src/backplane/positions.ts'
 import type { EncodedEvent } from '../../src/channels/delivery.ts'
 import { loadConfig, type Env } from '../../src/config/index.ts'
 import { testEnv } from './bridge.ts'
@@ -39,15 +39,17 @@ export function deploymentOf (t: Test, env: Env): Deployment {
 
 /** A node that records what its backplane brings it. */
 export function recordingNode (state: NodeState = { interest: [], presence: [] }, answer: (question: Question) => Answer = () => ({ type: 'count', subscribers: 1, users: [] })) {
-  const applied: Array<{ position: Position, node: string, message: BusMessage }> = []
+  const applied: Array<{ shard: number, position: Position, node: string, message: BusMessage }> = []
   const delivered: EncodedEvent[][] = []
   const waiters = new Set<() => void>()
   const handler: NodeHandler = {
-    apply (position, node, message) {
-      applied.push({ position, node, message })
+    apply (shard, position, node, message) {
+      applied.push({ shard, position, node, message })
       for (const check of waiters) check()
     },
     passed () {},
+    started () {},
+    stopped () {},
     deliver (events) {
       delivered.push([...events])
       for (const check of waiters) check()
@@ -89,20 +91,34 @@ function compare (a: Position, b: Position): number {
   return a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
 }
 
+/** A node gets the events of the channels it watches (a split bus's shards are read on demand). */
+async function watching (backplane: Backplane, ...channels: string[]): Promise<void> {
+  for (const channel of channels) backplane.watch(channel)
+  await Promise.all(channels.map((channel) => backplane.reading(channel)))
+}
+
 export function conformance (t: Test, driver: Driver): void {
-  t.test(`${driver.name}: what a node sends is applied in order, at growing positions, naming the node`, async (t) => {
+  t.test(`${driver.name}: what a node sends is applied in order (within each shard), at growing positions, naming the node`, async (t) => {
     const node = recordingNode()
     const backplane = await driver.deployment(t).node(node.handler)
+    await watching(backplane, 'private-chat_1')
     await backplane.send({ type: 'interest', changes: [['private-chat_1', true]] })
     await backplane.publish([event('private-chat_1', 'new_message', { n: 1 }), event('private-chat_1', 'new_message', { n: 2 })])
     await backplane.send({ type: 'presence', changes: [['presence-room', '7', { user_id: 7 }]] })
     await node.until(() => node.ofType('presence').length === 1, 'the presence change')
 
     const own = node.applied.filter(({ node: from, message }) => from === backplane.nodeId && message.type !== 'snapshot')
-    t.same(own.map(({ message }) => message.type), ['interest', 'events', 'presence'], 'in the order sent')
+    t.same(own.map(({ message }) => message.type).sort(), ['events', 'interest', 'presence'], 'each applied once')
+    const sent: Array<BusMessage['type']> = ['interest', 'events', 'presence']
+    const shardOf = new Map(own.map(({ shard, message }) => [message.type, shard]))
+    t.equal(shardOf.get('events'), backplane.shardOf('private-chat_1'), 'the events in their channel\'s shard')
+    for (const shard of new Set(shardOf.values())) {
+      const inShard = own.filter((entry) => entry.shard === shard)
+      t.same(inShard.map(({ message }) => message.type), sent.filter((type) => shardOf.get(type) === shard), `in the order sent within shard ${shard}`)
+      const positions = inShard.map(({ position }) => position)
+      t.ok(positions.every((position, i) => i === 0 || compare(position, positions[i - 1] as Position) > 0), `each position after the one before within shard ${shard}`)
+    }
     t.same(node.ofType('events')[0]?.message.events.map(({ payloadJson }) => JSON.parse(payloadJson)), [{ n: 1 }, { n: 2 }], 'events in order, as sent')
-    const positions = own.map(({ position }) => position)
-    t.ok(positions.every((position, i) => i === 0 || compare(position, positions[i - 1] as Position) > 0), 'each position after the one before')
   })
 
   t.test(`${driver.name}: ephemeral events are delivered to the node, never applied or kept`, async (t) => {
@@ -118,10 +134,12 @@ export function conformance (t: Test, driver: Driver): void {
   t.test(`${driver.name}: an offset parses back to its position; other text does not parse`, async (t) => {
     const node = recordingNode()
     const backplane = await driver.deployment(t).node(node.handler)
+    await watching(backplane, 'private-chat_1')
     await backplane.publish([event('private-chat_1', 'new_message', {})])
     await node.until(() => node.ofType('events').length === 1, 'the event')
-    const position = node.ofType('events')[0]?.position as Position
-    const at: Position = [position[0], position[1], 3]
+    const { shard, position } = node.ofType('events')[0] as { shard: number, position: Position }
+    t.equal(shard, backplane.shardOf('private-chat_1'), 'applied in the channel\'s shard')
+    const at: Clock = new Map([[shard, [position[0], position[1], 3]]])
     t.same(backplane.parseOffset(backplane.formatOffset(at)), at)
     for (const garbage of ['', 'x', '1.2', '-1-2.3', '9'.repeat(40)]) t.equal(backplane.parseOffset(garbage), undefined, `"${garbage.slice(0, 12)}" does not parse`)
   })
@@ -139,6 +157,7 @@ export function conformance (t: Test, driver: Driver): void {
   t.test(`${driver.name}: a publish with claims hands on only the events whose key it takes, and none while its guard is taken`, async (t) => {
     const node = recordingNode()
     const backplane = await driver.deployment(t).node(node.handler)
+    await watching(backplane, 'private-chat_1')
     const [a, b, guard] = [randomUUID(), randomUUID(), randomUUID()]
     const numbered = (...ns: number[]) => ns.map((n) => event('private-chat_1', 'new_message', n))
     t.same(await backplane.publish(numbered(1, 2, 3, 4), { keys: [a, undefined, b, a], ttlSeconds: 60 }), [true, true, true, false], 'a key repeated within a publish is taken once')
@@ -173,11 +192,12 @@ export function conformance (t: Test, driver: Driver): void {
 
   if (!driver.spansNodes) return
 
-  t.test(`${driver.name}: every node applies every node's messages in one order`, async (t) => {
+  t.test(`${driver.name}: every node applies every node's events of a channel in one order`, async (t) => {
     const deployment = driver.deployment(t)
     const [first, second] = [recordingNode(), recordingNode()]
     const a = await deployment.node(first.handler)
     const b = await deployment.node(second.handler)
+    await Promise.all([watching(a, 'c'), watching(b, 'c')])
     await Promise.all([
       a.publish([event('c', 'e', 'a1')]), b.publish([event('c', 'e', 'b1')]), a.publish([event('c', 'e', 'a2')])
     ])

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto'
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import type { Backplane, BusMessage, NodeHandler, PublishClaims, Question } from '../backplane.ts'
 import { claimThenPublish } from '../claim-then-publish.ts'
-import type { Position } from '../positions.ts'
+import { positionIn, type Clock } from '../positions.ts'
 import { MemoryClaimStore } from './memory-claims.ts'
 import { createMemorySessionStore } from './memory-sessions.ts'
 import { createMemoryWebhookLog } from './memory-webhook-log.ts'
@@ -27,7 +27,7 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
 
   async function send (message: BusMessage): Promise<void> {
     entries += 1
-    handler?.apply([0, entries, 0], 'local', message)
+    handler?.apply(0, [0, entries, 0], 'local', message)
   }
 
   async function publish (events: readonly EncodedEvent[]): Promise<void> {
@@ -54,14 +54,23 @@ export function createLocalBackplane ({ maxClaims, recoveryWindowMs }: LocalBack
     },
     send,
     ready: () => true,
-    formatOffset: ([, entry, index]: Position) => `${run}.${entry}.${index}`,
-    parseOffset (offset: string): Position | undefined {
+    // Alone, the bus is one shard.
+    shardOf: () => 0,
+    // Every event reaches this one node.
+    watch () {},
+    unwatch () {},
+    reading: async () => {},
+    formatOffset (clock: Clock): string {
+      const [, entry, index] = positionIn(clock, 0)
+      return `${run}.${entry}.${index}`
+    },
+    parseOffset (offset: string): Clock | undefined {
       const match = /^(\d{1,15})\.(\d{1,15})\.(\d{1,4})$/.exec(offset)
       if (match === null || Number(match[1]) !== run) return undefined
-      return [0, Number(match[2]), Number(match[3])]
+      return new Map([[0, [0, Number(match[2]), Number(match[3])]]])
     },
     async caughtUp () {},
-    stats: () => ({ lagSeconds: 0, reconnects: 0 }),
+    stats: () => ({ lagSeconds: 0, reconnects: 0, shardsRead: 1, eventsRead: 0 }),
     // Nothing outlives this process: what it did not keep is gone.
     readBack: async () => undefined,
     async ask (question: Question) {

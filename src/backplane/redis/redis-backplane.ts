@@ -10,7 +10,7 @@ import type { Backplane, BusMessage, NodeHandler, PublishClaims, Question } from
 import { claimThenPublish } from '../claim-then-publish.ts'
 import { connectDeployment, describeDeployment, RedisUnreachableError, STARTUP_WAIT_MS, type RedisClient, type RedisDeployment } from './connection.ts'
 import { DeadlineError, within } from './deadline.ts'
-import { claimPendingThenPublish } from '../pending-claims.ts'
+import { claimPendingThenPublish, PartlyHandedOn } from '../pending-claims.ts'
 import { claimsAcrossSlots, pendingClaimsInRedis } from './cluster-claims.ts'
 import { checkClaimEviction } from './eviction-policy.ts'
 import { createNodes } from './nodes.ts'
@@ -18,7 +18,10 @@ import { createPubSub } from './pub-sub.ts'
 import { RedisClaimStore, unavailableWithoutRedis } from './redis-claims.ts'
 import { createRedisSessionStore } from './redis-sessions.ts'
 import { createStreamBus } from './stream-bus.ts'
-import { formatOffset, parseOffset } from './stream-codec.ts'
+import { CONTROL, positionIn, type Clock } from '../positions.ts'
+import { CLUSTER_SHARDS } from './bus-shards.ts'
+import { createShardedBus } from './sharded-bus.ts'
+import { formatClock, formatPosition, parseClock, parsePosition } from './stream-codec.ts'
 import { createRedisWebhookLog } from './webhook-log.ts'
 
 export interface RedisBackplaneOptions {
@@ -28,6 +31,9 @@ export interface RedisBackplaneOptions {
   recoveryWindowMs: number
   log: Log
 }
+
+/** On one Redis and Sentinel the bus is one stream: one shard for every channel. */
+const BUS = 0
 
 /** A starting node hears every live node's heartbeat within this. */
 const HEARD_FROM_ALL_WITHIN_MS = 1200
@@ -69,6 +75,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
   // One line when the connection goes and one when it is back, not one per retry.
   let lost = false
   let reconnects = 0
+  let eventsRead = 0
   function goneAway (reason: string): void {
     if (lost) return
     lost = true
@@ -86,8 +93,9 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     reconnects += 1
     log.info({ redis: where }, 'Redis reachable again')
     stream.distrustEarlier()
+    sharded?.distrustEarlier()
     startOver()
-    stream.resync().then(() => stream.append({ type: 'hello', lost: true })).catch((error: unknown) => {
+    Promise.all([stream.resync(), sharded?.resync()]).then(() => Promise.all([stream.append({ type: 'hello', lost: true }), sharded?.checkpoint()])).catch((error: unknown) => {
       log.debug({ reason: String(error) }, 'cluster bus: resync failed')
     })
   }
@@ -122,6 +130,28 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       handler?.nodeForgotten(node)
     }
   })
+  // On a Redis Cluster each channel's events go to its shard's stream, read by the nodes that need them.
+  const sharded = deployment.kind !== 'cluster'
+    ? undefined
+    : createShardedBus({
+      client,
+      prefix,
+      shards: CLUSTER_SHARDS,
+      nodeId,
+      log,
+      maxEntries,
+      keepMs: recoveryWindowMs,
+      onEntry (shard, position, node, message) {
+        if (message?.type !== 'events') return
+        eventsRead += message.events.length
+        handler?.apply(shard, position, node, message)
+      },
+      onFellBehind: () => { startOver(true) },
+      onStarted: (shard, position) => handler?.started(shard, position),
+      onStopped: (shard) => handler?.stopped(shard)
+    })
+  /** Where the nodes' own messages are: the one stream, or the split bus's own. */
+  const ownShard = sharded === undefined ? BUS : CONTROL
   const stream = await createStreamBus({
     client,
     reader,
@@ -137,18 +167,21 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       switch (message.type) {
         case 'hello':
           if (node !== nodeId) announceState()
-          return handler?.passed(position)
+          return handler?.passed(ownShard, position)
         case 'dead':
           // Taken for dead while alive (a long pause): tell the others what this node has.
           if (message.node === nodeId) announceState()
           else nodes.died(message.node)
           nodes.unseen(message.node)
-          return handler?.passed(position)
+          return handler?.passed(ownShard, position)
         case 'snapshot':
           nodes.snapshotFrom(node)
           break
+        case 'events':
+          eventsRead += message.events.length
+          break
       }
-      handler?.apply(position, node, message)
+      handler?.apply(ownShard, position, node, message)
     },
     onFellBehind: () => { startOver(true) },
     onHeartbeat () {
@@ -187,15 +220,24 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     // Ephemeral events (whispers) never enter the stream: nothing keeps them past delivery.
     const ephemeral = events.filter((event) => event.ephemeral === true)
     const kept = ephemeral.length === 0 ? events : events.filter((event) => event.ephemeral !== true)
-    try {
-      await Promise.all([
-        kept.length > 0 && stream.append({ type: 'events', events: kept }),
-        ephemeral.length > 0 && pubSub.sendEphemeral(ephemeral)
-      ])
-    } catch (error) {
-      log.warn({ reason: String(error) }, 'delivery failed: Redis did not store the events')
-      throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
-    }
+    const [keptSent, ephemeralSent] = await Promise.allSettled([
+      kept.length > 0 && (sharded === undefined ? stream.append({ type: 'events', events: kept }) : sharded.append(kept)),
+      ephemeral.length > 0 && pubSub.sendEphemeral(ephemeral)
+    ])
+    if (keptSent.status === 'fulfilled' && ephemeralSent.status === 'fulfilled') return
+    const failed = keptSent.status === 'rejected' ? keptSent.reason : (ephemeralSent as PromiseRejectedResult).reason
+    log.warn({ reason: String(failed) }, 'delivery failed: Redis did not store the events')
+    // On a split bus some shards may have stored theirs: the caller learns which.
+    const keptHandedOn = keptSent.status === 'fulfilled' ? kept.map(() => true) : keptSent.reason instanceof PartlyHandedOn ? keptSent.reason.handedOn : undefined
+    if (keptHandedOn === undefined || !keptHandedOn.includes(true)) throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
+    let keptIndex = 0
+    throw new PartlyHandedOn(events.map((event) => event.ephemeral === true ? ephemeralSent.status === 'fulfilled' : keptHandedOn[keptIndex++] === true), failed)
+  }
+
+  /** Only some events of a batch were stored (a primary of a Redis Cluster is away): the batch is answered 503 whole. */
+  function partly (error: unknown): unknown {
+    if (!(error instanceof PartlyHandedOn)) return error
+    return new RedisUnavailable('Redis stored only some of the events (cluster mode); retry the whole batch with the same uuids: those delivered are answered as duplicates')
   }
 
   /** So that the first presence members it gives are complete, a starting node waits for every node's snapshot. */
@@ -229,14 +271,14 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     async publish (events: readonly EncodedEvent[], request?: PublishClaims) {
       if (!ready()) throw unavailable('nothing was published')
       if (request === undefined || (request.guard === undefined && request.keys.every((key) => key === undefined))) {
-        await handOn(events)
+        await handOn(events).catch((error: unknown) => { throw partly(error) })
         return events.map(() => true)
       }
       // On a Redis Cluster the claims lie in other slots than the stream, which no script can
       // touch together: they are pending until the events are handed on.
-      if (deployment.kind === 'cluster') return await claimPendingThenPublish(pendingClaims, events, request, handOn, { unconfirmed })
+      if (deployment.kind === 'cluster') return await claimPendingThenPublish(pendingClaims, events, request, handOn, { unconfirmed }).catch((error: unknown) => { throw partly(error) })
       // Whispers go over pub/sub, which no script can join.
-      if (events.some((event) => event.ephemeral === true)) return await claimThenPublish(claims, events, request, handOn)
+      if (events.some((event) => event.ephemeral === true)) return await claimThenPublish(claims, events, request, handOn).catch((error: unknown) => { throw partly(error) })
       try {
         // One script claims and appends: a node that dies meanwhile leaves both or neither.
         return await stream.appendClaimed(events, {
@@ -253,11 +295,21 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     },
     send: (message) => stream.append(message),
     ready,
-    formatOffset,
-    parseOffset,
-    caughtUp: () => stream.caughtUp(),
-    stats: () => ({ lagSeconds: stream.lagSeconds(), reconnects }),
-    readBack: (after, upTo) => stream.readBack(after, upTo),
+    shardOf: sharded?.shardOf ?? (() => BUS),
+    watch: (channel) => sharded?.watch(channel),
+    unwatch: (channel) => sharded?.unwatch(channel),
+    reading: async (channel) => await sharded?.reading(channel),
+    formatOffset: (clock: Clock) => sharded === undefined ? formatPosition(positionIn(clock, BUS)) : formatClock(clock),
+    parseOffset (offset: string): Clock | undefined {
+      if (sharded !== undefined) return parseClock(offset, CLUSTER_SHARDS)
+      const position = parsePosition(offset)
+      return position === undefined ? undefined : new Map([[BUS, position]])
+    },
+    async caughtUp () {
+      await Promise.all([stream.caughtUp(), sharded?.caughtUp()])
+    },
+    stats: () => ({ lagSeconds: Math.max(stream.lagSeconds(), sharded?.lagSeconds() ?? 0), reconnects, shardsRead: sharded?.shardsRead() ?? 1, eventsRead }),
+    readBack: async (after, upTo) => sharded === undefined ? await stream.readBack(after, positionIn(upTo, BUS)) : await sharded.readBack(after, upTo),
     async ask (question: Question) {
       if (!ready()) throw unavailable(question.type === 'count' ? 'the room cannot be counted' : 'the channels cannot be listed')
       if (handler === undefined) return []
@@ -273,6 +325,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
       await sessions.close()
       await claims.close()
       stream.close()
+      sharded?.close()
       for (const duplicate of [reader, subscriber]) duplicate.destroy()
       if (client.isReady) await client.close()
       else client.destroy()

@@ -32,9 +32,13 @@ export interface StreamBusOptions {
   /** Entries were skipped unread (trimmed, or lost in a failover): called before what follows them is applied. */
   onFellBehind: () => void
   onHeartbeat: () => void
+  /** False for a shard of a split bus: only the stream every node reads carries heartbeats. */
+  heartbeats?: boolean
+  /** Where to start reading (default: after the newest entry). */
+  startAfter?: string
 }
 
-export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, keepMs, onEntry, onFellBehind, onHeartbeat }: StreamBusOptions) {
+export async function createStreamBus ({ client, reader, stream, nodeId, log, maxEntries, keepMs, onEntry, onFellBehind, onHeartbeat, heartbeats = true, startAfter }: StreamBusOptions) {
   const state = { closed: false }
   let lastId = '0-0'
   /** Read back only after this: Redis came back (restarted, failed over) and what is before may be gone. */
@@ -153,7 +157,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     }
   }
 
-  const beat = setInterval(() => {
+  function heartbeat (): void {
     if (heartbeatSentAt === undefined) {
       heartbeatSentAt = Date.now()
       // Not numbered (losing one is no loss): it says how far this node's numbers went, and what became of them.
@@ -166,11 +170,14 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       ).finally(() => { heartbeatSentAt = undefined })
     }
     onHeartbeat()
-  }, HEARTBEAT_MS)
-  beat.unref()
+  }
+  const beat = heartbeats ? setInterval(heartbeat, HEARTBEAT_MS).unref() : undefined
 
-  const newest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
-  if (newest !== undefined) lastId = newest.id
+  if (startAfter !== undefined) lastId = startAfter
+  else {
+    const newest = (await client.xRevRange(stream, '+', '-', { COUNT: 1 }))?.[0]
+    if (newest !== undefined) lastId = newest.id
+  }
 
   return {
     append,
@@ -261,6 +268,8 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
         readUpTo.delete(target)
       }
     },
+    /** The last entry read (where a new reader starts: the stream's end). */
+    readPosition: (): Position => positionOf(lastId),
     close (): void {
       state.closed = true
       clearInterval(beat)

@@ -1,7 +1,7 @@
 // How messages are written into the cluster's Redis stream and pub/sub channels, and read back.
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import type { BusMessage } from '../backplane.ts'
-import type { Position } from '../positions.ts'
+import type { Clock, Position } from '../positions.ts'
 
 export type StreamMessage =
   | BusMessage
@@ -77,11 +77,45 @@ export function positionOf (id: string): Position {
   return [Number(ms), Number(seq), 0]
 }
 
-export function formatOffset ([ms, seq, index]: Position): string {
+/** A position as a client keeps it: `ms-seq.index`. */
+export function formatPosition ([ms, seq, index]: Position): string {
   return `${ms}-${seq}.${index}`
 }
 
-export function parseOffset (offset: string): Position | undefined {
+export function parsePosition (offset: string): Position | undefined {
   const match = /^(\d{1,15})-(\d{1,15})\.(\d{1,4})$/.exec(offset)
   return match === null ? undefined : [Number(match[1]), Number(match[2]), Number(match[3])]
+}
+
+/**
+ * A clock of a split bus as a client keeps it: `shard:ms-seq.index` for its first shard, then
+ * `,shard:±ms-seq.index` with each other shard's time relative to the first, to keep it short
+ * (the shards' streams are written at about the same time). Empty: `0:0-0.0`, START.
+ */
+export function formatClock (clock: Clock): string {
+  const entries = [...clock].sort(([a], [b]) => a - b)
+  const [first] = entries
+  if (first === undefined) return '0:0-0.0'
+  const base = first[1][0]
+  return entries.map(([shard, [ms, seq, index]], i) => {
+    const time = i === 0 ? String(ms) : ms >= base ? `+${ms - base}` : `-${base - ms}`
+    return `${shard}:${time}-${seq}.${index}`
+  }).join(',')
+}
+
+export function parseClock (offset: string, shards: number): Clock | undefined {
+  const parts = offset.split(',')
+  if (parts.length > shards) return undefined
+  const clock = new Map<number, Position>()
+  let base = 0
+  for (const [i, part] of parts.entries()) {
+    const match = (i === 0 ? /^(\d{1,4}):(\d{1,15})-(\d{1,15})\.(\d{1,4})$/ : /^(\d{1,4}):([+-]\d{1,15})-(\d{1,15})\.(\d{1,4})$/).exec(part)
+    if (match === null) return undefined
+    const shard = Number(match[1])
+    if (shard >= shards || clock.has(shard)) return undefined
+    const time = Number(match[2])
+    if (i === 0) base = time
+    clock.set(shard, [i === 0 ? time : base + time, Number(match[3]), Number(match[4])])
+  }
+  return clock
 }

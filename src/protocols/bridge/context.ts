@@ -10,7 +10,7 @@ import type { ConnectionRateLimit } from '../../sockets/rate-limiter.ts'
 import type { Transport } from '../../transport/transport.ts'
 
 export interface BridgeProtocolContext {
-  transport: Pick<Transport, 'join' | 'leave' | 'isSubscribed' | 'subscriptionCount' | 'emitRecoverable'>
+  transport: Pick<Transport, 'join' | 'leave' | 'isSubscribed' | 'subscriptionCount' | 'emitRecoverable' | 'reading'>
   /** Verifies per-room tokens; null without BRIDGE_JWT_SECRET. */
   tokens: SocketTokenVerifier | null
   /** Without tokens, whether every room is allowed (open development mode) or none (Laravel authorizes Echo only). */

@@ -58,6 +58,8 @@ export function roomSubscribe (context: BridgeProtocolContext) {
     const answer = subscribe(socket, payloadOf(args))
     if (answer.ok) {
       await sendFirstEvent(socket, answer.room)
+      // What is published once the client has its answer reaches it.
+      await transport.reading('room', answer.room)
     } else {
       context.refused(answer.error.code)
       log.debug({ socketId: socket.id, userId: socket.data.userId, code: answer.error.code }, 'subscribe refused')

@@ -35,7 +35,7 @@ function userOf (userData: string): { id: string, info?: unknown } | string {
 export function pusherSignin (context: PusherProtocolContext) {
   const { app, channels, log } = context
 
-  return function onSignin (socket: PusherSocket, frame: ClientFrame): void {
+  return async function onSignin (socket: PusherSocket, frame: ClientFrame): Promise<void> {
     const auth = stringField(frame.data, 'auth')
     const userData = stringField(frame.data, 'user_data')
     if (auth === undefined || userData === undefined) return sendError(context, socket, null, 'pusher:signin needs data.auth and data.user_data, strings')
@@ -48,7 +48,8 @@ export function pusherSignin (context: PusherProtocolContext) {
     if (typeof user === 'string') return sendError(context, socket, null, user)
     socket.user = user
     socket.userId = user.id
-    channels.join(socket, serverToUserChannel(user.id))
+    // Answered once the user's channel reaches this node: what Laravel sends the user after it is delivered.
+    await channels.join(socket, serverToUserChannel(user.id))
     // pusher-js drops a sign-in whose answer does not carry the user_data it sent.
     sendEvent(context, socket, 'pusher:signin_success', undefined, { user_data: userData })
   }

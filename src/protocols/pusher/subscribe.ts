@@ -54,6 +54,13 @@ export function pusherSubscribe (context: PusherProtocolContext) {
     sendEvent(context, socket, 'pusher_internal:subscription_succeeded', channel, data)
   }
 
+  /** Answered once the channel's events reach this node: what is published after the answer is delivered. */
+  async function joined (socket: PusherSocket, channel: string): Promise<void> {
+    await channels.join(socket, channel)
+    // Unsubscribed or gone meanwhile: nothing to answer.
+    if (channels.isSubscribed(socket, channel)) succeeded(socket, channel)
+  }
+
   async function joinPresence (socket: PusherSocket, channel: string, member: Member): Promise<void> {
     socket.members.set(channel, member)
     socket.userId = String(member.user_id)
@@ -87,9 +94,8 @@ export function pusherSubscribe (context: PusherProtocolContext) {
       return refuse(socket, channel, { type: 'LimitReached', status: 403, error: `a connection may be in at most ${maxRoomsPerSocket} channels (BRIDGE_MAX_ROOMS_PER_SOCKET)` })
     }
     if (kind === 'public') {
-      channels.join(socket, channel)
       metrics.subscriptions.inc({ kind })
-      return succeeded(socket, channel)
+      return joined(socket, channel)
     }
     const auth = stringField(frame.data, 'auth') ?? ''
     const channelData = kind === 'presence' ? stringField(frame.data, 'channel_data') : undefined
@@ -105,10 +111,7 @@ export function pusherSubscribe (context: PusherProtocolContext) {
       const { id, info } = socket.user
       return joinPresence(socket, channel, info === undefined ? { user_id: id } : { user_id: id, user_info: info })
     }
-    if (channelData === undefined) {
-      channels.join(socket, channel)
-      return succeeded(socket, channel)
-    }
+    if (channelData === undefined) return joined(socket, channel)
     const presenceMember = memberOf(channelData)
     if (typeof presenceMember === 'string') return refuse(socket, channel, { type: 'AuthError', status: 401, error: presenceMember })
     return joinPresence(socket, channel, presenceMember)

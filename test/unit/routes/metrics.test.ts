@@ -48,9 +48,10 @@ t.test('counters and gauges move with publishes, duplicates, sockets and subscri
   for (const [sample, value] of Object.entries(expected)) t.equal(metricValue(metrics, sample), value, sample)
 
   // A bridge alone reads no shared bus: never behind, nothing to reconnect to.
-  for (const name of ['bridge_backplane_lag_seconds', 'bridge_backplane_reconnects_total', 'bridge_recovery_unrecoverable_total']) {
+  for (const name of ['bridge_backplane_lag_seconds', 'bridge_backplane_reconnects_total', 'bridge_backplane_events_read_total', 'bridge_recovery_unrecoverable_total']) {
     t.match(metrics, new RegExp(`^${name} 0$`, 'm'), `${name} is exported`)
   }
+  t.match(metrics, /^bridge_backplane_shards_read 1$/m, 'a bridge alone reads its one bus whole')
   for (const name of ['bridge_event_loop_delay_seconds', 'bridge_event_loop_utilization', 'nodejs_eventloop_lag_seconds', 'process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes']) {
     // A sample interval in which the loop never turned reads as +Inf (a valid exposition value).
     t.match(metrics, new RegExp(`^${name} (\\d|\\+Inf)`, 'm'), `${name} is exported`)

@@ -3,7 +3,7 @@
 // recovers.
 import t from 'tap'
 import type { BridgeServer } from '../../../../src/schemas/socket.ts'
-import type { Position } from '../../../../src/backplane/positions.ts'
+import type { Clock, Position } from '../../../../src/backplane/positions.ts'
 import { createRecovery } from '../../../../src/transport/recovery.ts'
 import type { StoredSession } from '../../../../src/backplane/backplane.ts'
 import { createMemorySessionStore } from '../../../../src/backplane/local/memory-sessions.ts'
@@ -30,8 +30,9 @@ t.test('a session stored by the old node while the new one was looking for it is
     replay: () => {},
     sessions,
     history: { read: () => [] },
-    formatOffset: (position: Position) => position.join('-'),
-    parseOffset: (offset: string) => offset.split('-').map(Number) as unknown as Position,
+    shardOf: () => 0,
+    formatOffset: (clock: Clock) => (clock.get(0) ?? [0, 0, 0]).join('-'),
+    parseOffset: (offset: string) => new Map([[0, offset.split('-').map(Number) as unknown as Position]]),
     deadConnectionMs: 60_000,
     joinedAt: () => undefined,
     rejoining: () => {},
@@ -43,7 +44,7 @@ t.test('a session stored by the old node while the new one was looking for it is
     }
   })
   t.teardown(() => recovery.close())
-  recovery.advance([0, 3, 0])
+  recovery.advance(0, [0, 3, 0])
 
   const restored = await recovery.restore('pid-1', '0-2-0')
   t.same(looks, ['stored', 'live', 'stored'], 'stored, live, then stored again')
