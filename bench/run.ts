@@ -232,7 +232,7 @@ async function main (): Promise<void> {
     rows.push({ id: 'webhooks', scenario: 'webhooks: 10,000 channels occupied and vacated in a burst', notes })
   }
   rows.push(...await scaleScenarios({
-    ...{ only, quick, repeats, runId, log, loadGenerator, crowdChildren, reconnector, plan, connectCrowds, disconnectCrowds, startBridge },
+    ...{ only, quick, repeats, runId, log, loadGenerator, crowdChildren, reconnector, plan, connectCrowds, disconnectCrowds, startBridge, metricsToken },
     startCrowd: (name) => startChild(name, 'crowd.ts'),
     token: (sub) => socketToken(credentials.jwtSecret, sub, ['*']),
     openFiles: openFileLimit()
