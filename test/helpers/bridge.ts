@@ -250,6 +250,11 @@ export function metricValue (metrics: string, sample: string): number {
   return line === undefined ? 0 : Number(line.slice(sample.length + 1))
 }
 
+/** A sample of a bridge's `/metrics` (without BRIDGE_METRICS_TOKEN), 0 when absent. */
+export async function metricOf (url: string, sample: string): Promise<number> {
+  return metricValue(await (await fetch(`${url}/metrics`)).text(), sample)
+}
+
 /** Polls `condition` every 50 ms until it holds; for states no event announces (load samples). */
 export async function waitFor (condition: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms

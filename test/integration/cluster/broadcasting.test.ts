@@ -3,7 +3,7 @@
 // nodes, reaches every socket exactly once, toOthers() included. The sockets are room
 // subscribers of room R, which is the channel private-R.
 import t from 'tap'
-import { connectClient, metricValue, recordEvents, startBridge, subscribe, type TestClient, waitFor } from '../../helpers/bridge.ts'
+import { connectClient, metricOf, recordEvents, startBridge, subscribe, type TestClient, waitFor } from '../../helpers/bridge.ts'
 import { laravelRedisEnv, publisherFor } from '../../helpers/laravel-redis.ts'
 import { pusherClient, pusherEnv } from '../../helpers/pusher.ts'
 import { clusterEnv } from '../../helpers/redis.ts'
@@ -35,10 +35,6 @@ function untilSeen (socket: TestClient, seen: unknown[], count: number, ms = 15_
     socket.onAny(check)
     check()
   })
-}
-
-async function metric (url: string, sample: string): Promise<number> {
-  return metricValue(await (await fetch(`${url}/metrics`)).text(), sample)
 }
 
 t.test('a Pusher publish on one node reaches the subscribers of both; the read side counts both', async (t) => {
@@ -88,11 +84,11 @@ t.test('a redis-broadcaster message reaches every socket exactly once with two b
   await Promise.all(sockets.map((socket, index) => untilSeen(socket, seen[index] as unknown[], messages.length)))
 
   // Every message decided on both nodes: claimed and published by one, left to it by the other.
-  const decided = async (url: string) => await metric(url, 'bridge_laravel_redis_messages_total{outcome="published"}') +
-    await metric(url, 'bridge_laravel_redis_messages_total{outcome="delivered_elsewhere"}')
+  const decided = async (url: string) => await metricOf(url, 'bridge_laravel_redis_messages_total{outcome="published"}') +
+    await metricOf(url, 'bridge_laravel_redis_messages_total{outcome="delivered_elsewhere"}')
   await waitFor(async () => await decided(a.url) === messages.length && await decided(b.url) === messages.length, 'both nodes to decide every message')
-  const published = await metric(a.url, 'bridge_laravel_redis_messages_total{outcome="published"}') +
-    await metric(b.url, 'bridge_laravel_redis_messages_total{outcome="published"}')
+  const published = await metricOf(a.url, 'bridge_laravel_redis_messages_total{outcome="published"}') +
+    await metricOf(b.url, 'bridge_laravel_redis_messages_total{outcome="published"}')
   t.equal(published, messages.length, 'each message was published by exactly one node')
 
   // A last message, after which nothing more can be on its way.

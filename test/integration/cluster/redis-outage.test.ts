@@ -2,16 +2,12 @@
 // silently), nothing crashes, and the cluster works again once Redis is back.
 import t from 'tap'
 import { RETRY_AFTER_SECONDS } from '../../../src/http/errors.ts'
-import { connectClient, metricValue, nextEvent, postJson, startBridge, subscribe } from '../../helpers/bridge.ts'
+import { connectClient, metricOf, nextEvent, postJson, startBridge, subscribe } from '../../helpers/bridge.ts'
 import { dropConnection } from '../../helpers/recovery.ts'
 import { clusterEnv, privateRedis, redisClient, waitFor } from '../../helpers/redis.ts'
 
 // Several bridges (or many reconnects) on a machine that may be busy: more than the default minute.
 t.setTimeout(180_000)
-
-async function metric (url: string, sample: string): Promise<number> {
-  return metricValue(await (await fetch(`${url}/metrics`)).text(), sample)
-}
 
 async function readiness (url: string): Promise<number> {
   return (await fetch(`${url}/ready`)).status
@@ -32,7 +28,7 @@ t.test('readiness, publishes and room info follow Redis going away and coming ba
   t.equal(await readiness(a.url), 200, 'ready while Redis is there')
   const response = await fetch(`${a.url}/ready`)
   t.same(await response.json(), { status: 'ready' })
-  t.equal(await metric(a.url, 'bridge_backplane_reconnects_total'), 0, 'no reconnect seen yet')
+  t.equal(await metricOf(a.url, 'bridge_backplane_reconnects_total'), 0, 'no reconnect seen yet')
 
   await redis.stop()
   await waitFor('node A to report not ready', async () => await readiness(a.url) === 503)
@@ -64,8 +60,8 @@ t.test('readiness, publishes and room info follow Redis going away and coming ba
   await redis.start()
   await waitFor('node A to be ready again', async () => await readiness(a.url) === 200)
   await waitFor('node B to be ready again', async () => await readiness(b.url) === 200)
-  t.equal(await metric(a.url, 'bridge_backplane_reconnects_total'), 1, 'node A counts the reconnect it saw')
-  t.equal(await metric(b.url, 'bridge_backplane_reconnects_total'), 1, 'node B too')
+  t.equal(await metricOf(a.url, 'bridge_backplane_reconnects_total'), 1, 'node A counts the reconnect it saw')
+  t.equal(await metricOf(b.url, 'bridge_backplane_reconnects_total'), 1, 'node B too')
 
   // The uuid refused during the outage was not kept: its retry is published now, to both nodes.
   const toA = nextEvent(onA, 'new_message', 15000)
@@ -77,7 +73,7 @@ t.test('readiness, publishes and room info follow Redis going away and coming ba
   const info = await b.fastify.inject({ method: 'GET', url: '/api/rooms/chat_1' })
   t.same(info.json(), { room: 'chat_1', subscribers: 2, users: 0 })
   t.equal(disconnects, 0, 'connected clients stayed connected throughout')
-  await waitFor('node A to read up to the stream\'s end', async () => await metric(a.url, 'bridge_backplane_lag_seconds') === 0)
+  await waitFor('node A to read up to the stream\'s end', async () => await metricOf(a.url, 'bridge_backplane_lag_seconds') === 0)
 })
 
 /**

@@ -4,7 +4,7 @@
 // shard, and it recovers each channel from its own shard's position, on either node.
 import t from 'tap'
 import { CLUSTER_SHARDS, shardOf, shardStream } from '../../../src/backplane/redis/bus-shards.ts'
-import { connectClient, metricValue, postJson, recordEvents, startBridge, subscribe, unsubscribe, waitFor } from '../../helpers/bridge.ts'
+import { connectClient, metricOf, postJson, recordEvents, startBridge, subscribe, unsubscribe, waitFor } from '../../helpers/bridge.ts'
 import { loadBalancer } from '../../helpers/load-balancer.ts'
 import { dropConnection, eventsArrived, reconnect } from '../../helpers/recovery.ts'
 import { command, redisClusterEnv, startRedisCluster } from '../../helpers/redis-topologies.ts'
@@ -12,10 +12,6 @@ import { command, redisClusterEnv, startRedisCluster } from '../../helpers/redis
 t.setTimeout(180_000)
 
 const cluster = await startRedisCluster(t)
-
-async function metric (url: string, sample: string): Promise<number> {
-  return metricValue(await (await fetch(`${url}/metrics`)).text(), sample)
-}
 
 /** Room names whose channels (`private-<room>`) lie in different shards. */
 function roomsInDifferentShards (count: number, prefix: string): string[] {
@@ -42,10 +38,10 @@ t.test('a node reads only the shards of its sockets\' channels: the publishing n
   for (let n = 1; n <= 50; n++) t.equal((await postJson(b.url, '/api/sms/new-message', { room: 'chat_reader', message: { n } })).status, 202)
   await eventsArrived(client, received, 50)
   t.same(numbers(received), Array.from({ length: 50 }, (_unused, i) => i + 1), 'all 50 in order')
-  t.equal(await metric(a.url, 'bridge_backplane_shards_read'), 1, 'node A reads the one shard of its socket\'s channel')
-  t.ok(await metric(a.url, 'bridge_backplane_events_read_total') >= 50, 'and its events')
-  t.equal(await metric(b.url, 'bridge_backplane_shards_read'), 0, 'node B, with no socket, reads no shard')
-  t.equal(await metric(b.url, 'bridge_backplane_events_read_total'), 0, 'and not one of the events it published')
+  t.equal(await metricOf(a.url, 'bridge_backplane_shards_read'), 1, 'node A reads the one shard of its socket\'s channel')
+  t.ok(await metricOf(a.url, 'bridge_backplane_events_read_total') >= 50, 'and its events')
+  t.equal(await metricOf(b.url, 'bridge_backplane_shards_read'), 0, 'node B, with no socket, reads no shard')
+  t.equal(await metricOf(b.url, 'bridge_backplane_events_read_total'), 0, 'and not one of the events it published')
 })
 
 t.test('events spread over the primaries; the stream every node reads carries none', async (t) => {
@@ -56,17 +52,20 @@ t.test('events spread over the primaries; the stream every node reads carries no
 
   const lengths = new Map<number, number>()
   const primaries = new Map<number, number>()
+  const expiries: number[] = []
   for (let shard = 0; shard < CLUSTER_SHARDS; shard++) {
     const key = shardStream(env.BRIDGE_REDIS_PREFIX, shard, CLUSTER_SHARDS)
     const primary = await cluster.primaryOf(key)
     const length = Number(await command(primary.port, 'XLEN', key))
     lengths.set(shard, length)
+    if (length > 0) expiries.push(Number(await command(primary.port, 'PTTL', key)))
     primaries.set(primary.port, (primaries.get(primary.port) ?? 0) + length)
   }
   const entries = [...lengths.values()].reduce((sum, length) => sum + length, 0)
   t.equal(entries, rooms.length, 'one entry per publish, in the shards')
   t.ok(Math.max(...lengths.values()) < rooms.length / 4, `no shard holds most of them (at most ${Math.max(...lengths.values())} of ${rooms.length})`)
   t.equal(primaries.size, 3, 'the shards lie on all three primaries')
+  t.ok(expiries.every((ms) => ms > 0 && ms <= 120_000), 'each shard\'s stream expires within the recovery window of its last append')
   t.ok([...primaries.values()].every((count) => count > 0), `every primary stores events (${[...primaries.values()].join(', ')})`)
   const bus = `${env.BRIDGE_REDIS_PREFIX}bus`
   const own = await command((await cluster.primaryOf(bus)).port, 'XRANGE', bus, '-', '+') as Array<[string, string[]]>
@@ -120,9 +119,9 @@ t.test('a shard is read no more a while after its last channel goes', async (t) 
   const a = await startBridge(t, redisClusterEnv(cluster))
   const client = await connectClient(t, a.url)
   await subscribe(client, 'chat_leaving')
-  t.equal(await metric(a.url, 'bridge_backplane_shards_read'), 1, 'read while subscribed')
+  t.equal(await metricOf(a.url, 'bridge_backplane_shards_read'), 1, 'read while subscribed')
   await unsubscribe(client, 'chat_leaving')
-  await waitFor(async () => await metric(a.url, 'bridge_backplane_shards_read') === 0, 'the shard to be read no more', 20_000)
+  await waitFor(async () => await metricOf(a.url, 'bridge_backplane_shards_read') === 0, 'the shard to be read no more', 20_000)
   await subscribe(client, 'chat_leaving')
   const received = recordEvents(client)
   t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_leaving', message: { n: 1 } })).status, 202)

@@ -3,7 +3,7 @@
 // clock the test moves, as Redis keeps them with their expiry.
 import t from 'tap'
 import type { EncodedEvent } from '../../../../src/channels/delivery.ts'
-import { claimPendingThenPublish, PENDING_CLAIM_SECONDS, type PendingClaim, type PendingClaimStore } from '../../../../src/backplane/pending-claims.ts'
+import { claimPendingThenPublish, PartlyHandedOn, PENDING_CLAIM_SECONDS, type PendingClaim, type PendingClaimStore } from '../../../../src/backplane/pending-claims.ts'
 
 function memoryStore () {
   const keys = new Map<string, { value: string, until: number }>()
@@ -113,4 +113,23 @@ t.test('a confirmation that fails after the hand-on still answers published, and
   t.same(await claimPendingThenPublish(store, [event('a')], claims('a'), async () => {}, { unconfirmed: (error) => reasons.push(error) }), [true])
   t.equal(reasons.length, 1)
   t.equal(held('a'), 'pending', 'left to expire')
+})
+
+t.test('a batch handed on in part: the keys of the events handed on are confirmed, the others and the guard go back', async (t) => {
+  const { store, held } = memoryStore()
+  const guard = { key: 'signature:s', ttlSeconds: 600 }
+  // The second fresh event (c) was not stored: its shard's primary was away.
+  const error = await claimPendingThenPublish(store, [event('a'), event('b'), event('a'), event('c')], { ...claims('a', 'b', 'a', 'c'), guard }, async (fresh) => {
+    t.same(fresh.map(({ payloadJson }) => JSON.parse(payloadJson).uuid), ['a', 'b', 'c'], 'the repeated key\'s second mention is not handed on')
+    throw new PartlyHandedOn([true, false, true], new Error('a primary is away'))
+  }).catch((caught: unknown) => caught)
+  t.type(error, PartlyHandedOn, 'the publish fails as a whole, saying which were handed on')
+  t.same([held('a'), held('b'), held('c'), held('signature:s')], ['1', undefined, '1', undefined], 'a and c stay claimed; b and the guard are free for the retry')
+
+  // Retried whole: a and c are duplicates, b is handed on.
+  const handed: string[] = []
+  t.same(await claimPendingThenPublish(store, [event('a'), event('b'), event('a'), event('c')], { ...claims('a', 'b', 'a', 'c'), guard }, async (fresh) => {
+    handed.push(...fresh.map(({ payloadJson }) => String(JSON.parse(payloadJson).uuid)))
+  }), [false, true, false, false])
+  t.same(handed, ['b'], 'only what was not stored the first time')
 })
