@@ -9,7 +9,8 @@ import { captureLogs, connectClient, nextEvent, postJson, recordEvents, securedE
 import { connectEcho, nextOn } from './echo.ts'
 import { loadBalancer } from './load-balancer.ts'
 import { dropConnection, eventsArrived, reconnect } from './recovery.ts'
-import { pusherEnv } from './pusher.ts'
+import { pusherClient as pusherSdk, pusherEnv } from './pusher.ts'
+import { connectPusher, nextOnChannel, subscribed } from './pusher-js.ts'
 import { userIdFromHandshake } from './user-id.ts'
 import { eventsOf, webhookReceiver } from './webhook-receiver.ts'
 
@@ -106,6 +107,22 @@ export function twoBridgesActAsOne (t: Test, name: string, envOf: () => Env): vo
     t.same(eventsOf(receiver.delivered(), 'presence-room.9'),
       ['channel_occupied', 'member_added:ann', 'member_added:bob', 'member_removed:ann', 'member_removed:bob', 'channel_vacated'], 'each once, in order')
     t.ok(receiver.requests.every((request) => request.signed))
+  })
+
+  t.test(`${name}: pusher-js on one node gets what Laravel sends through the other, on a channel and to its signed-in user`, async (t) => {
+    const env = pusherEnv(envOf())
+    const a = await startBridge(t, env)
+    const b = await startBridge(t, env)
+    const ann = await connectPusher(t, a.url, { user: { id: 'ann' } })
+    const channel = await subscribed(ann, 'private-orders.1')
+    const shipped = nextOnChannel(channel, 'OrderShipped')
+    await pusherSdk(b.url).trigger('private-orders.1', 'OrderShipped', { id: 1 })
+    t.same(await shipped, { id: 1 }, 'on the channel')
+    ann.signin()
+    await waitFor(() => (ann.user as unknown as { user_data: unknown }).user_data != null, 'pusher-js signed in', 5000)
+    const notice = new Promise((resolve) => ann.user.bind('Notice', resolve))
+    await pusherSdk(b.url).sendToUser('ann', 'Notice', { text: 'for Ann' })
+    t.same(await notice, { text: 'for Ann' }, 'to the user')
   })
 
   t.test(`${name}: a batch's uuids are claimed once across nodes`, async (t) => {
