@@ -257,8 +257,10 @@ export interface RedisClusterSet {
   primaryOf: (key: string) => Promise<RedisProcess>
   /** The current primaries. */
   primaries: () => Promise<RedisProcess[]>
-  /** Kills `primary`; resolves once its replica has taken over and the cluster is ok again. */
-  killPrimary: (primary: RedisProcess) => Promise<void>
+  /** The replica of `primary` (asks every node: call it while none is paused). */
+  replicaOf: (primary: RedisProcess) => Promise<PausableRedisProcess>
+  /** Kills `primary`, then runs `killed`; resolves once its replica has taken over and the cluster is ok again. */
+  killPrimary: (primary: RedisProcess, killed?: () => void) => Promise<void>
 }
 
 /** Three primaries and three replicas (`redis-cli --cluster create … --cluster-replicas 1`). */
@@ -267,7 +269,10 @@ export async function startRedisCluster (t: Test, security: RedisSecurity = {}):
   const nodeCommand = (port: number, ...args: string[]) => commandAs({ password: security.password, tls: security.tls }, port, ...args)
   const servers: Spawned[] = []
   for (let i = 0; i < 6; i++) {
-    const [port, busPort] = [await freePort(), await freePort()]
+    const port = await freePort()
+    let busPort = await freePort()
+    // Neither is bound until the server starts: the second pick may give the first port again.
+    while (busPort === port) busPort = await freePort()
     const server = await startServer(dir, port, [
       ...dataNodeArgs(port),
       '--cluster-enabled', 'yes',
@@ -325,8 +330,17 @@ export async function startRedisCluster (t: Test, security: RedisSecurity = {}):
       const port = Number(owner?.[2][1])
       return servers.find((server) => server.port === port) as RedisProcess
     },
-    async killPrimary (primary: RedisProcess) {
+    async replicaOf (primary: RedisProcess) {
+      for (const server of servers) {
+        if (!server.alive()) continue
+        const role = await nodeCommand(server.port, 'ROLE').catch(() => undefined) as unknown[] | undefined
+        if (role?.[0] === 'slave' && Number(role[2]) === primary.port) return server
+      }
+      throw new Error(`no replica of the primary on port ${primary.port}`)
+    },
+    async killPrimary (primary: RedisProcess, killed) {
       await primary.kill()
+      killed?.()
       await waitFor('a replica to take over', async () => {
         const alive = await primaries()
         return alive.length === 3 && await clusterOk()
