@@ -5,45 +5,14 @@
 // the shard when Redis is back, and its client reconnects told recovered === false. The
 // publishing node, which read them, delivered them and delivers nothing twice. Both serve again
 // within 15 s.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { CLUSTER_SHARDS, shardOf, shardStream } from '../../../src/backplane/redis/bus-shards.ts'
-import { connectClient, freePort, metricOf, postJson, startServer, subscribe, waitFor, type TestClient } from '../../helpers/bridge.ts'
+import { metricOf, postJson, waitFor } from '../../helpers/bridge.ts'
+import { bridgeProcess, follower, lossOutcome } from '../../helpers/failover-loss.ts'
 import { command, redisClusterEnv, startRedisCluster } from '../../helpers/redis-topologies.ts'
 import { SERVING_AGAIN_WITHIN_MS } from '../../helpers/topology-behaviour.ts'
 
 t.setTimeout(180_000)
-
-/** A bridge node as a process of its own (so that it can be stopped), killed when the test ends. */
-async function bridgeProcess (t: Test, env: Record<string, string>) {
-  const port = await freePort()
-  const server = startServer({ ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' })
-  const exited = new Promise((resolve) => server.child.once('exit', resolve))
-  t.teardown(async () => {
-    // A stopped process does not act on SIGKILL until resumed.
-    server.child.kill('SIGCONT')
-    server.child.kill('SIGKILL')
-    await exited
-  })
-  await server.logLine('Server listening')
-  return { ...server, url: `http://127.0.0.1:${port}` }
-}
-
-/** A client that reconnects by itself (re-subscribing when not recovered), and what it saw. */
-async function follower (t: Test, url: string, room: string) {
-  const client: TestClient = await connectClient(t, url, { reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 })
-  const seen = { numbers: [] as number[], reconnects: [] as boolean[], resubscribed: 0 }
-  client.on('new_message', (data) => { seen.numbers.push((data.message as { n: number }).n) })
-  let first = true
-  client.on('connect', () => {
-    if (first) return
-    seen.reconnects.push(client.recovered)
-    // An app told it did not recover loads what it shows again, and subscribes again.
-    if (!client.recovered) subscribe(client, room).then(() => { seen.resubscribed += 1 }, () => {})
-  })
-  await subscribe(client, room)
-  first = false
-  return { client, seen }
-}
 
 t.test('acknowledged events lost on a shard in a failover: the node that missed them tells its client recovered === false, none gets one twice', async (t) => {
   const cluster = await startRedisCluster(t)
@@ -110,18 +79,8 @@ t.test('acknowledged events lost on a shard in a failover: the node that missed 
   const servingAfterMs = Date.now() - failedAt
   t.ok(servingAfterMs < SERVING_AGAIN_WITHIN_MS, `serving again ${servingAfterMs} ms after the primary was killed`)
 
-  const missedBy = (numbers: number[]) => accepted.filter((n) => !numbers.includes(n))
-  for (const [name, { seen }] of Object.entries({ A: onA, B: onB })) {
-    t.same(seen.numbers, [...new Set(seen.numbers)], `client of node ${name}: no event twice`)
-    const missed = missedBy(seen.numbers)
-    if (missed.length > 0) t.ok(seen.reconnects.includes(false), `client of node ${name} missed ${missed.join(',')} and was told recovered === false`)
-    else t.pass(`client of node ${name} got every accepted event`)
-  }
-  // Node A may have got the first of them (a read it had sent before it stopped), never the last.
-  t.ok(missedBy(onA.seen.numbers).includes(14), 'the client of node A missed lost events (the case under test)')
-  t.same(missedBy(onA.seen.numbers).filter((n) => n > 14), [], 'and got those published after it came back')
-  t.same(onA.seen.reconnects, [false], 'the client of node A was told once')
-  t.same(onB.seen.reconnects, [], 'the client of node B, which got them, stayed connected')
+  lossOutcome(t, { accepted, lost: 14, told: ['A', onA.seen], untold: ['B', onB.seen] })
+  t.same(accepted.filter((n) => n > 14 && !onA.seen.numbers.includes(n)), [], 'the client of node A got those published after it came back')
   t.equal(await metricOf(a.url, 'bridge_recovery_unrecoverable_total'), 1, 'counted in bridge_recovery_unrecoverable_total on node A')
   t.equal(await metricOf(b.url, 'bridge_recovery_unrecoverable_total'), 0, 'and not on node B')
   await a.logLine('cluster bus: entries Redis had acknowledged are missing')
