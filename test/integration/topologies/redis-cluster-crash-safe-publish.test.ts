@@ -8,7 +8,7 @@ import { createCluster } from 'redis'
 import t, { type Test } from 'tap'
 import { PENDING_CLAIM_SECONDS } from '../../../src/backplane/pending-claims.ts'
 import { connectClient, nextEvent, postJson, postRaw, recordEvents, securedEnv, signedHeaders, startBridge, subscribe, waitFor } from '../../helpers/bridge.ts'
-import { killedWhilePublishing } from '../../helpers/publish-crash.ts'
+import { retriedAfterCrashes } from '../../helpers/publish-crash.ts'
 import { redisClusterEnv, startRedisCluster, type RedisClusterSet } from '../../helpers/redis-topologies.ts'
 
 t.setTimeout(300_000)
@@ -122,32 +122,9 @@ t.test('a signature left pending follows the same rule: 503 with Retry-After, th
 })
 
 t.test('publishes in flight on a killed node, retried on another, are each delivered, and a duplicate only when delivered', async (t) => {
-  const env = redisClusterEnv(cluster)
-  const a = await startBridge(t, env)
-  const client = await connectClient(t, a.url)
-  await subscribe(client, 'chat_crash')
-  const received = recordEvents(client)
-  const delivered = () => new Set(received.map(({ data }) => (data as { uuid: string }).uuid))
-
-  let inFlight = 0
-  for (const round of [1, 2, 3]) {
-    const { sent, unanswered } = await killedWhilePublishing(t, env, round)
-    // A kill can land between two requests of every publisher: the rounds together must catch some.
-    inFlight += unanswered.length
-
-    // The queue retries each on node A, as told by Retry-After.
-    const duplicates: string[] = []
-    let refused = 0
-    for (const uuid of unanswered) {
-      const { answer, refusals } = await postHonouringRetryAfter(a.url, '/api/sms/new-message', { room: 'chat_crash', uuid, message: { text: uuid } })
-      refused += refusals.length
-      if (answer.status === 200) duplicates.push(uuid)
-      else t.equal(answer.status, 202, `retry of ${uuid} accepted`)
-    }
-    t.comment(`round ${round}: ${unanswered.length} in flight, ${refused} retries answered 503 (pending), ${duplicates.length} duplicates`)
-    await waitFor(() => sent.every((uuid) => delivered().has(uuid)), 'every uuid to be delivered', 10_000).catch(() => {})
-    t.same(sent.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: every uuid delivered at least once`)
-    t.same(duplicates.filter((uuid) => !delivered().has(uuid)), [], `round ${round}: no retry answered duplicate for an event nobody got`)
-  }
-  t.ok(inFlight > 0, `${inFlight} publishes were in flight when their node died`)
+  // The queue retries as told by Retry-After.
+  await retriedAfterCrashes(t, redisClusterEnv(cluster), async (url, body) => {
+    const { answer, refusals } = await postHonouringRetryAfter(url, '/api/sms/new-message', body)
+    return { status: answer.status, refused: refusals.length }
+  })
 })
