@@ -92,33 +92,48 @@ async function nodeOnPort (t: Test, env: ReturnType<typeof clusterEnv>) {
   }
 }
 
+/** The client subscribes to `room` and gets an event published on `url`; it records what follows. */
+async function following (client: TestClient, url: string, room: string) {
+  await subscribe(client, room)
+  const before = nextEvent(client, 'new_message')
+  await postJson(url, '/api/sms/new-message', { room, message: { n: 0 } })
+  await before
+  return recordEvents(client)
+}
+
+/** Events 1–3 published on `url` while the client is away, each answered 202. */
+async function publishedMeanwhile (t: Test, url: string, room: string): Promise<void> {
+  for (const n of [1, 2, 3]) t.equal((await postJson(url, '/api/sms/new-message', { room, message: { n } })).status, 202)
+}
+
+/** After its missed events, the client gets a new one published on `url`: 1, 2, 3 then 4, each once. */
+async function thenNew (t: Test, client: TestClient, received: ReturnType<typeof recordEvents>, url: string, room: string): Promise<void> {
+  const after = nextEvent(client, 'new_message')
+  await postJson(url, '/api/sms/new-message', { room, message: { n: 4 } })
+  await after
+  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events once, in order, then new ones')
+}
+
 t.test('a client back on its node, restarted on the same port meanwhile, recovers what it missed', async (t) => {
   const env = clusterEnv(t)
   const a = await startBridge(t, env)
   const b = await nodeOnPort(t, env)
   const first = await b.start()
   const client = await connectClient(t, b.url)
-  await subscribe(client, 'chat_restart')
-  const before = nextEvent(client, 'new_message')
-  await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 0 } })
-  await before
-  const received = recordEvents(client)
+  const received = await following(client, a.url, 'chat_restart')
 
   // A deploy: node B stops gracefully, events go on meanwhile, B starts again where it was.
   const dropped = new Promise((resolve) => client.once('disconnect', resolve))
   first.child.kill('SIGTERM')
   await Promise.all([dropped, once(first.child, 'exit')])
-  for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n } })).status, 202)
+  await publishedMeanwhile(t, a.url, 'chat_restart')
   await b.start()
 
   const missed = eventsArrived(client, received, 3)
   await reconnect(client)
   t.equal(client.recovered, true, 'recovered on the restarted node')
   await missed
-  const after = nextEvent(client, 'new_message')
-  await postJson(a.url, '/api/sms/new-message', { room: 'chat_restart', message: { n: 4 } })
-  await after
-  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events in order, then new ones')
+  await thenNew(t, client, received, a.url, 'chat_restart')
 })
 
 /** Kills the client's node as a crash would, and resolves once both the client and the process saw it. */
@@ -137,15 +152,11 @@ t.test('a client back on its node, killed (SIGKILL) and restarted on the same po
   const b = await nodeOnPort(t, env)
   const first = await b.start()
   const client = await connectClient(t, b.url)
-  await subscribe(client, 'chat_crash')
-  const before = nextEvent(client, 'new_message')
-  await postJson(a.url, '/api/sms/new-message', { room: 'chat_crash', message: { n: 0 } })
-  await before
-  const received = recordEvents(client)
+  const received = await following(client, a.url, 'chat_crash')
 
   // A crash: no session is saved; events go on on node A, which declares B dead; B starts again.
   await crash(client, first)
-  for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_crash', message: { n } })).status, 202)
+  await publishedMeanwhile(t, a.url, 'chat_crash')
   await logs.line(DECLARED_DEAD)
   await b.start()
 
@@ -153,10 +164,7 @@ t.test('a client back on its node, killed (SIGKILL) and restarted on the same po
   await reconnect(client)
   t.equal(client.recovered, true, 'recovered on the restarted node')
   await missed
-  const after = nextEvent(client, 'new_message')
-  await postJson(a.url, '/api/sms/new-message', { room: 'chat_crash', message: { n: 4 } })
-  await after
-  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events once, in order, then new ones')
+  await thenNew(t, client, received, a.url, 'chat_crash')
 })
 
 t.test('a client back on its node, killed (SIGKILL) and restarted before it could be declared dead, recovers what it missed', async (t) => {
@@ -169,14 +177,10 @@ t.test('a client back on its node, killed (SIGKILL) and restarted before it coul
   const b = await nodeOnPort(t, env)
   const first = await b.start()
   const client = await connectClient(t, b.url)
-  await subscribe(client, 'chat_quick_crash')
-  const before = nextEvent(client, 'new_message')
-  await postJson(a.url, '/api/sms/new-message', { room: 'chat_quick_crash', message: { n: 0 } })
-  await before
-  const received = recordEvents(client)
+  const received = await following(client, a.url, 'chat_quick_crash')
 
   await crash(client, first)
-  for (const n of [1, 2, 3]) t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_quick_crash', message: { n } })).status, 202)
+  await publishedMeanwhile(t, a.url, 'chat_quick_crash')
   aProcess.child.kill('SIGSTOP')
   await b.start()
   const missed = eventsArrived(client, received, 3)
@@ -187,8 +191,5 @@ t.test('a client back on its node, killed (SIGKILL) and restarted before it coul
   // Node A goes on and declares the old node dead: the restored socket is not affected.
   aProcess.child.kill('SIGCONT')
   await aProcess.logLine(DECLARED_DEAD)
-  const after = nextEvent(client, 'new_message')
-  await postJson(a.url, '/api/sms/new-message', { room: 'chat_quick_crash', message: { n: 4 } })
-  await after
-  t.same(numbers(received), [1, 2, 3, 4].map((n) => ['new_message', n]), 'the missed events once, in order, then new ones')
+  await thenNew(t, client, received, a.url, 'chat_quick_crash')
 })
