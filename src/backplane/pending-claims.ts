@@ -23,21 +23,32 @@ export interface PendingClaimStore {
   claimPending (key: string, seconds: number): Promise<PendingClaim>
   /** Sets the key claimed for `ttlSeconds`, whether it is still pending or expired meanwhile. */
   confirm (key: string, ttlSeconds: number): Promise<void>
+  /** Keeps the key pending `seconds` more if it is still pending. */
+  renew (key: string, seconds: number): Promise<void>
   release (key: string): Promise<void>
 }
 
 export interface PendingPublishOptions {
   /** Called when a confirmation failed after the events were handed on (a retry may deliver again once the pending claim expires). */
   unconfirmed?: (error: unknown) => void
+  /** How often a claim whose event Redis has not answered for yet is kept pending; default half of PENDING_CLAIM_SECONDS. */
+  renewEveryMs?: number
 }
 
-/** A publish that handed on some of its events only: `handedOn[i]` for the i-th event it was given. */
+/**
+ * A publish that handed on some of its events only: `handedOn[i]` for the i-th event it was
+ * given. `unanswered[i]` is set for an event whose append Redis did not answer in time: Redis
+ * may still store it (a hung primary runs what it was sent when it goes on), and it settles
+ * with whether it did once Redis answers (false: not known to be stored).
+ */
 export class PartlyHandedOn extends Error {
   override name = 'PartlyHandedOn'
   readonly handedOn: readonly boolean[]
-  constructor (handedOn: readonly boolean[], cause: unknown) {
+  readonly unanswered: ReadonlyArray<Promise<boolean> | undefined>
+  constructor (handedOn: readonly boolean[], cause: unknown, unanswered: ReadonlyArray<Promise<boolean> | undefined> = []) {
     super(`some events were not handed on: ${String(cause)}`)
     this.handedOn = handedOn
+    this.unanswered = unanswered
   }
 }
 
@@ -45,6 +56,23 @@ type Claimed = { key: string, ttlSeconds: number }
 
 async function releaseAll (store: PendingClaimStore, claimed: readonly Claimed[]): Promise<void> {
   await Promise.all(claimed.map(async ({ key }) => { await store.release(key).catch(() => {}) }))
+}
+
+/**
+ * Keeps a claim pending while Redis has not answered for its event (renewed, so that a retry is
+ * not accepted meanwhile; if this node dies it expires as any pending claim), then confirms it
+ * if the event was stored. One not known to be stored is left to expire.
+ */
+function pendingUntilAnswered (store: PendingClaimStore, { key, ttlSeconds }: Claimed, stored: Promise<boolean>, { unconfirmed, renewEveryMs = PENDING_CLAIM_SECONDS * 500 }: PendingPublishOptions): void {
+  const renew = () => { store.renew(key, PENDING_CLAIM_SECONDS).catch(() => {}) }
+  // At once: the claim was taken before the append waited for its deadline.
+  renew()
+  const renewing = setInterval(renew, renewEveryMs)
+  renewing.unref()
+  stored.then(async (wasStored) => {
+    clearInterval(renewing)
+    if (wasStored) await store.confirm(key, ttlSeconds).catch((error: unknown) => unconfirmed?.(error))
+  }, () => { clearInterval(renewing) })
 }
 
 /**
@@ -57,8 +85,9 @@ export async function claimPendingThenPublish (
   events: readonly EncodedEvent[],
   { keys, ttlSeconds, guard }: PublishClaims,
   publish: (events: readonly EncodedEvent[]) => Promise<void>,
-  { unconfirmed }: PendingPublishOptions = {}
+  options: PendingPublishOptions = {}
 ): Promise<boolean[]> {
+  const { unconfirmed } = options
   const claimed: Claimed[] = []
   if (guard !== undefined) {
     const found = await store.claimPending(guard.key, PENDING_CLAIM_SECONDS)
@@ -93,21 +122,29 @@ export async function claimPendingThenPublish (
         await releaseAll(store, claimed)
         throw error
       }
-      // The keys of the events handed on stay claimed; the others and the guard go back, so that
-      // the batch retried whole delivers the rest and answers the others as duplicates.
+      // The keys of the events handed on stay claimed, those of events Redis may still store stay
+      // pending until it answers; the others and the guard go back, so that the batch retried
+      // whole delivers the rest and answers the others as duplicates.
       const handedOnKeys = new Set<string>()
+      const unanswered = new Map<string, Promise<boolean>>()
       let freshIndex = 0
       keys.forEach((key, index) => {
         if (!won[index]) return
+        const answer = error.unanswered[freshIndex]
         if (key !== undefined && error.handedOn[freshIndex] === true) handedOnKeys.add(key)
+        else if (key !== undefined && answer !== undefined) unanswered.set(key, answer)
         freshIndex += 1
       })
       await Promise.all([
-        releaseAll(store, claimed.filter(({ key }) => !handedOnKeys.has(key))),
+        releaseAll(store, claimed.filter(({ key }) => !handedOnKeys.has(key) && !unanswered.has(key))),
         ...claimed.filter(({ key }) => handedOnKeys.has(key)).map(async ({ key, ttlSeconds }) => {
           await store.confirm(key, ttlSeconds).catch((confirming: unknown) => unconfirmed?.(confirming))
         })
       ])
+      for (const claim of claimed) {
+        const answer = unanswered.get(claim.key)
+        if (answer !== undefined) pendingUntilAnswered(store, claim, answer, options)
+      }
       throw error
     }
   }

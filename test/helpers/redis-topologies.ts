@@ -254,9 +254,9 @@ export interface RedisClusterSet {
   /** `host:port,…` of every node, as REDIS_CLUSTER_NODES takes them. */
   nodes: string
   /** The primary serving `key`'s slot now. */
-  primaryOf: (key: string) => Promise<RedisProcess>
+  primaryOf: (key: string) => Promise<PausableRedisProcess>
   /** The current primaries. */
-  primaries: () => Promise<RedisProcess[]>
+  primaries: () => Promise<PausableRedisProcess[]>
   /** The replica of `primary` (asks every node: call it while none is paused). */
   replicaOf: (primary: RedisProcess) => Promise<PausableRedisProcess>
   /** Kills `primary`, then runs `killed`; resolves once its replica has taken over and the cluster is ok again. */
@@ -309,8 +309,8 @@ export async function startRedisCluster (t: Test, security: RedisSecurity = {}):
     return true
   }, 30_000)
 
-  async function primaries (): Promise<RedisProcess[]> {
-    const found: RedisProcess[] = []
+  async function primaries (): Promise<PausableRedisProcess[]> {
+    const found: PausableRedisProcess[] = []
     for (const server of servers) {
       if (!server.alive()) continue
       const role = await nodeCommand(server.port, 'ROLE').catch(() => undefined) as unknown[] | undefined
@@ -328,7 +328,7 @@ export async function startRedisCluster (t: Test, security: RedisSecurity = {}):
       const shards = await nodeCommand(alive.port, 'CLUSTER', 'SLOTS') as Array<[number, number, [string, number, ...unknown[]], ...unknown[]]>
       const owner = shards.find(([from, to]) => slot >= from && slot <= to)
       const port = Number(owner?.[2][1])
-      return servers.find((server) => server.port === port) as RedisProcess
+      return servers.find((server) => server.port === port) as PausableRedisProcess
     },
     async replicaOf (primary: RedisProcess) {
       for (const server of servers) {

@@ -31,6 +31,10 @@ end
 if held == '${PENDING}' then return redis.call('TTL', KEYS[1]) end
 return 'done'`
 
+/** Sets a pending key to expire in ARGV[1] seconds; leaves a confirmed (or absent) one alone. */
+const RENEW_PENDING = `if redis.call('GET', KEYS[1]) == '${PENDING}' then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return ''`
+
 /** Pending and confirmed claims as keys under `prefix`; a 503 (nothing claimed) whenever Redis cannot take them. */
 export function pendingClaimsInRedis (client: RedisClient, prefix: string, ready: () => boolean): PendingClaimStore {
   return {
@@ -55,6 +59,9 @@ export function pendingClaimsInRedis (client: RedisClient, prefix: string, ready
     },
     async confirm (key, ttlSeconds) {
       await within(client.set(prefix + key, CONFIRMED, { expiration: { type: 'EX', value: ttlSeconds } }), COMMAND_TIMEOUT_MS, 'confirming the claim')
+    },
+    async renew (key, seconds) {
+      await within(client.eval(RENEW_PENDING, { keys: [prefix + key], arguments: [String(seconds)] }), COMMAND_TIMEOUT_MS, 'renewing the claim')
     },
     async release (key) {
       await client.del(prefix + key)

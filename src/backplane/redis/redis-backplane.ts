@@ -227,16 +227,36 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     if (keptSent.status === 'fulfilled' && ephemeralSent.status === 'fulfilled') return
     const failed = keptSent.status === 'rejected' ? keptSent.reason : (ephemeralSent as PromiseRejectedResult).reason
     log.warn({ reason: String(failed) }, 'delivery failed: Redis did not store the events')
-    // On a split bus some shards may have stored theirs: the caller learns which.
-    const keptHandedOn = keptSent.status === 'fulfilled' ? kept.map(() => true) : keptSent.reason instanceof PartlyHandedOn ? keptSent.reason.handedOn : undefined
-    if (keptHandedOn === undefined || !keptHandedOn.includes(true)) throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
+    // On a split bus some shards may have stored theirs, or may store them yet: the caller learns which.
+    const partial = keptSent.status === 'rejected' && keptSent.reason instanceof PartlyHandedOn ? keptSent.reason : undefined
+    const keptHandedOn = keptSent.status === 'fulfilled' ? kept.map(() => true) : partial?.handedOn
+    const keptUnanswered = partial?.unanswered ?? []
+    if (keptHandedOn === undefined || (!keptHandedOn.includes(true) && keptUnanswered.every((answer) => answer === undefined))) {
+      throw new RedisUnavailable('Redis did not store the event (cluster mode); retry later')
+    }
+    const handedOn: boolean[] = []
+    const unanswered: Array<Promise<boolean> | undefined> = []
     let keptIndex = 0
-    throw new PartlyHandedOn(events.map((event) => event.ephemeral === true ? ephemeralSent.status === 'fulfilled' : keptHandedOn[keptIndex++] === true), failed)
+    for (const event of events) {
+      if (event.ephemeral === true) {
+        handedOn.push(ephemeralSent.status === 'fulfilled')
+        unanswered.push(undefined)
+      } else {
+        handedOn.push(keptHandedOn[keptIndex] === true)
+        unanswered.push(keptUnanswered[keptIndex])
+        keptIndex += 1
+      }
+    }
+    throw new PartlyHandedOn(handedOn, failed, unanswered)
   }
 
-  /** Only some events of a batch were stored (a primary of a Redis Cluster is away): the batch is answered 503 whole. */
+  /**
+   * Only some events of a batch were stored (a primary of a Redis Cluster is away), or Redis did
+   * not answer in time for some: the publish is answered 503 whole.
+   */
   function partly (error: unknown): unknown {
     if (!(error instanceof PartlyHandedOn)) return error
+    if (!error.handedOn.includes(true)) return new RedisUnavailable('Redis did not answer in time (cluster mode); the event may still be stored, retry later with the same uuid')
     return new RedisUnavailable('Redis stored only some of the events (cluster mode); retry the whole batch with the same uuids: those delivered are answered as duplicates')
   }
 

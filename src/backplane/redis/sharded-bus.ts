@@ -8,7 +8,7 @@ import { PartlyHandedOn } from '../pending-claims.ts'
 import { positionIn, type Clock, type Position } from '../positions.ts'
 import { shardOf, shardStream } from './bus-shards.ts'
 import { COMMAND_TIMEOUT_MS, type RedisClient } from './connection.ts'
-import { within } from './deadline.ts'
+import { DeadlineError, within } from './deadline.ts'
 import { createAppendSequence } from './append-sequence.ts'
 import { appendBounded, endOf } from './shard-append.ts'
 import { encode, type StreamMessage } from './stream-codec.ts'
@@ -146,7 +146,11 @@ export function createShardedBus (options: ShardedBusOptions) {
       return readers.get(shardOf(channel, shards))?.started ?? Promise.resolve()
     },
 
-    /** Appends each shard's events as one entry; rejects with which were stored (PartlyHandedOn) when only some were: their shards' primaries differ. */
+    /**
+     * Appends each shard's events as one entry. Rejects with which were stored (PartlyHandedOn)
+     * when only some were (their shards' primaries differ), or when a shard did not answer in
+     * time: its primary may still store them, and `unanswered` says once it answers.
+     */
     async append (events: readonly EncodedEvent[]): Promise<void> {
       const byShard = new Map<number, number[]>()
       events.forEach((event, index) => {
@@ -154,7 +158,7 @@ export function createShardedBus (options: ShardedBusOptions) {
         byShard.set(shard, [...byShard.get(shard) ?? [], index])
       })
       const groups = [...byShard]
-      const results = await Promise.allSettled(groups.map(([shard, indexes]) => {
+      const sends = groups.map(([shard, indexes]) => {
         let sequence = numbers.get(shard)
         if (sequence === undefined) {
           sequence = createAppendSequence()
@@ -164,16 +168,26 @@ export function createShardedBus (options: ShardedBusOptions) {
         const message = encode(nodeId, { type: 'events', events: indexes.map((index) => events[index] as EncodedEvent) })
         const sent = appendBounded(client, streams[shard] as string, { ...message, ...fields }, maxEntries, keepMs)
         sent.then(() => { sequence.settled(number, true, says) }, () => { sequence.settled(number, false, says) })
-        return within(sent, COMMAND_TIMEOUT_MS, 'appending to a shard of the bus')
-      }))
+        return sent
+      })
+      const results = await Promise.allSettled(sends.map((sent) => within(sent, COMMAND_TIMEOUT_MS, 'appending to a shard of the bus')))
       const failed = results.find((result) => result.status === 'rejected')
       if (failed === undefined) return
-      if (results.every((result) => result.status === 'rejected')) throw failed.reason
       const appended = events.map(() => false)
+      const unanswered: Array<Promise<boolean> | undefined> = events.map(() => undefined)
       groups.forEach(([, indexes], group) => {
-        if (results[group]?.status === 'fulfilled') for (const index of indexes) appended[index] = true
+        const result = results[group]
+        // Past the deadline the command is still with Redis, which may run it yet.
+        const answer = result?.status === 'rejected' && result.reason instanceof DeadlineError
+          ? sends[group]?.then(() => true, () => false)
+          : undefined
+        for (const index of indexes) {
+          appended[index] = result?.status === 'fulfilled'
+          unanswered[index] = answer
+        }
       })
-      throw new PartlyHandedOn(appended, failed.reason)
+      if (!appended.includes(true) && unanswered.every((answer) => answer === undefined)) throw failed.reason
+      throw new PartlyHandedOn(appended, failed.reason, unanswered)
     },
 
     /** Each channel's events after its position, up to its shard's position in `upTo`, from the shards read here; undefined when one is not. */

@@ -1,10 +1,15 @@
 // On a Redis Cluster the bus is split by channel (src/backplane/redis/bus-shards.ts): each
 // channel's events go to one of 16 shard streams spread over the primaries, and a node reads
 // only the shards of its sockets' channels. A client's offset is then a clock, a position per
-// shard, and it recovers each channel from its own shard's position, on either node.
+// shard, and it recovers each channel from its own shard's position, on either node. A batch
+// over shards of two primaries is one append per shard: with one primary stopped it is stored
+// in part, answered 503 whole, and its retry delivers nothing twice.
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { CLUSTER_SHARDS, shardOf, shardStream } from '../../../src/backplane/redis/bus-shards.ts'
+import { PENDING_CLAIM_SECONDS } from '../../../src/backplane/pending-claims.ts'
 import { connectClient, metricOf, postJson, recordEvents, startBridge, subscribe, unsubscribe, waitFor } from '../../helpers/bridge.ts'
+import { bridgeProcess } from '../../helpers/failover-loss.ts'
 import { loadBalancer } from '../../helpers/load-balancer.ts'
 import { dropConnection, eventsArrived, reconnect } from '../../helpers/recovery.ts'
 import { command, redisClusterEnv, startRedisCluster } from '../../helpers/redis-topologies.ts'
@@ -127,4 +132,100 @@ t.test('a shard is read no more a while after its last channel goes', async (t) 
   t.equal((await postJson(a.url, '/api/sms/new-message', { room: 'chat_leaving', message: { n: 1 } })).status, 202)
   await eventsArrived(client, received, 1)
   t.same(numbers(received), [1], 'read again once subscribed again')
+})
+
+t.test('a batch over two primaries while one is stopped: answered 503 whole, the stored event delivered, the retry delivers nothing twice', async (t) => {
+  const env = redisClusterEnv(cluster)
+  const prefix = env.BRIDGE_REDIS_PREFIX
+  const claimKey = (uuid: string) => `${prefix}idempotency:${uuid}`
+  // The primary to stop holds neither the stream every node reads (its heartbeats keep the
+  // nodes ready) nor the batch's claims: only the shard of one of its two rooms.
+  const control = await cluster.primaryOf(`${prefix}bus`)
+  const away = (await cluster.primaries()).find(({ port }) => port !== control.port)
+  if (away === undefined) throw new Error('no primary besides the one of the nodes\' stream')
+  const onAway = async (key: string) => (await cluster.primaryOf(key)).port === away.port
+  let storedRoom = ''
+  let awayRoom = ''
+  for (let n = 0; storedRoom === '' || awayRoom === ''; n++) {
+    const room = `partial_${n}`
+    if (await onAway(shardStream(prefix, shardOf(`private-${room}`, CLUSTER_SHARDS), CLUSTER_SHARDS))) awayRoom ||= room
+    else storedRoom ||= room
+  }
+  const claimPorts = new Map<string, number>()
+  for (let n = 0; claimPorts.size < 2; n++) {
+    const primary = await cluster.primaryOf(claimKey(`partial-${n}`))
+    if (primary.port !== away.port) claimPorts.set(`partial-${n}`, primary.port)
+  }
+  const [storedUuid, awayUuid] = [...claimPorts.keys()] as [string, string]
+  const claimOf = async (uuid: string) => await command(claimPorts.get(uuid) as number, 'GET', claimKey(uuid))
+
+  // A primary silent for cluster-node-timeout (1 s here) is failed over. Meanwhile the nodes
+  // wait a minute: the stopped primary comes back as the primary it was, with what it was sent.
+  const nodeTimeout = async (ms: number) => {
+    for (const address of cluster.nodes.split(',')) await command(Number(address.split(':').at(-1)), 'CONFIG', 'SET', 'cluster-node-timeout', String(ms))
+  }
+  await nodeTimeout(60_000)
+  t.teardown(() => nodeTimeout(1000))
+
+  const reading = await bridgeProcess(t, env)
+  const publishing = await bridgeProcess(t, env)
+  const client = await connectClient(t, reading.url)
+  await subscribe(client, storedRoom)
+  await subscribe(client, awayRoom)
+  const received = recordEvents(client)
+  const uuidsReceived = () => received.flatMap(({ event, data }) => event === 'new_message' ? [(data as { uuid: string }).uuid] : [])
+  // As a Laravel queued job sends it, and sends it again when retried.
+  const batch = {
+    events: [
+      { type: 'new-message', room: storedRoom, uuid: storedUuid, message: { text: 'stored' } },
+      { type: 'new-message', room: awayRoom, uuid: awayUuid, message: { text: 'on the stopped primary' } }
+    ]
+  }
+
+  away.pause()
+  t.teardown(() => away.resume())
+  const refused = await postJson(publishing.url, '/api/sms/batch', batch)
+  t.equal(refused.status, 503, 'the batch is answered 503 whole')
+  t.same(refused.body, {
+    statusCode: 503,
+    error: 'Service Unavailable',
+    message: 'Redis stored only some of the events (cluster mode); retry the whole batch with the same uuids: those delivered are answered as duplicates',
+    code: 'BRIDGE_REDIS_UNAVAILABLE'
+  }, 'saying to retry it whole with the same uuids')
+  t.equal(refused.headers.get('retry-after'), '5', 'with Retry-After')
+  await waitFor(() => uuidsReceived().length > 0, 'the event whose shard stored it')
+  t.same(uuidsReceived(), [storedUuid], 'the event whose shard stored it is delivered; the other is not')
+  t.equal(await claimOf(storedUuid), '1', 'its uuid is confirmed')
+  t.equal(await claimOf(awayUuid), 'pending', 'the other uuid stays pending: the stopped primary was sent the append and may still store it')
+
+  // Retried after Retry-After, the primary still stopped: nothing is handed on. The claim,
+  // taken more than PENDING_CLAIM_SECONDS ago, is still pending: renewed while unanswered.
+  await sleep(Number(refused.headers.get('retry-after')) * 1000)
+  const early = await postJson(publishing.url, '/api/sms/batch', batch)
+  t.equal(early.status, 503, 'a retry while the append is unanswered is answered 503')
+  t.equal(early.body.code, 'BRIDGE_PUBLISH_PENDING', 'as a uuid another request is publishing')
+  const retryAfter = Number(early.headers.get('retry-after'))
+  t.ok(retryAfter >= 1 && retryAfter <= PENDING_CLAIM_SECONDS, `with Retry-After ${retryAfter} s`)
+  t.same(uuidsReceived(), [storedUuid], 'the other event is still not delivered')
+
+  // Going on, the primary runs the append it was sent: the event is stored and delivered now.
+  away.resume()
+  await waitFor(() => uuidsReceived().length > 1, 'the event the primary stored when it went on')
+  await waitFor(async () => await claimOf(awayUuid) === '1', 'its uuid to be confirmed')
+  const retried = await postJson(publishing.url, '/api/sms/batch', batch)
+  t.equal(retried.status, 202, 'the retry once the primary is back is answered 202')
+  t.same(retried.body, {
+    ok: true,
+    results: [
+      { ok: true, event: 'new_message', room: storedRoom, uuid: storedUuid, duplicate: true },
+      { ok: true, event: 'new_message', room: awayRoom, uuid: awayUuid, duplicate: true }
+    ]
+  }, 'each event a duplicate: both were stored')
+
+  // Anything the retry delivered in a room arrives before what is published there after it.
+  for (const room of [storedRoom, awayRoom]) {
+    t.equal((await postJson(publishing.url, '/api/sms/status-update', { room, messageId: 1, status: 'read' })).status, 202, `a later event in ${room}`)
+  }
+  await waitFor(() => received.filter(({ event }) => event === 'status_update').length === 2, 'the events published after the retry')
+  t.same(uuidsReceived().sort(), [storedUuid, awayUuid].sort(), 'each event delivered once')
 })

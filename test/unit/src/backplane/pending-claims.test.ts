@@ -27,10 +27,24 @@ function memoryStore () {
       if (store.failNext === 'confirm') { store.failNext = undefined; throw new Error('store down') }
       keys.set(key, { value: '1', until: clock.now + ttlSeconds * 1000 })
     },
+    async renew (key, seconds) {
+      renewed.push(key)
+      if (held(key) === 'pending') keys.set(key, { value: 'pending', until: clock.now + seconds * 1000 })
+    },
     async release (key) { keys.delete(key) }
   }
-  return { store, clock, held }
+  const renewed: string[] = []
+  return { store, clock, held, renewed }
 }
+
+/** A promise and the function that settles it, as Redis's late answer to an append. */
+function lateAnswer () {
+  let answer: (stored: boolean) => void = () => {}
+  const promise = new Promise<boolean>((resolve) => { answer = resolve })
+  return { promise, answer }
+}
+
+const settled = () => new Promise((resolve) => setImmediate(resolve))
 
 const event = (uuid: string): EncodedEvent => ({ channel: 'room', event: 'new_message', payloadJson: JSON.stringify({ uuid }) })
 const claims = (...keys: Array<string | undefined>) => ({ keys, ttlSeconds: 3600 })
@@ -132,4 +146,52 @@ t.test('a batch handed on in part: the keys of the events handed on are confirme
     handed.push(...fresh.map(({ payloadJson }) => String(JSON.parse(payloadJson).uuid)))
   }), [false, true, false, false])
   t.same(handed, ['b'], 'only what was not stored the first time')
+})
+
+t.test('an event Redis did not answer for in time: its key stays pending, renewed, until Redis answers it stored; then the retry is a duplicate', async (t) => {
+  const { store, clock, held, renewed } = memoryStore()
+  const guard = { key: 'signature:s', ttlSeconds: 600 }
+  const late = lateAnswer()
+  // Event a was stored, b's shard did not answer by the deadline (a hung primary).
+  const error = await claimPendingThenPublish(store, [event('a'), event('b')], { ...claims('a', 'b'), guard }, async () => {
+    throw new PartlyHandedOn([true, false], new Error('no answer in time'), [undefined, late.promise])
+  }, { renewEveryMs: 10 }).catch((caught: unknown) => caught)
+  t.type(error, PartlyHandedOn)
+  t.same([held('a'), held('b'), held('signature:s')], ['1', 'pending', undefined], 'a confirmed, b pending, the guard given back')
+  t.same(renewed, ['b'], 'b renewed at once: it was claimed before the deadline passed')
+
+  // Longer than a pending claim lasts: renewed while the node waits.
+  for (let wait = 0; wait < 3; wait++) {
+    clock.now += (PENDING_CLAIM_SECONDS - 1) * 1000
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.ok(renewed.includes('b'), 'b is renewed while unanswered')
+  t.equal(held('b'), 'pending', `still pending ${3 * (PENDING_CLAIM_SECONDS - 1)} s later`)
+  const refused = await claimPendingThenPublish(store, [event('a'), event('b')], { ...claims('a', 'b'), guard }, async () => { t.fail('not handed on while b is unanswered') }).catch((caught: unknown) => caught)
+  t.match(refused, { statusCode: 503, code: 'BRIDGE_PUBLISH_PENDING' }, 'the retry meanwhile is told to come back')
+
+  late.answer(true)
+  await settled()
+  t.equal(held('b'), '1', 'confirmed once Redis answers it stored')
+  const count = renewed.length
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(renewed.length, count, 'and renewed no more')
+  t.same(await claimPendingThenPublish(store, [event('a'), event('b')], { ...claims('a', 'b'), guard }, async () => { t.fail('nothing handed on again') }), [false, false], 'the retry: both duplicates')
+})
+
+t.test('an event Redis did not answer for in time and then did not store: its key is left to expire, then the retry hands it on', async (t) => {
+  const { store, clock, held } = memoryStore()
+  const late = lateAnswer()
+  await claimPendingThenPublish(store, [event('a')], claims('a'), async () => {
+    throw new PartlyHandedOn([false], new Error('no answer in time'), [late.promise])
+  }, { renewEveryMs: 10 }).catch(() => {})
+  late.answer(false)
+  await settled()
+  t.equal(held('a'), 'pending', 'not confirmed')
+  clock.now += PENDING_CLAIM_SECONDS * 1000
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(held('a'), undefined, 'not renewed: expired')
+  const handed: EncodedEvent[] = []
+  t.same(await claimPendingThenPublish(store, [event('a')], claims('a'), async (events) => { handed.push(...events) }), [true])
+  t.equal(handed.length, 1)
 })
