@@ -2,10 +2,10 @@
 // channel's events go to one of 16 shard streams spread over the primaries, and a node reads
 // only the shards of its sockets' channels. A client's offset is then a clock, a position per
 // shard, and it recovers each channel from its own shard's position, on either node. A batch
-// over shards of two primaries is one append per shard: with one primary stopped it is stored
-// in part, answered 503 whole, and its retry delivers nothing twice.
+// over shards of two primaries is one append per shard: with one primary stopped, or refusing
+// writes, it is stored in part, answered 503 whole, and its retry delivers nothing twice.
 import { setTimeout as sleep } from 'node:timers/promises'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CLUSTER_SHARDS, shardOf, shardStream } from '../../../src/backplane/redis/bus-shards.ts'
 import { PENDING_CLAIM_SECONDS } from '../../../src/backplane/pending-claims.ts'
 import { connectClient, metricOf, postJson, recordEvents, startBridge, subscribe, unsubscribe, waitFor } from '../../helpers/bridge.ts'
@@ -134,12 +134,16 @@ t.test('a shard is read no more a while after its last channel goes', async (t) 
   t.same(numbers(received), [1], 'read again once subscribed again')
 })
 
-t.test('a batch over two primaries while one is stopped: answered 503 whole, the stored event delivered, the retry delivers nothing twice', async (t) => {
-  const env = redisClusterEnv(cluster)
+/**
+ * A batch over two primaries, as a Laravel queued job sends it (and sends again when retried):
+ * one event in a room whose shard lies on `away`, one in a room whose shard does not. `away`
+ * holds neither the stream every node reads (its heartbeats keep the nodes ready) nor the claims
+ * of the two uuids. Two bridge processes: a client on `reading` is in both rooms; the batch is
+ * for `publishing`.
+ */
+async function batchOverTwoPrimaries (t: Test, env: ReturnType<typeof redisClusterEnv>, name: string) {
   const prefix = env.BRIDGE_REDIS_PREFIX
   const claimKey = (uuid: string) => `${prefix}idempotency:${uuid}`
-  // The primary to stop holds neither the stream every node reads (its heartbeats keep the
-  // nodes ready) nor the batch's claims: only the shard of one of its two rooms.
   const control = await cluster.primaryOf(`${prefix}bus`)
   const away = (await cluster.primaries()).find(({ port }) => port !== control.port)
   if (away === undefined) throw new Error('no primary besides the one of the nodes\' stream')
@@ -147,25 +151,17 @@ t.test('a batch over two primaries while one is stopped: answered 503 whole, the
   let storedRoom = ''
   let awayRoom = ''
   for (let n = 0; storedRoom === '' || awayRoom === ''; n++) {
-    const room = `partial_${n}`
+    const room = `${name}_${n}`
     if (await onAway(shardStream(prefix, shardOf(`private-${room}`, CLUSTER_SHARDS), CLUSTER_SHARDS))) awayRoom ||= room
     else storedRoom ||= room
   }
   const claimPorts = new Map<string, number>()
   for (let n = 0; claimPorts.size < 2; n++) {
-    const primary = await cluster.primaryOf(claimKey(`partial-${n}`))
-    if (primary.port !== away.port) claimPorts.set(`partial-${n}`, primary.port)
+    const primary = await cluster.primaryOf(claimKey(`${name}-${n}`))
+    if (primary.port !== away.port) claimPorts.set(`${name}-${n}`, primary.port)
   }
   const [storedUuid, awayUuid] = [...claimPorts.keys()] as [string, string]
   const claimOf = async (uuid: string) => await command(claimPorts.get(uuid) as number, 'GET', claimKey(uuid))
-
-  // A primary silent for cluster-node-timeout (1 s here) is failed over. Meanwhile the nodes
-  // wait a minute: the stopped primary comes back as the primary it was, with what it was sent.
-  const nodeTimeout = async (ms: number) => {
-    for (const address of cluster.nodes.split(',')) await command(Number(address.split(':').at(-1)), 'CONFIG', 'SET', 'cluster-node-timeout', String(ms))
-  }
-  await nodeTimeout(60_000)
-  t.teardown(() => nodeTimeout(1000))
 
   const reading = await bridgeProcess(t, env)
   const publishing = await bridgeProcess(t, env)
@@ -174,24 +170,47 @@ t.test('a batch over two primaries while one is stopped: answered 503 whole, the
   await subscribe(client, awayRoom)
   const received = recordEvents(client)
   const uuidsReceived = () => received.flatMap(({ event, data }) => event === 'new_message' ? [(data as { uuid: string }).uuid] : [])
-  // As a Laravel queued job sends it, and sends it again when retried.
   const batch = {
     events: [
       { type: 'new-message', room: storedRoom, uuid: storedUuid, message: { text: 'stored' } },
-      { type: 'new-message', room: awayRoom, uuid: awayUuid, message: { text: 'on the stopped primary' } }
+      { type: 'new-message', room: awayRoom, uuid: awayUuid, message: { text: 'on the other primary' } }
     ]
   }
+  /** Anything published in a room arrives before what is published there after it: a later event in each shows every uuid arrived once. */
+  async function eachDeliveredOnce (t: Test) {
+    for (const room of [storedRoom, awayRoom]) {
+      t.equal((await postJson(publishing.url, '/api/sms/status-update', { room, messageId: 1, status: 'read' })).status, 202, `a later event in ${room}`)
+    }
+    await waitFor(() => received.filter(({ event }) => event === 'status_update').length === 2, 'the events published after the retry')
+    t.same(uuidsReceived().sort(), [storedUuid, awayUuid].sort(), 'each event delivered once')
+  }
+  return { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce }
+}
+
+/** The answer to a batch stored in part. */
+const storedInPart = {
+  statusCode: 503,
+  error: 'Service Unavailable',
+  message: 'Redis stored only some of the events (cluster mode); retry the whole batch with the same uuids: those delivered are answered as duplicates',
+  code: 'BRIDGE_REDIS_UNAVAILABLE'
+}
+
+t.test('a batch over two primaries while one is stopped: answered 503 whole, the stored event delivered, the retry delivers nothing twice', async (t) => {
+  const env = redisClusterEnv(cluster)
+  // A primary silent for cluster-node-timeout (1 s here) is failed over. Meanwhile the nodes
+  // wait a minute: the stopped primary comes back as the primary it was, with what it was sent.
+  const nodeTimeout = async (ms: number) => {
+    for (const address of cluster.nodes.split(',')) await command(Number(address.split(':').at(-1)), 'CONFIG', 'SET', 'cluster-node-timeout', String(ms))
+  }
+  await nodeTimeout(60_000)
+  t.teardown(() => nodeTimeout(1000))
+  const { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce } = await batchOverTwoPrimaries(t, env, 'partial')
 
   away.pause()
   t.teardown(() => away.resume())
   const refused = await postJson(publishing.url, '/api/sms/batch', batch)
   t.equal(refused.status, 503, 'the batch is answered 503 whole')
-  t.same(refused.body, {
-    statusCode: 503,
-    error: 'Service Unavailable',
-    message: 'Redis stored only some of the events (cluster mode); retry the whole batch with the same uuids: those delivered are answered as duplicates',
-    code: 'BRIDGE_REDIS_UNAVAILABLE'
-  }, 'saying to retry it whole with the same uuids')
+  t.same(refused.body, storedInPart, 'saying to retry it whole with the same uuids')
   t.equal(refused.headers.get('retry-after'), '5', 'with Retry-After')
   await waitFor(() => uuidsReceived().length > 0, 'the event whose shard stored it')
   t.same(uuidsReceived(), [storedUuid], 'the event whose shard stored it is delivered; the other is not')
@@ -221,11 +240,48 @@ t.test('a batch over two primaries while one is stopped: answered 503 whole, the
       { ok: true, event: 'new_message', room: awayRoom, uuid: awayUuid, duplicate: true }
     ]
   }, 'each event a duplicate: both were stored')
+  await eachDeliveredOnce(t)
+})
 
-  // Anything the retry delivered in a room arrives before what is published there after it.
-  for (const room of [storedRoom, awayRoom]) {
-    t.equal((await postJson(publishing.url, '/api/sms/status-update', { room, messageId: 1, status: 'read' })).status, 202, `a later event in ${room}`)
-  }
-  await waitFor(() => received.filter(({ event }) => event === 'status_update').length === 2, 'the events published after the retry')
-  t.same(uuidsReceived().sort(), [storedUuid, awayUuid].sort(), 'each event delivered once')
+t.test('a batch over two primaries while one refuses writes: answered 503 whole, the stored event delivered, the retry delivers the other once', async (t) => {
+  const env = redisClusterEnv(cluster)
+  const { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce } = await batchOverTwoPrimaries(t, env, 'refused')
+  const awayStream = shardStream(env.BRIDGE_REDIS_PREFIX, shardOf(`private-${awayRoom}`, CLUSTER_SHARDS), CLUSTER_SHARDS)
+  const eventsIn = async (stream: string) => (await command(away.port, 'XRANGE', stream, '-', '+') as Array<[string, string[]]>).filter(([, fields]) => fields[1] === 'events').length
+
+  // A primary past its maxmemory under noeviction refuses every write with an OOM error, a
+  // script's too: the shard append stores nothing there, and Redis says so at once.
+  const before = await command(away.port, 'CONFIG', 'GET', 'maxmemory*') as Record<string, string>
+  const configure = async (maxmemory: string, policy: string) => { await command(away.port, 'CONFIG', 'SET', 'maxmemory', maxmemory, 'maxmemory-policy', policy) }
+  const restore = () => configure(before.maxmemory as string, before['maxmemory-policy'] as string)
+  t.equal(before.maxmemory, '0', 'the primary has no memory limit before the test')
+  await configure('1', 'noeviction')
+  t.teardown(restore)
+  const refused = await postJson(publishing.url, '/api/sms/batch', batch)
+  t.equal(refused.status, 503, 'the batch is answered 503 whole')
+  t.same(refused.body, storedInPart, 'saying to retry it whole with the same uuids')
+  t.equal(refused.headers.get('retry-after'), '5', 'with Retry-After')
+  await waitFor(() => uuidsReceived().length > 0, 'the event whose shard stored it')
+  t.same(uuidsReceived(), [storedUuid], 'the event whose shard stored it is delivered; the other is not')
+  t.match((await publishing.logLine('delivery failed')).reason, /^PartlyHandedOn: .*OOM command not allowed/, 'the primary refused the append: out of memory')
+  t.equal(await eventsIn(awayStream), 0, 'the refusing primary stored no event')
+  t.equal(await claimOf(storedUuid), '1', 'the stored event\'s uuid is confirmed')
+  t.equal(await claimOf(awayUuid), null, 'the other uuid is given back: its event was certainly not stored')
+
+  // Retried whole with the same uuids once the primary takes writes again, as a queued job is.
+  await restore()
+  const retried = await postJson(publishing.url, '/api/sms/batch', batch)
+  t.equal(retried.status, 202, 'the retry is answered 202')
+  t.same(retried.body, {
+    ok: true,
+    results: [
+      { ok: true, event: 'new_message', room: storedRoom, uuid: storedUuid, duplicate: true },
+      { ok: true, event: 'new_message', room: awayRoom, uuid: awayUuid }
+    ]
+  }, 'the stored event a duplicate, the other accepted')
+  await waitFor(() => uuidsReceived().length > 1, 'the event the retry handed on')
+  t.same(uuidsReceived(), [storedUuid, awayUuid], 'delivered now')
+  t.equal(await eventsIn(awayStream), 1, 'stored once on the primary that refused it')
+  t.equal(await claimOf(awayUuid), '1', 'its uuid is confirmed')
+  await eachDeliveredOnce(t)
 })
