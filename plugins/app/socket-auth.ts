@@ -13,6 +13,9 @@ declare module 'fastify' {
   }
 }
 
+/** A connection's `handshake.auth` once its token is verified: one shared empty object. */
+const VERIFIED = Object.freeze({})
+
 /** The `connect_error` message a refused client gets, whatever the reason (the log has it). */
 export const UNAUTHORIZED = 'unauthorized'
 
@@ -83,6 +86,8 @@ export default fp(async function socketAuth (fastify) {
     try {
       const grant = tokens.connection(token ?? bearer)
       Object.assign(socket.data, connectionData(grant))
+      // Verified: the token is not kept for the connection's life (socket.data has what it granted).
+      socket.handshake.auth = VERIFIED
       fastify.log.debug({ socketId: socket.id, userId: grant.userId }, 'socket authenticated')
       next()
     } catch (error) {

@@ -31,6 +31,18 @@ t.test('a valid connection token connects, and the user id is kept on the socket
   t.same(serverSide?.data.rooms, ['chat_1'])
 })
 
+t.test('a verified token is not kept on the connection: what it granted is', async (t) => {
+  const { fastify, url } = await startBridge(t, securedEnv())
+  const token = socketToken({ sub: 'user-7', rooms: ['chat_7'] })
+  const client = await connectClient(t, url, { auth: { token } })
+  const [serverSide] = fastify.io.of('/').sockets.values()
+  t.same(serverSide?.handshake.auth, {}, 'handshake.auth no longer holds the token')
+  t.notOk(JSON.stringify(serverSide?.handshake).includes(token), 'nor does anything else of the handshake')
+  t.same(serverSide?.data, { userId: 'user-7', rooms: ['chat_7'] })
+  t.same(await subscribe(client, 'chat_7'), { ok: true, room: 'chat_7' }, 'rooms granted by the token are still joined')
+  t.match(await subscribe(client, 'chat_8'), { ok: false }, 'and only those')
+})
+
 t.test('an integer sub (a PHP user id) is the same user as its string', async (t) => {
   const { fastify, url } = await startBridge(t, securedEnv())
   await connectClient(t, url, { auth: { token: socketToken({ sub: 42 }) } })
