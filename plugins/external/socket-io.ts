@@ -110,7 +110,11 @@ export default fp(async function socketIo (fastify) {
   function settleOnClose (this: EngineConnection): void {
     pending.settle(this)
   }
-  fastify.io.on('connection', (socket) => { pending.settle(socket.conn) })
+  fastify.io.on('connection', (socket) => {
+    pending.settle(socket.conn)
+    // Settled: the connection's close has nothing left to settle, and its listener would stay for the connection's life.
+    socket.conn.removeListener('close', settleOnClose)
+  })
 
   fastify.metrics.gauge('bridge_socket_connections', 'socket.io connections open on this node', () => fastify.io.of('/').sockets.size)
   fastify.metrics.gauge('bridge_socket_pending_connections',

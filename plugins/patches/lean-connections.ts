@@ -1,8 +1,12 @@
 // Keeps idle connections small: once connected, a connection lets go of the HTTP request that
 // opened it (docs/performance.md), and `socket.request` becomes a stand-in keeping what
 // socket.io's docs read of it: `headers`, `url`, `method`, `socket.remoteAddress`. The upgrade
-// response's relay of the raw socket's `close` goes once nothing listens to the response.
-// Patches engine.io's `Socket#request`, the upgrade response's `req` and that relay, checked at start.
+// response's relay of the raw socket's `close` goes once nothing listens to the response. A
+// connection opened on websocket also drops two listeners only a handshake uses: Engine.IO's
+// `headers` listener on the transport (polling answers emit it, websockets never do) and its
+// `onUpgradeError` on the ws socket (the transport's own `error` listener takes over).
+// Patches engine.io's `Socket#request`, the upgrade response's `req`, that relay and those two
+// listeners, checked at start.
 import type { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
@@ -49,6 +53,31 @@ export function closeRelayProblems ({ upgrade }: Pick<Probe, 'upgrade'>): string
   return relayed ? [] : ['engine.io\'s upgrade response relays the raw socket\'s close with the last once listener on it']
 }
 
+interface WebsocketTransport extends EventEmitter {
+  name: string
+  socket?: EventEmitter
+}
+
+/** Engine.IO's handshake listener no websocket ever fires, and its error listener for before the transport existed. */
+function handshakeListeners (conn: { transport?: unknown }): { transport: WebsocketTransport, headers: Function[], upgradeError: Function[] } | undefined {
+  const transport = conn.transport as Partial<WebsocketTransport> | undefined
+  if (transport?.name !== 'websocket' || typeof transport.rawListeners !== 'function' || typeof transport.socket?.rawListeners !== 'function') return undefined
+  return {
+    transport: transport as WebsocketTransport,
+    headers: transport.rawListeners('headers'),
+    upgradeError: transport.socket.rawListeners('error').filter((listener) => listener.name === 'onUpgradeError')
+  }
+}
+
+export function handshakeListenerProblems (conn: { transport?: unknown }): string[] {
+  const found = handshakeListeners(conn)
+  const problems: string[] = []
+  if (found?.headers.length !== 1) problems.push('engine.io\'s websocket transport keeps one `headers` listener from the handshake')
+  // The transport's own error listener stays once onUpgradeError goes.
+  if (found?.upgradeError.length !== 1 || found.transport.socket?.listenerCount('error') !== 2) problems.push('ws keeps engine.io\'s onUpgradeError beside the transport\'s own error listener')
+  return problems
+}
+
 export function leanConnectionProblems (conn: { request?: unknown }): string[] {
   const request = conn.request as Partial<IncomingMessage> | null | undefined
   return request !== null && typeof request === 'object' && typeof request.headers === 'object'
@@ -80,7 +109,12 @@ export default fp(async function leanConnections (fastify) {
   fastify.io.on('connection', (socket) => {
     // After every connection handler (the bridge's and socket.io's) has run.
     process.nextTick(() => {
-      const conn = socket.conn as { request: IncomingMessage | RequestStandIn | null }
+      const conn = socket.conn as { request: IncomingMessage | RequestStandIn | null, transport?: unknown }
+      const handshakeOnly = handshakeListeners(conn)
+      if (handshakeOnly !== undefined) {
+        for (const listener of handshakeOnly.headers) handshakeOnly.transport.removeListener('headers', listener as () => void)
+        for (const listener of handshakeOnly.upgradeError) handshakeOnly.transport.socket?.removeListener('error', listener as () => void)
+      }
       if (conn.request === null || !('complete' in conn.request)) return
       const standIn = requestStandIn(conn.request)
       conn.request = standIn

@@ -8,7 +8,7 @@ import fp from 'fastify-plugin'
 import { Server, type Socket } from 'socket.io'
 import WebSocket from 'ws'
 import { fastPathProblems, type EngineConnection } from './broadcast-fast-path.ts'
-import { closeRelay, closeRelayProblems, leanConnectionProblems, upgradeRequestProblems } from './lean-connections.ts'
+import { closeRelay, closeRelayProblems, handshakeListenerProblems, leanConnectionProblems, upgradeRequestProblems } from './lean-connections.ts'
 import { pusherSocketIdProblems } from './pusher-socket-id.ts'
 import { socketInternalsProblems } from './socket-internals.ts'
 
@@ -27,6 +27,7 @@ export const checks: InternalsCheck[] = [
   socketInternalsProblems,
   (probe) => fastPathProblems(probe.connection),
   (probe) => leanConnectionProblems(probe.connection),
+  (probe) => handshakeListenerProblems(probe.connection as { transport?: unknown }),
   upgradeRequestProblems,
   closeRelayProblems,
   (probe) => pusherSocketIdProblems(probe.namespace)

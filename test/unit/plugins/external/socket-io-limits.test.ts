@@ -58,6 +58,9 @@ t.test('handshakes past BRIDGE_MAX_PENDING_CONNECTIONS are refused 503 until pen
   const bystander = await connectClient(t, url, { auth: { token } })
   t.same(await subscribe(bystander, 'chat_1'), { ok: true, room: 'chat_1' })
   t.equal(await pendingGauge(fastify), 0, 'an authenticated connection is not pending')
+  const [connected] = fastify.io.of('/').sockets.values()
+  const closeListeners = connected?.conn.rawListeners('close').map((listener) => ((listener as { listener?: Function }).listener ?? listener).name)
+  t.notOk(closeListeners?.includes('settleOnClose'), 'nor does it keep the listener that settles a pending one')
 
   const answers = []
   for (let i = 0; i < cap + 10; i++) answers.push(await pollingHandshake(url))

@@ -1,11 +1,12 @@
 // Connections let go of their HTTP request and its upgrade response once connected, and lose
 // nothing by it: socket.request keeps what socket.io's documentation reads of it.
+import { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import { setImmediate as nextMacrotask } from 'node:timers/promises'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
-import { closeRelayProblems, leanConnectionProblems, upgradeRequestProblems } from '../../../../plugins/patches/lean-connections.ts'
+import { closeRelayProblems, handshakeListenerProblems, leanConnectionProblems, upgradeRequestProblems } from '../../../../plugins/patches/lean-connections.ts'
 import { connectClient, nextEvent, postJson, startBridge, subscribe } from '../../../helpers/bridge.ts'
 
 setFlagsFromString('--expose-gc')
@@ -53,6 +54,20 @@ t.test('once connected, nothing keeps the upgrade response alive, and a connecti
   const disconnected = new Promise((resolve) => socket?.once('disconnect', resolve))
   client.disconnect()
   t.equal(await disconnected, 'client namespace disconnect')
+})
+
+t.test('a websocket connection drops the listeners only its handshake used, and still ends on a socket error', async (t) => {
+  const { fastify, url } = await startBridge(t)
+  const client = await connectClient(t, url)
+  t.same(await subscribe(client, 'chat_1'), { ok: true, room: 'chat_1' })
+  const [socket] = fastify.io.sockets.sockets.values()
+  const transport = socket?.conn.transport as unknown as { listenerCount: (event: string) => number, socket: EventEmitter }
+  t.equal(transport.listenerCount('headers'), 0, 'no headers listener on the websocket transport')
+  t.same(transport.socket.rawListeners('error').map((listener) => listener.name), ['bound onError'], 'the transport\'s own error listener alone on the ws socket')
+  // What onUpgradeError was there for, an error on the ws socket, now ends the connection through the transport.
+  const disconnected = new Promise((resolve) => socket?.once('disconnect', resolve))
+  transport.socket.emit('error', new Error('a broken frame'))
+  t.equal(await disconnected, 'transport error')
 })
 
 t.test('the upgrade response keeps relaying close to a middleware that listens to it', async (t) => {
@@ -118,4 +133,11 @@ t.test('the engine.io internal lean connections relies on is there', async (t) =
     'an upgrade response without it is reported')
   t.same(closeRelayProblems({ upgrade: { request: {} as IncomingMessage, response: {} } }), ['engine.io\'s upgrade response relays the raw socket\'s close with the last once listener on it'],
     'an upgrade response without the relay is reported')
+  const websocket = new EventEmitter()
+  websocket.on('error', function onError () {})
+  const transport = Object.assign(new EventEmitter(), { name: 'websocket', socket: websocket })
+  t.same(handshakeListenerProblems({ transport }), [
+    'engine.io\'s websocket transport keeps one `headers` listener from the handshake',
+    'ws keeps engine.io\'s onUpgradeError beside the transport\'s own error listener'
+  ], 'a transport without the handshake\'s listeners is reported')
 })
