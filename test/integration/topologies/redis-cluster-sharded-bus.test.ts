@@ -184,7 +184,17 @@ async function batchOverTwoPrimaries (t: Test, env: ReturnType<typeof redisClust
     await waitFor(() => received.filter(({ event }) => event === 'status_update').length === 2, 'the events published after the retry')
     t.same(uuidsReceived().sort(), [storedUuid, awayUuid].sort(), 'each event delivered once')
   }
-  return { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce }
+  /** Posts the batch while the primary is away: answered 503 whole, and the stored event alone delivered. */
+  async function postedInPart (t: Test) {
+    const refused = await postJson(publishing.url, '/api/sms/batch', batch)
+    t.equal(refused.status, 503, 'the batch is answered 503 whole')
+    t.same(refused.body, storedInPart, 'saying to retry it whole with the same uuids')
+    t.equal(refused.headers.get('retry-after'), '5', 'with Retry-After')
+    await waitFor(() => uuidsReceived().length > 0, 'the event whose shard stored it')
+    t.same(uuidsReceived(), [storedUuid], 'the event whose shard stored it is delivered; the other is not')
+    return refused
+  }
+  return { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce, postedInPart }
 }
 
 /** The answer to a batch stored in part. */
@@ -204,16 +214,11 @@ t.test('a batch over two primaries while one is stopped: answered 503 whole, the
   }
   await nodeTimeout(60_000)
   t.teardown(() => nodeTimeout(1000))
-  const { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce } = await batchOverTwoPrimaries(t, env, 'partial')
+  const { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce, postedInPart } = await batchOverTwoPrimaries(t, env, 'partial')
 
   away.pause()
   t.teardown(() => away.resume())
-  const refused = await postJson(publishing.url, '/api/sms/batch', batch)
-  t.equal(refused.status, 503, 'the batch is answered 503 whole')
-  t.same(refused.body, storedInPart, 'saying to retry it whole with the same uuids')
-  t.equal(refused.headers.get('retry-after'), '5', 'with Retry-After')
-  await waitFor(() => uuidsReceived().length > 0, 'the event whose shard stored it')
-  t.same(uuidsReceived(), [storedUuid], 'the event whose shard stored it is delivered; the other is not')
+  const refused = await postedInPart(t)
   t.equal(await claimOf(storedUuid), '1', 'its uuid is confirmed')
   t.equal(await claimOf(awayUuid), 'pending', 'the other uuid stays pending: the stopped primary was sent the append and may still store it')
 
@@ -245,7 +250,7 @@ t.test('a batch over two primaries while one is stopped: answered 503 whole, the
 
 t.test('a batch over two primaries while one refuses writes: answered 503 whole, the stored event delivered, the retry delivers the other once', async (t) => {
   const env = redisClusterEnv(cluster)
-  const { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce } = await batchOverTwoPrimaries(t, env, 'refused')
+  const { away, storedRoom, awayRoom, storedUuid, awayUuid, claimOf, publishing, uuidsReceived, batch, eachDeliveredOnce, postedInPart } = await batchOverTwoPrimaries(t, env, 'refused')
   const awayStream = shardStream(env.BRIDGE_REDIS_PREFIX, shardOf(`private-${awayRoom}`, CLUSTER_SHARDS), CLUSTER_SHARDS)
   const eventsIn = async (stream: string) => (await command(away.port, 'XRANGE', stream, '-', '+') as Array<[string, string[]]>).filter(([, fields]) => fields[1] === 'events').length
 
@@ -257,12 +262,7 @@ t.test('a batch over two primaries while one refuses writes: answered 503 whole,
   t.equal(before.maxmemory, '0', 'the primary has no memory limit before the test')
   await configure('1', 'noeviction')
   t.teardown(restore)
-  const refused = await postJson(publishing.url, '/api/sms/batch', batch)
-  t.equal(refused.status, 503, 'the batch is answered 503 whole')
-  t.same(refused.body, storedInPart, 'saying to retry it whole with the same uuids')
-  t.equal(refused.headers.get('retry-after'), '5', 'with Retry-After')
-  await waitFor(() => uuidsReceived().length > 0, 'the event whose shard stored it')
-  t.same(uuidsReceived(), [storedUuid], 'the event whose shard stored it is delivered; the other is not')
+  await postedInPart(t)
   t.match((await publishing.logLine('delivery failed')).reason, /^PartlyHandedOn: .*OOM command not allowed/, 'the primary refused the append: out of memory')
   t.equal(await eventsIn(awayStream), 0, 'the refusing primary stored no event')
   t.equal(await claimOf(storedUuid), '1', 'the stored event\'s uuid is confirmed')
