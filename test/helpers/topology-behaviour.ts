@@ -190,8 +190,11 @@ export async function failoverUnderTwoBridges (t: Test, env: Env, fail: () => Pr
   t.ok(servingAfterMs < SERVING_AGAIN_WITHIN_MS, `serving again ${servingAfterMs} ms after the failover began`)
   publishing.on = false
   await publisher
-  // Room counts ask every node over pub/sub, which has moved to the new primary too.
-  await waitFor(async () => (await a.fastify.inject({ method: 'GET', url: '/api/rooms/chat_1' })).statusCode === 200, 'room counts answered again', SERVING_AGAIN_WITHIN_MS)
+  // Room counts ask every node over pub/sub, which has moved to the new primary too: each node's
+  // own pub/sub connection moves on its own, so each is waited for.
+  for (const bridge of [a, b]) {
+    await waitFor(async () => (await bridge.fastify.inject({ method: 'GET', url: '/api/rooms/chat_1' })).statusCode === 200, 'room counts answered again', SERVING_AGAIN_WITHIN_MS)
+  }
   for (const bridge of [a, b]) {
     t.same((await bridge.fastify.inject({ method: 'GET', url: '/api/rooms/chat_1' })).json(), { room: 'chat_1', subscribers: 2, users: 0 }, 'both nodes answer room counts')
   }
