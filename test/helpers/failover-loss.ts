@@ -2,7 +2,25 @@
 // nodes as processes of their own (so that one can be stopped), clients that reconnect by
 // themselves and record what they saw, and the outcome every such failover must have.
 import type { Test } from 'tap'
-import { connectClient, freePort, startServer, subscribe, type TestClient } from './bridge.ts'
+import { connectClient, freePort, postJson, startServer, subscribe, type TestClient } from './bridge.ts'
+
+/** Publishes events numbered `from`…`to` to `room` through `url`, one at a time; `accepted` lists those answered 202. */
+export function numberedPublisher (url: string, room: string) {
+  const accepted: number[] = []
+  async function publish (from: number, to: number): Promise<void> {
+    for (let n = from; n <= to; n++) {
+      const answer = await postJson(url, '/api/sms/new-message', { room, message: { n } })
+      if (answer.status === 202) accepted.push(n)
+    }
+  }
+  return { accepted, publish }
+}
+
+/** Whether every node answers /ready. */
+export async function everyNodeReady (urls: readonly string[]): Promise<boolean> {
+  const ready = await Promise.all(urls.map((url) => fetch(`${url}/ready`).then((response) => response.ok, () => false)))
+  return ready.every(Boolean)
+}
 
 /** A bridge node as a process of its own (so that it can be stopped), killed when the test ends. */
 export async function bridgeProcess (t: Test, env: Record<string, string>) {

@@ -8,7 +8,7 @@
 import t from 'tap'
 import { CLUSTER_SHARDS, shardOf, shardStream } from '../../../src/backplane/redis/bus-shards.ts'
 import { metricOf, postJson, waitFor } from '../../helpers/bridge.ts'
-import { bridgeProcess, follower, lossOutcome } from '../../helpers/failover-loss.ts'
+import { bridgeProcess, everyNodeReady, follower, lossOutcome, numberedPublisher } from '../../helpers/failover-loss.ts'
 import { command, redisClusterEnv, startRedisCluster } from '../../helpers/redis-topologies.ts'
 import { SERVING_AGAIN_WITHIN_MS } from '../../helpers/topology-behaviour.ts'
 
@@ -36,13 +36,7 @@ t.test('acknowledged events lost on a shard in a failover: the node that missed 
   const onA = await follower(t, a.url, room)
   const onB = await follower(t, b.url, room)
 
-  const accepted: number[] = []
-  async function publish (from: number, to: number): Promise<void> {
-    for (let n = from; n <= to; n++) {
-      const answer = await postJson(b.url, '/api/sms/new-message', { room, message: { n } })
-      if (answer.status === 202) accepted.push(n)
-    }
-  }
+  const { accepted, publish } = numberedPublisher(b.url, room)
   // Node A reads node B's first entries on the shard: it counts B's numbers from there.
   await publish(0, 4)
   await waitFor(() => onA.seen.numbers.includes(4) && onB.seen.numbers.includes(4), 'both clients to get the first events')
@@ -68,10 +62,7 @@ t.test('acknowledged events lost on a shard in a failover: the node that missed 
   // Nothing is published meanwhile: node A finds the loss by the mark node B left on the shard
   // when Redis came back.
   await waitFor(() => onA.seen.resubscribed > 0, 'the client of node A to reconnect and subscribe again', SERVING_AGAIN_WITHIN_MS)
-  await waitFor(async () => {
-    const ready = await Promise.all([a.url, b.url].map((url) => fetch(`${url}/ready`).then((response) => response.ok, () => false)))
-    return ready.every(Boolean)
-  }, 'both nodes ready again', SERVING_AGAIN_WITHIN_MS)
+  await waitFor(() => everyNodeReady([a.url, b.url]), 'both nodes ready again', SERVING_AGAIN_WITHIN_MS)
   await waitFor(async () => (await postJson(b.url, '/api/sms/new-message', { room, message: { n: 15 } })).status === 202, 'publishing again', SERVING_AGAIN_WITHIN_MS)
   accepted.push(15)
   await publish(16, 19)

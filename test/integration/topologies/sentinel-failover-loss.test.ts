@@ -5,7 +5,7 @@
 // delivered them and delivers nothing twice. Both serve again within 15 s.
 import t from 'tap'
 import { metricOf, postJson, startBridge, waitFor } from '../../helpers/bridge.ts'
-import { bridgeProcess, follower, lossOutcome } from '../../helpers/failover-loss.ts'
+import { bridgeProcess, everyNodeReady, follower, lossOutcome, numberedPublisher } from '../../helpers/failover-loss.ts'
 import { command, sentinelEnv, startSentinelSet } from '../../helpers/redis-topologies.ts'
 import { SERVING_AGAIN_WITHIN_MS } from '../../helpers/topology-behaviour.ts'
 
@@ -21,13 +21,7 @@ t.test('acknowledged events lost in a failover: every client that missed them is
   const onA = await follower(t, a.url, ROOM)
   const onB = await follower(t, b.url, ROOM)
 
-  const accepted: number[] = []
-  async function publish (from: number, to: number): Promise<void> {
-    for (let n = from; n <= to; n++) {
-      const answer = await postJson(a.url, '/api/sms/new-message', { room: ROOM, message: { n } })
-      if (answer.status === 202) accepted.push(n)
-    }
-  }
+  const { accepted, publish } = numberedPublisher(a.url, ROOM)
   await publish(0, 4)
   await waitFor(() => onA.seen.numbers.includes(4) && onB.seen.numbers.includes(4), 'both clients to get the first events')
 
@@ -48,10 +42,7 @@ t.test('acknowledged events lost in a failover: every client that missed them is
   const held = await command(promoted.port, 'XRANGE', `${env.BRIDGE_REDIS_PREFIX}bus`, '-', '+') as Array<[string, string[]]>
   t.notOk(held.some(([, fields]) => fields.some((field) => field.includes('"n":14'))), 'the new primary lacks events answered 202 (the loss this test is about)')
 
-  await waitFor(async () => {
-    const ready = await Promise.all([a.url, b.url].map((url) => fetch(`${url}/ready`).then((response) => response.ok, () => false)))
-    return ready.every(Boolean)
-  }, 'both nodes ready again', SERVING_AGAIN_WITHIN_MS)
+  await waitFor(() => everyNodeReady([a.url, b.url]), 'both nodes ready again', SERVING_AGAIN_WITHIN_MS)
   // The client of node B is disconnected once B finds the loss, and comes back not recovered.
   await waitFor(() => onB.seen.reconnects.length > 0, 'the client of node B to reconnect', SERVING_AGAIN_WITHIN_MS)
   await waitFor(async () => (await postJson(a.url, '/api/sms/new-message', { room: ROOM, message: { n: 15 } })).status === 202, 'publishing again')
