@@ -41,6 +41,7 @@ export const publishErrors = {
   415: errorResponse(415, 'Content-Type is not application/json', 'Content-Type must be application/json', 'FST_ERR_CTP_INVALID_MEDIA_TYPE'),
   503: errorResponse(503, 'Overloaded (a load-shedding threshold is exceeded), shutting down, the memory kept for de-duplication claims is full ' +
     '(`BRIDGE_CLAIMS_FULL`: BRIDGE_IDEMPOTENCY_MAX_ENTRIES claims within their windows; Retry-After says when the oldest expires), ' +
-    'in cluster mode Redis is unreachable, or (on a Redis Cluster, `BRIDGE_PUBLISH_PENDING`) the same uuid or signature is being published by another request ' +
-    'or the node publishing it died (Retry-After says when its claim expires at the latest); nothing was published, retry after the Retry-After header\'s seconds', 'The bridge is overloaded; retry in 5 seconds', 'FST_UNDER_PRESSURE')
+    'in cluster mode Redis is unreachable, or (on a Redis Cluster, `BRIDGE_PUBLISH_PENDING`) the same uuid or signature is being published by another request, ' +
+    'the node publishing it died, or Redis has not yet answered whether it stored its event (Retry-After says when its claim expires at the latest; ' +
+    'a claim whose event Redis has not answered for is renewed until it does); nothing was published, retry after the Retry-After header\'s seconds', 'The bridge is overloaded; retry in 5 seconds', 'FST_UNDER_PRESSURE')
 }
