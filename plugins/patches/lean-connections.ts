@@ -4,13 +4,14 @@
 // response's relay of the raw socket's `close` goes once nothing listens to the response. A
 // connection opened on websocket also drops two listeners only a handshake uses: Engine.IO's
 // `headers` listener on the transport (polling answers emit it, websockets never do) and its
-// `onUpgradeError` on the ws socket (the transport's own `error` listener takes over).
+// `onUpgradeError` on the ws socket (the transport's own `error` listener takes over). The
+// handshake's time string is the one of the connection before it when both read the same.
 // Patches engine.io's `Socket#request`, the upgrade response's `req`, that relay and those two
 // listeners, checked at start.
 import type { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import fp from 'fastify-plugin'
-import { shareHeaderValues, sharedUrl } from '../../src/sockets/shared-values.ts'
+import { shareHeaderValues, sharedHandshakeTime, sharedUrl } from '../../src/sockets/shared-values.ts'
 import type { Probe } from './self-check.ts'
 
 // Engine.IO keeps the request for the connection's life twice over (`conn.request`, and the
@@ -110,6 +111,7 @@ export default fp(async function leanConnections (fastify) {
     // After every connection handler (the bridge's and socket.io's) has run.
     process.nextTick(() => {
       const conn = socket.conn as { request: IncomingMessage | RequestStandIn | null, transport?: unknown }
+      socket.handshake.time = sharedHandshakeTime(socket.handshake.time)
       const handshakeOnly = handshakeListeners(conn)
       if (handshakeOnly !== undefined) {
         for (const listener of handshakeOnly.headers) handshakeOnly.transport.removeListener('headers', listener as () => void)

@@ -8,6 +8,7 @@ import fp from 'fastify-plugin'
 import { Server, type Socket } from 'socket.io'
 import WebSocket from 'ws'
 import { fastPathProblems, type EngineConnection } from './broadcast-fast-path.ts'
+import { compactListenerProblems, decoderProblems } from './compact-listeners.ts'
 import { closeRelay, closeRelayProblems, handshakeListenerProblems, leanConnectionProblems, upgradeRequestProblems } from './lean-connections.ts'
 import { pusherSocketIdProblems } from './pusher-socket-id.ts'
 import { socketInternalsProblems } from './socket-internals.ts'
@@ -30,6 +31,8 @@ export const checks: InternalsCheck[] = [
   (probe) => handshakeListenerProblems(probe.connection as { transport?: unknown }),
   upgradeRequestProblems,
   closeRelayProblems,
+  (probe) => compactListenerProblems(probe.connection),
+  (probe) => decoderProblems(probe.socket),
   (probe) => pusherSocketIdProblems(probe.namespace)
 ]
 

@@ -44,6 +44,18 @@ export function sharedUrl<Url extends string | undefined> (url: Url): Url {
   return sharedValue(url)
 }
 
+let lastHandshakeTime: string | undefined
+
+/**
+ * socket.io's handshake time (`Date#toString()`, to the second): the connections of one second
+ * share one string. One string is remembered, so the table above is not filled with times.
+ */
+export function sharedHandshakeTime (time: string): string {
+  if (time === lastHandshakeTime) return lastHandshakeTime
+  lastHandshakeTime = time
+  return time
+}
+
 /** How many distinct values are shared (for tests). */
 export function sharedValueCount (): number {
   return shared.size

@@ -1,7 +1,7 @@
 // Handshake values shared between connections: the same characters back, a bounded table, and
 // nothing a client chose for itself (cookies, keys, a token in the URL) kept in it.
 import t from 'tap'
-import { MAX_SHARED_VALUES, shareHeaderValues, sharedUrl, sharedValue, sharedValueCount } from '../../../../src/sockets/shared-values.ts'
+import { MAX_SHARED_VALUES, shareHeaderValues, sharedHandshakeTime, sharedUrl, sharedValue, sharedValueCount } from '../../../../src/sockets/shared-values.ts'
 
 t.test('header values come back with the same characters; per-connection ones are not kept', async (t) => {
   const before = sharedValueCount()
@@ -31,4 +31,11 @@ t.test('the table stops growing at its bound, and values still come back', async
   for (let i = 0; i < MAX_SHARED_VALUES + 100; i++) if (sharedValue(`agent-${i}`) !== `agent-${i}`) changed.push(i)
   t.same(changed, [], 'every value comes back as it was')
   t.equal(sharedValueCount(), MAX_SHARED_VALUES)
+})
+
+t.test('handshake times come back as they were, and take no room in the table', async (t) => {
+  const before = sharedValueCount()
+  const times = ['Mon Dec 07 2026 11:55:00 GMT+0000 (Coordinated Universal Time)', 'Mon Dec 07 2026 11:55:00 GMT+0000 (Coordinated Universal Time)', 'Mon Dec 07 2026 11:55:01 GMT+0000 (Coordinated Universal Time)']
+  t.same(times.map((time) => sharedHandshakeTime(time)), times)
+  t.equal(sharedValueCount(), before)
 })
