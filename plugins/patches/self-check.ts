@@ -9,6 +9,7 @@ import { Server, type Socket } from 'socket.io'
 import WebSocket from 'ws'
 import { fastPathProblems, type EngineConnection } from './broadcast-fast-path.ts'
 import { compactListenerProblems, decoderProblems } from './compact-listeners.ts'
+import { frameMaskProblems } from './frame-mask.ts'
 import { closeRelay, closeRelayProblems, handshakeListenerProblems, leanConnectionProblems, upgradeRequestProblems } from './lean-connections.ts'
 import { pusherSocketIdProblems } from './pusher-socket-id.ts'
 import { socketInternalsProblems } from './socket-internals.ts'
@@ -33,6 +34,7 @@ export const checks: InternalsCheck[] = [
   closeRelayProblems,
   (probe) => compactListenerProblems(probe.connection),
   (probe) => decoderProblems(probe.socket),
+  () => frameMaskProblems(),
   (probe) => pusherSocketIdProblems(probe.namespace)
 ]
 
