@@ -12,6 +12,7 @@ import { compactListenerProblems, decoderProblems } from './compact-listeners.ts
 import { frameMaskProblems } from './frame-mask.ts'
 import { closeRelay, closeRelayProblems, handshakeListenerProblems, leanConnectionProblems, upgradeRequestProblems } from './lean-connections.ts'
 import { pusherSocketIdProblems } from './pusher-socket-id.ts'
+import { sendCallbackProblems } from './send-callbacks.ts'
 import { socketInternalsProblems } from './socket-internals.ts'
 
 export interface Probe {
@@ -35,6 +36,7 @@ export const checks: InternalsCheck[] = [
   (probe) => compactListenerProblems(probe.connection),
   (probe) => decoderProblems(probe.socket),
   () => frameMaskProblems(),
+  (probe) => sendCallbackProblems(probe.connection as { transport?: unknown }),
   (probe) => pusherSocketIdProblems(probe.namespace)
 ]
 
