@@ -95,7 +95,9 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     stream.distrustEarlier()
     sharded?.distrustEarlier()
     startOver()
-    Promise.all([stream.resync(), sharded?.resync()]).then(() => Promise.all([stream.append({ type: 'hello', lost: true }), sharded?.checkpoint()])).catch((error: unknown) => {
+    // The others this node counts as alive: each must be heard from again (awaited-writers.ts).
+    const writers = nodes.known().filter((node) => node !== nodeId)
+    Promise.all([stream.resync(writers), sharded?.resync()]).then(() => Promise.all([stream.append({ type: 'hello', lost: true }), sharded?.checkpoint()])).catch((error: unknown) => {
       log.debug({ reason: String(error) }, 'cluster bus: resync failed')
     })
   }

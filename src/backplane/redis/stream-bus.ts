@@ -5,6 +5,7 @@
 import type { EncodedEvent } from '../../channels/delivery.ts'
 import type { PublishClaims } from '../backplane.ts'
 import { createAppendSequence, createSequenceReader, type SequenceFields } from './append-sequence.ts'
+import { createAwaitedWriters } from './awaited-writers.ts'
 import { claimAndAppend } from './claimed-append.ts'
 import { within } from './deadline.ts'
 import { compare, type Position } from '../positions.ts'
@@ -52,6 +53,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
   const readUpTo = new Map<Position, () => void>()
   const sequence = createAppendSequence()
   const sequences = createSequenceReader()
+  const awaited = createAwaitedWriters()
   /** Changed by a resync: a read sent before it answers from where reading no longer goes on. */
   let readFrom = 0
 
@@ -106,6 +108,16 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
     onEntry(positionOf(id), node, message)
   }
 
+  /** The node a `dead` entry names. */
+  function deadNode (fields: Fields): string | undefined {
+    try {
+      const message = decode(fields)
+      return message?.type === 'dead' ? message.node : undefined
+    } catch {
+      return undefined
+    }
+  }
+
   /** Whether entries after `after` were trimmed unread: trimming removes the oldest, so the oldest left is later. */
   async function trimmedUnread (after: string): Promise<boolean> {
     const [oldest] = await reader.xRange(stream, '-', '+', { COUNT: 1 }) ?? []
@@ -131,19 +143,31 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
           append({ type: 'hello' }).catch(() => {})
         }
         const writersLost: string[] = []
+        const writersUnheard: string[] = []
         for (const { id, message } of entries) {
           lastId = id
           const fields = message as Fields
           const node = fields.n
+          if (node !== undefined) awaited.heard(node, positionOf(id))
           // A writer's acknowledged entries missing before this one: said before it is applied.
           const read = node === undefined || firstRead(node, fields, () => {
             writersLost.push(node)
             onFellBehind()
           })
+          // A writer declared dead before it was heard from since Redis came back: its last
+          // acknowledged entries may be gone with nothing left to show it. Taken as lost.
+          const dead = read && fields.t === 'dead' ? deadNode(fields) : undefined
+          if (dead !== undefined && awaited.died(dead)) {
+            writersUnheard.push(dead)
+            onFellBehind()
+          }
           if (read) readEntry(id, fields)
         }
         if (writersLost.length > 0) {
           log.warn({ writers: writersLost, readUpTo: lastId }, 'cluster bus: entries Redis had acknowledged are missing from the stream (lost in a failover of Redis); subscribed clients of this node reconnect and are told recovered === false')
+        }
+        if (writersUnheard.length > 0) {
+          log.warn({ writers: writersUnheard, readUpTo: lastId }, 'cluster bus: writers were declared dead before they were heard from after Redis came back; entries of theirs Redis had acknowledged may be lost in a failover of Redis; subscribed clients of this node reconnect and are told recovered === false')
         }
         if (readUpTo.size > 0) {
           const read = positionOf(lastId)
@@ -234,9 +258,10 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
      * Redis came back (restarted, failed over): reading goes on after the newest entry this node
      * read that Redis still holds, or from the stream's start when there is none. Entries read
      * already are passed over by their numbers; a writer's acknowledged entries that are gone
-     * show as a jump in its numbers.
+     * show as a jump in its numbers. Each of `writers` (nodes heard from before) is awaited: it
+     * must be heard from after the newest entry Redis holds now, before it is declared dead.
      */
-    async resync (): Promise<void> {
+    async resync (writers: readonly string[] = []): Promise<void> {
       const newestEntries = await client.xRevRange(stream, '+', '-', { COUNT: READ_COUNT }) ?? []
       const read = positionOf(lastId)
       const resumeAt = newestEntries.find(({ id, message }) => {
@@ -248,6 +273,7 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       newestKnown = [0, 0, 0]
       const newest = newestEntries[0]
       if (newest !== undefined) known(newest.id)
+      awaited.await(writers, newestKnown)
     },
     /** A dead node's numbers need not be kept past the recovery window. */
     forgetWriter (node: string): void {
