@@ -146,6 +146,10 @@ export function createSequenceReader (maxWriters = MAX_TRACKED_WRITERS) {
     forget (name: string): void {
       writers.delete(name)
     },
+    /** The writers tracked: entries of theirs were read. */
+    tracked (): string[] {
+      return [...writers.keys()]
+    },
     /** Entries were skipped unread (trimmed): each writer starts again where it is next read. */
     reset (): void {
       writers.clear()

@@ -97,7 +97,7 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
     startOver()
     // The others this node counts as alive: each must be heard from again (awaited-writers.ts).
     const writers = nodes.known().filter((node) => node !== nodeId)
-    Promise.all([stream.resync(writers), sharded?.resync()]).then(() => Promise.all([stream.append({ type: 'hello', lost: true }), sharded?.checkpoint()])).catch((error: unknown) => {
+    Promise.all([stream.resync(writers), sharded?.resync(writers)]).then(() => Promise.all([stream.append({ type: 'hello', lost: true }), sharded?.checkpoint()])).catch((error: unknown) => {
       log.debug({ reason: String(error) }, 'cluster bus: resync failed')
     })
   }
@@ -173,7 +173,10 @@ export async function createRedisBackplane ({ deployment, prefix, maxEntries, re
         case 'dead':
           // Taken for dead while alive (a long pause): tell the others what this node has.
           if (message.node === nodeId) announceState()
-          else nodes.died(message.node)
+          else {
+            nodes.died(message.node)
+            sharded?.writerDied(message.node)
+          }
           nodes.unseen(message.node)
           return handler?.passed(ownShard, position)
         case 'snapshot':

@@ -233,8 +233,25 @@ export function createShardedBus (options: ShardedBusOptions) {
       for (const bus of running()) bus.distrustEarlier()
     },
 
-    async resync (): Promise<void> {
-      await Promise.all(running().map((bus) => bus.resync()))
+    /**
+     * Redis came back: each shard read goes on as the one stream does (stream-bus.ts). On each,
+     * the writers of `alive` whose entries were read there are awaited: each must show an entry
+     * or mark there after the newest entry the shard holds now before it is declared dead.
+     */
+    async resync (alive: readonly string[] = []): Promise<void> {
+      const counted = new Set(alive)
+      await Promise.all(running().map((bus) => bus.resync(bus.writersRead().filter((writer) => writer !== nodeId && counted.has(writer)))))
+    },
+
+    /**
+     * `node` was declared dead: awaited still on a shard read here, its last acknowledged entries
+     * there may be gone with nothing left to show it. Taken as lost, as a jump in its numbers is.
+     */
+    writerDied (node: string): void {
+      const shardsUnheard = [...readers].filter(([, reader]) => reader.bus?.writerDied(node) === true).map(([shard]) => shard)
+      if (shardsUnheard.length === 0) return
+      log.warn({ writers: [node], shards: shardsUnheard }, 'cluster bus: writers were declared dead before they were heard from on a shard after Redis came back; entries of theirs Redis had acknowledged may be lost in a failover of Redis; subscribed clients of this node reconnect and are told recovered === false')
+      onFellBehind()
     },
 
     close (): void {

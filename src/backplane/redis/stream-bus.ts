@@ -275,6 +275,13 @@ export async function createStreamBus ({ client, reader, stream, nodeId, log, ma
       if (newest !== undefined) known(newest.id)
       awaited.await(writers, newestKnown)
     },
+    /** The writers whose entries were read here. */
+    writersRead: (): string[] => sequences.tracked(),
+    /**
+     * `node` was declared dead (on another stream: this one carries no `dead` entries): true when
+     * it was awaited still since Redis came back (its last acknowledged entries here may be gone).
+     */
+    writerDied: (node: string): boolean => awaited.died(node),
     /** A dead node's numbers need not be kept past the recovery window. */
     forgetWriter (node: string): void {
       sequences.forget(node)

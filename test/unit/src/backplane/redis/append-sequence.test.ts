@@ -128,3 +128,13 @@ t.test('writer and reader together: an entry acknowledged after the next was sen
   t.equal(reader.read('w', queued.fields), 'new', 'not judged from an entry sent before the answer')
   t.equal(reader.read('w', writer.checkpoint() as Record<string, string>, true), 'lost', 'the next heartbeat tells')
 })
+
+t.test('tracked: the writers whose entries were read, not one only heard from by a heartbeat', async (t) => {
+  const reader = createSequenceReader()
+  reader.read('a', { q: '1' })
+  reader.read('b', { q: '4' })
+  reader.read('beating', { q: '2' }, true)
+  t.same(reader.tracked().sort(), ['a', 'b'])
+  reader.forget('a')
+  t.same(reader.tracked(), ['b'], 'a forgotten writer is not')
+})
