@@ -32,6 +32,7 @@ const INHERITS_NOTHING: object = Object.freeze(Object.create(null))
 
 /** Events whose `once` wrappers go on the emitters that emit them once (see the header). */
 const ONCE_EVENTS = new Set<string | symbol>(['close', 'error'])
+const NO_EVENTS: ReadonlySet<string | symbol> = new Set()
 
 /** The listener a `once` wrapper calls (Node documents the wrapper's `listener`); any other as it is. */
 function unwrapped (listener: Listener): Listener {
@@ -60,7 +61,7 @@ function compactListeners (listeners: Listeners | undefined, unwrapOnce: boolean
  * arrays of listeners at their exact length, and `once` wrappers of `onceEvents` unwrapped.
  * The listeners, their order and what `emit` calls are the same.
  */
-export function compactTable (emitter: WithTable | undefined, onceEvents: ReadonlySet<string | symbol> = new Set()): void {
+export function compactTable (emitter: WithTable | undefined, onceEvents = NO_EVENTS): void {
   const table = emitter?._events
   if (emitter === undefined || table === null || typeof table !== 'object') return
   const target: Table = Object.getPrototypeOf(table) === null ? Object.create(INHERITS_NOTHING) as Table : table

@@ -2,7 +2,9 @@
 // nodes as processes of their own (so that one can be stopped), clients that reconnect by
 // themselves and record what they saw, and the outcome every such failover must have.
 import type { Test } from 'tap'
+import { CLUSTER_SHARDS, shardOf, shardStream } from '../../src/backplane/redis/bus-shards.ts'
 import { connectClient, freePort, postJson, startServer, subscribe, type TestClient } from './bridge.ts'
+import type { RedisClusterSet } from './redis-topologies.ts'
 
 /** Publishes events numbered `from`…`to` to `room` through `url`, one at a time; `accepted` lists those answered 202. */
 export function numberedPublisher (url: string, room: string) {
@@ -81,4 +83,17 @@ export function lossOutcome (t: Test, { accepted, lost, told, untold }: { accept
   t.ok(missedBy(told[1].numbers).includes(lost), `the client of node ${told[0]} missed lost events (the case under test)`)
   t.same(told[1].reconnects, [false], `the client of node ${told[0]} was told once`)
   t.same(untold[1].reconnects, [], `the client of node ${untold[0]}, which got them, stayed connected`)
+}
+
+/**
+ * A room (`<stem>_<n>`) whose shard lies on another primary of the Redis Cluster than the stream
+ * every node reads: a failover of that primary loses entries of the shard alone, which only
+ * its numbers and marks can show. With the shard's stream key.
+ */
+export async function roomOffTheControlStream (cluster: RedisClusterSet, prefix: string, stem: string): Promise<{ room: string, shardKey: string }> {
+  const busPrimary = await cluster.primaryOf(`${prefix}bus`)
+  for (let n = 0; ; n++) {
+    const shardKey = shardStream(prefix, shardOf(`private-${stem}_${n}`, CLUSTER_SHARDS), CLUSTER_SHARDS)
+    if ((await cluster.primaryOf(shardKey)).port !== busPrimary.port) return { room: `${stem}_${n}`, shardKey }
+  }
 }

@@ -6,9 +6,8 @@
 // publishing node, which read them, delivered them and delivers nothing twice. Both serve again
 // within 15 s.
 import t from 'tap'
-import { CLUSTER_SHARDS, shardOf, shardStream } from '../../../src/backplane/redis/bus-shards.ts'
 import { metricOf, postJson, waitFor } from '../../helpers/bridge.ts'
-import { bridgeProcess, everyNodeReady, follower, lossOutcome, numberedPublisher } from '../../helpers/failover-loss.ts'
+import { bridgeProcess, everyNodeReady, follower, lossOutcome, numberedPublisher, roomOffTheControlStream } from '../../helpers/failover-loss.ts'
 import { command, redisClusterEnv, startRedisCluster } from '../../helpers/redis-topologies.ts'
 import { SERVING_AGAIN_WITHIN_MS } from '../../helpers/topology-behaviour.ts'
 
@@ -17,17 +16,7 @@ t.setTimeout(180_000)
 t.test('acknowledged events lost on a shard in a failover: the node that missed them tells its client recovered === false, none gets one twice', async (t) => {
   const cluster = await startRedisCluster(t)
   const env = redisClusterEnv(cluster)
-  // A room whose shard lies on another primary than the stream every node reads: the failover
-  // loses entries of the shard alone, which only its numbers and marks can show.
-  const busPrimary = await cluster.primaryOf(`${env.BRIDGE_REDIS_PREFIX}bus`)
-  let room = ''
-  let shardKey = ''
-  for (let n = 0; room === ''; n++) {
-    const key = shardStream(env.BRIDGE_REDIS_PREFIX, shardOf(`private-chat_loss_${n}`, CLUSTER_SHARDS), CLUSTER_SHARDS)
-    if ((await cluster.primaryOf(key)).port === busPrimary.port) continue
-    room = `chat_loss_${n}`
-    shardKey = key
-  }
+  const { room, shardKey } = await roomOffTheControlStream(cluster, env.BRIDGE_REDIS_PREFIX, 'chat_loss')
   const primary = await cluster.primaryOf(shardKey)
   const replica = await cluster.replicaOf(primary)
 

@@ -6,9 +6,8 @@
 // counted, and gets nothing twice. The new primary refuses writes (CLIENT PAUSE WRITE) from the
 // failover until the writer is killed, so that its mark never lands.
 import t from 'tap'
-import { CLUSTER_SHARDS, shardOf, shardStream } from '../../../src/backplane/redis/bus-shards.ts'
 import { metricOf, postJson, waitFor } from '../../helpers/bridge.ts'
-import { bridgeProcess, everyNodeReady, follower, numberedPublisher } from '../../helpers/failover-loss.ts'
+import { bridgeProcess, everyNodeReady, follower, numberedPublisher, roomOffTheControlStream } from '../../helpers/failover-loss.ts'
 import { command, redisClusterEnv, startRedisCluster } from '../../helpers/redis-topologies.ts'
 import { SERVING_AGAIN_WITHIN_MS } from '../../helpers/topology-behaviour.ts'
 
@@ -19,14 +18,7 @@ t.test('acknowledged events lost on a shard in a failover their writer died in b
   const env = redisClusterEnv(cluster)
   const control = `${env.BRIDGE_REDIS_PREFIX}bus`
   const busPrimary = await cluster.primaryOf(control)
-  let room = ''
-  let shardKey = ''
-  for (let n = 0; room === ''; n++) {
-    const key = shardStream(env.BRIDGE_REDIS_PREFIX, shardOf(`private-chat_died_${n}`, CLUSTER_SHARDS), CLUSTER_SHARDS)
-    if ((await cluster.primaryOf(key)).port === busPrimary.port) continue
-    room = `chat_died_${n}`
-    shardKey = key
-  }
+  const { room, shardKey } = await roomOffTheControlStream(cluster, env.BRIDGE_REDIS_PREFIX, 'chat_died')
   const primary = await cluster.primaryOf(shardKey)
   const replica = await cluster.replicaOf(primary)
 
