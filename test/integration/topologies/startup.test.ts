@@ -2,7 +2,8 @@
 // line naming the variable and exit code 1; unreachable sentinels or cluster nodes stop the start
 // with one line naming them; a Sentinel set or a Redis Cluster that answers is named at start.
 import { once } from 'node:events'
-import t from 'tap'
+import { createServer, type AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
 import { freePort, startServer } from '../../helpers/bridge.ts'
 import { redisClusterEnv, sentinelEnv, startRedisCluster, startSentinelSet } from '../../helpers/redis-topologies.ts'
 
@@ -24,8 +25,19 @@ t.test('conflicting or malformed deployments: one line naming the variable, exit
   }
 })
 
+/**
+ * A port held by this test that ends every connection at once: no Redis answers there, and no
+ * server another test starts meanwhile can take it (a port only picked free can be).
+ */
+async function deadPort (t: Test): Promise<number> {
+  const server = createServer((socket) => socket.destroy())
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return (server.address() as AddressInfo).port
+}
+
 t.test('unreachable sentinels or cluster nodes stop the start, named, with exit code 1', async (t) => {
-  const [sentinel, node] = [await freePort(), await freePort()]
+  const [sentinel, node] = [await deadPort(t), await deadPort(t)]
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ REDIS_SENTINELS: `127.0.0.1:${sentinel}`, REDIS_SENTINEL_NAME: 'bridge-primary' }, new RegExp(`^could not start: cluster mode: the Redis primary "bridge-primary" of the sentinels 127\\.0\\.0\\.1:${sentinel} is unreachable \\(.+\\); gave up after 5 s$`)],
     [{ REDIS_CLUSTER_NODES: `127.0.0.1:${node}` }, new RegExp(`^could not start: cluster mode: the Redis Cluster of 127\\.0\\.0\\.1:${node} is unreachable \\(.+\\); gave up after 5 s$`)]
